@@ -17,13 +17,19 @@
 //! - [`policy`]: trust policy (log keys, witnesses, groups, quorum).
 //! - [`claim`]: the provenance claim (schema v1) in deterministic CBOR.
 //! - [`signed_claim`]: the claim signed as a COSE_Sign1 (the log entry).
+//! - [`receipt`]: the receipt (CBOR bundle and C2SP tlog-proof text) and its
+//!   offline verification.
+//! - `http` (feature `http`): an async client for a provlog log.
 
 pub mod checkpoint;
 pub mod claim;
 pub mod hash;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod note;
 pub mod policy;
 pub mod proof;
+pub mod receipt;
 pub mod signed_claim;
 pub mod tiles;
 pub mod tree;

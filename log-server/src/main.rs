@@ -1,4 +1,179 @@
-//! provlog-server binary (being built in issue 3).
-fn main() {
-    println!("provlog-server: not yet implemented");
+//! `provlog-server`: the provlog transparency log.
+//!
+//! With no arguments it runs a log on the embedded default: data in
+//! `./provlog-data` (fjall), listening on `127.0.0.1:7300`, log key created
+//! on first start. `provlog-server vkey --data DIR` prints the log's
+//! verifier key.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, mpsc};
+
+use clap::{Parser, Subcommand};
+use provlog_server::api::{AppState, router};
+use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
+use provlog_server::keys::{AcceptedKeys, LOG_KEY_FILE, load_or_create_log_key, load_private_key};
+use provlog_server::metrics::Metrics;
+use provlog_server::ratelimit::RateLimiter;
+use provlog_server::sequencer::{Sequencer, SequencerConfig};
+use provlog_server::store::Store;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "provlog-server", version, about = "provlog transparency log server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the log's verifier key (C2SP vkey).
+    Vkey {
+        /// Data directory holding the log key.
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Vkey { data }) => print_vkey(&data),
+        None => run(&cli.run),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("provlog-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_vkey(data: &std::path::Path) -> Result<(), String> {
+    let key = load_private_key(&data.join(LOG_KEY_FILE)).map_err(|e| e.to_string())?;
+    println!("{}", key.verifier_key().to_vkey());
+    Ok(())
+}
+
+fn run(args: &RunArgs) -> Result<(), String> {
+    let cfg = Config::resolve(args).map_err(|e| e.to_string())?;
+    let (signer, created) = load_or_create_log_key(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    if created {
+        tracing::info!(path = %cfg.data.join(LOG_KEY_FILE).display(), "created a new log key");
+    } else if args.origin.is_some() && signer.name() != cfg.origin {
+        return Err(format!(
+            "--origin {} differs from the existing log key's name {}; a log's origin cannot change",
+            cfg.origin,
+            signer.name()
+        ));
+    }
+    let accepted = match &cfg.accept_keys {
+        Some(path) => {
+            let keys = AcceptedKeys::load(path).map_err(|e| e.to_string())?;
+            tracing::info!(count = keys.len(), file = %path.display(), "accepting claims only from listed vendor keys");
+            Some(keys)
+        }
+        None => {
+            tracing::warn!("no --accept-keys file: this log is OPEN and accepts any validly signed claim");
+            None
+        }
+    };
+    let store = Store::open(&cfg.data).map_err(|e| e.to_string())?;
+    let metrics = Arc::new(Metrics::new());
+    let seq = Sequencer::open(
+        store.clone(),
+        signer.clone(),
+        metrics.clone(),
+        SequencerConfig {
+            batch_interval: cfg.batch_interval,
+            max_batch: cfg.max_batch,
+            checkpoint_refresh: cfg.checkpoint_refresh,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let published = seq.published();
+    let size = published.read().map(|p| p.checkpoint.size).unwrap_or(0);
+    let pending = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel();
+    let seq_pending = pending.clone();
+    let seq_thread = std::thread::Builder::new()
+        .name("sequencer".into())
+        .spawn(move || seq.run(rx, seq_pending))
+        .map_err(|e| format!("cannot start the sequencer: {e}"))?;
+
+    let state = Arc::new(AppState {
+        store,
+        published,
+        pool: std::sync::Mutex::new(Some(tx)),
+        pending,
+        pool_size: cfg.pool_size,
+        accepted,
+        limiter: RateLimiter::new(cfg.rate_limit, cfg.rate_burst),
+        metrics,
+        max_batch_body: cfg.max_batch_body,
+        max_batch_claims: cfg.max_batch_claims,
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(
+            listen = %addr,
+            origin = signer.name(),
+            vkey = %signer.verifier_key().to_vkey(),
+            tree_size = size,
+            data = %cfg.data.display(),
+            "provlog log serving"
+        );
+        // Machine-readable line for scripts and tests that use port 0.
+        println!("listening on http://{addr}");
+        println!("vkey {}", signer.verifier_key().to_vkey());
+        let app = router(state.clone());
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| format!("server error: {e}"))
+    })?;
+    // Stop admitting, let the sequencer commit what is pooled, then exit.
+    tracing::info!("shutting down: committing pooled claims");
+    state.pool.lock().unwrap_or_else(|e| e.into_inner()).take();
+    drop(state);
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    seq_thread
+        .join()
+        .map_err(|_| "the sequencer thread panicked".to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
 }

@@ -1,1 +1,202 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: start real `provlog-server`
+//! processes on ephemeral ports and temp dirs, make vendor keys and claims.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use provlog_client::claim::{
+    Asset, Claim, Consent, DigitalSourceType, Disclosure, DirectDisclosure, Generator,
+    IndirectDisclosure,
+};
+use provlog_client::hash::sha256;
+use provlog_client::note::NoteSigner;
+use provlog_client::signed_claim::SignedClaim;
+
+/// Path of a workspace binary, built next to the test executable.
+///
+/// `cargo test --workspace` builds every binary of the workspace into the
+/// same target directory as the test executables (`target/<profile>/`).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not found: build the workspace first (cargo test --workspace does)",
+        path.display()
+    );
+    path
+}
+
+/// A running `provlog-server`.
+pub struct LogProcess {
+    child: Option<Child>,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// The log's vkey as printed at start.
+    pub vkey: String,
+    /// Its data directory.
+    pub data: PathBuf,
+    /// Lines the server printed on stderr (its tracing log), collected in the background.
+    pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl LogProcess {
+    /// Starts a server on 127.0.0.1:0 with `data` and extra flags, and waits
+    /// until it is listening.
+    pub fn start(data: &Path, extra: &[&str]) -> LogProcess {
+        Self::try_start(data, extra).unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    /// Like [`LogProcess::start`], but returns the server's error output if it
+    /// exits instead of serving (for self-check tests).
+    pub fn try_start(data: &Path, extra: &[&str]) -> Result<LogProcess, String> {
+        let mut child = Command::new(bin("provlog-server"))
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("spawn: {e}"))?;
+        let stderr_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let sink = stderr_lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().map(|mut v| v.push(line)).ok();
+            }
+        });
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut url = None;
+        let mut vkey = None;
+        while url.is_none() || vkey.is_none() {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(u) = line.strip_prefix("listening on ") {
+                        url = Some(u.to_string());
+                    } else if let Some(k) = line.strip_prefix("vkey ") {
+                        vkey = Some(k.to_string());
+                    }
+                }
+                _ => {
+                    let status = child.wait().map_err(|e| e.to_string())?;
+                    std::thread::sleep(Duration::from_millis(100));
+                    let err = stderr_lines.lock().map(|v| v.join("\n")).unwrap_or_default();
+                    return Err(format!("server exited ({status}): {err}"));
+                }
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(LogProcess {
+            child: Some(child),
+            url: url.unwrap_or_default(),
+            vkey: vkey.unwrap_or_default(),
+            data: data.to_path_buf(),
+            stderr: stderr_lines,
+        })
+    }
+
+    fn signal(&mut self, sig: &str) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill").args([sig, &child.id().to_string()]).status();
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns whether it exited 0.
+    pub fn stop(mut self) -> bool {
+        self.signal("-TERM");
+        let ok = self
+            .child
+            .take()
+            .and_then(|mut c| c.wait().ok())
+            .is_some_and(|s| s.success());
+        ok
+    }
+
+    /// SIGKILL: the process dies at once, as in a crash.
+    pub fn kill9(mut self) {
+        self.signal("-KILL");
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for LogProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A vendor: signing key and its vkey string.
+pub struct Vendor {
+    /// The note-style signer (name + Ed25519 key).
+    pub signer: NoteSigner,
+    /// The vkey string (`name+hexid+base64`), also the COSE `kid`.
+    pub vkey: String,
+}
+
+impl Vendor {
+    /// A fresh random vendor key named `name`.
+    pub fn new(name: &str) -> Vendor {
+        let signer = NoteSigner::generate(name).expect("keygen");
+        let vkey = signer.verifier_key().to_vkey();
+        Vendor { signer, vkey }
+    }
+
+    /// A signed claim for the synthetic asset `asset_bytes`.
+    pub fn claim_for(&self, asset_bytes: &[u8], seq: u64) -> Vec<u8> {
+        let claim = sample_claim(asset_bytes, seq);
+        SignedClaim::sign(&claim, self.signer.signing_key(), &self.vkey)
+            .expect("sign claim")
+            .to_bytes()
+            .to_vec()
+    }
+
+    /// A signed claim for a distinct synthetic asset number `i`.
+    pub fn claim(&self, i: u64) -> Vec<u8> {
+        self.claim_for(format!("asset number {i}").as_bytes(), i)
+    }
+}
+
+/// A plausible claim about `asset_bytes` (an AI-generated PNG).
+pub fn sample_claim(asset_bytes: &[u8], seq: u64) -> Claim {
+    Claim {
+        version: 1,
+        asset: Asset {
+            sha256: sha256(asset_bytes),
+            media_type: "image/png".into(),
+            size: asset_bytes.len() as u64,
+        },
+        c2pa: None,
+        soft_bindings: vec![],
+        generator: Generator {
+            vendor: "Example AI".into(),
+            tool: "imagegen".into(),
+            version: "2.1".into(),
+        },
+        created: 1_790_000_000 + seq,
+        source_type: DigitalSourceType::TrainedAlgorithmicMedia,
+        disclosure: Disclosure {
+            direct: vec![DirectDisclosure::Label],
+            indirect: vec![IndirectDisclosure::C2pa, IndirectDisclosure::Metadata],
+        },
+        consent: Some(Consent::NotApplicable),
+        sequence: Some(seq),
+    }
+}

@@ -1,0 +1,240 @@
+//! Server configuration: defaults, overridden by a TOML file, overridden by flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Default data directory.
+pub const DEFAULT_DATA: &str = "./provlog-data";
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7300";
+/// Default origin (and log key name) for a new log.
+pub const DEFAULT_ORIGIN: &str = "localhost/provlog";
+
+/// Flags of `provlog-server` (every one may also be set in the TOML file).
+#[derive(Args, Debug, Default, Clone)]
+pub struct RunArgs {
+    /// TOML config file; flags override its values.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data directory (fjall database and log key).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Log origin (checkpoint first line); used when the key is first created.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Commit the pool at least this often, in milliseconds.
+    #[arg(long)]
+    pub batch_interval_ms: Option<u64>,
+    /// Commit as soon as this many claims are pooled.
+    #[arg(long)]
+    pub max_batch: Option<usize>,
+    /// Most claims that may wait for sequencing; beyond it submissions get 503.
+    #[arg(long)]
+    pub pool_size: Option<usize>,
+    /// Most bytes in a `POST /v1/claims/batch` body.
+    #[arg(long)]
+    pub max_batch_body: Option<usize>,
+    /// Most claims in one `POST /v1/claims/batch` request.
+    #[arg(long)]
+    pub max_batch_claims: Option<usize>,
+    /// File of accepted vendor vkeys, one per line; without it any valid
+    /// signature is accepted.
+    #[arg(long)]
+    pub accept_keys: Option<PathBuf>,
+    /// Per-vendor-key rate limit in claims per second (0 = no limit).
+    #[arg(long)]
+    pub rate_limit: Option<f64>,
+    /// Per-vendor-key burst allowance, in claims.
+    #[arg(long)]
+    pub rate_burst: Option<f64>,
+    /// Re-sign the checkpoint with a fresh timestamp after this many seconds
+    /// without new entries, so an idle log can be told from a frozen one.
+    #[arg(long)]
+    pub checkpoint_refresh_secs: Option<u64>,
+}
+
+/// The same settings as they may appear in the TOML file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    origin: Option<String>,
+    batch_interval_ms: Option<u64>,
+    max_batch: Option<usize>,
+    pool_size: Option<usize>,
+    max_batch_body: Option<usize>,
+    max_batch_claims: Option<usize>,
+    accept_keys: Option<PathBuf>,
+    rate_limit: Option<f64>,
+    rate_burst: Option<f64>,
+    checkpoint_refresh_secs: Option<u64>,
+}
+
+/// Resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Data directory.
+    pub data: PathBuf,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Origin for a new log.
+    pub origin: String,
+    /// Longest time a claim waits in the pool.
+    pub batch_interval: Duration,
+    /// Pool size that triggers an immediate commit.
+    pub max_batch: usize,
+    /// Most claims waiting in the pool.
+    pub pool_size: usize,
+    /// Body limit for batch submissions.
+    pub max_batch_body: usize,
+    /// Claim count limit for batch submissions.
+    pub max_batch_claims: usize,
+    /// Accepted-keys file.
+    pub accept_keys: Option<PathBuf>,
+    /// Claims per second per key (0 = unlimited).
+    pub rate_limit: f64,
+    /// Burst per key.
+    pub rate_burst: f64,
+    /// Idle checkpoint refresh period.
+    pub checkpoint_refresh: Duration,
+}
+
+/// Errors loading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for these settings.
+    #[error("config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: toml::de::Error,
+    },
+    /// A value is out of range.
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Resolves flags over the optional TOML file over the defaults.
+    pub fn resolve(args: &RunArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        let cfg = Config {
+            data: args.data.clone().or(file.data).unwrap_or_else(|| DEFAULT_DATA.into()),
+            listen: args.listen.or(file.listen).unwrap_or_else(|| {
+                DEFAULT_LISTEN.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 7300)))
+            }),
+            origin: args
+                .origin
+                .clone()
+                .or(file.origin)
+                .unwrap_or_else(|| DEFAULT_ORIGIN.into()),
+            batch_interval: Duration::from_millis(
+                args.batch_interval_ms.or(file.batch_interval_ms).unwrap_or(100),
+            ),
+            max_batch: args.max_batch.or(file.max_batch).unwrap_or(4096),
+            pool_size: args.pool_size.or(file.pool_size).unwrap_or(65_536),
+            max_batch_body: args.max_batch_body.or(file.max_batch_body).unwrap_or(8 << 20),
+            max_batch_claims: args.max_batch_claims.or(file.max_batch_claims).unwrap_or(1024),
+            accept_keys: args.accept_keys.clone().or(file.accept_keys),
+            rate_limit: args.rate_limit.or(file.rate_limit).unwrap_or(0.0),
+            rate_burst: args.rate_burst.or(file.rate_burst).unwrap_or(0.0),
+            checkpoint_refresh: Duration::from_secs(
+                args.checkpoint_refresh_secs
+                    .or(file.checkpoint_refresh_secs)
+                    .unwrap_or(10),
+            ),
+        };
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        if self.batch_interval.is_zero() || self.batch_interval > Duration::from_secs(60) {
+            return bad("batch_interval_ms must be between 1 and 60000");
+        }
+        if self.max_batch == 0 || self.max_batch > 1 << 20 {
+            return bad("max_batch must be between 1 and 1048576");
+        }
+        if self.pool_size < self.max_batch_claims {
+            return bad("pool_size must be at least max_batch_claims");
+        }
+        if self.max_batch_claims == 0 {
+            return bad("max_batch_claims must be at least 1");
+        }
+        if !(self.rate_limit >= 0.0 && self.rate_limit.is_finite()) {
+            return bad("rate_limit must be a non-negative number");
+        }
+        if !(self.rate_burst >= 0.0 && self.rate_burst.is_finite()) {
+            return bad("rate_burst must be a non-negative number");
+        }
+        if self.checkpoint_refresh.is_zero() {
+            return bad("checkpoint_refresh_secs must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.into(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_override_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "max_batch = 10\nbatch_interval_ms = 50\n").expect("write");
+        let args = RunArgs {
+            config: Some(path),
+            batch_interval_ms: Some(20),
+            ..Default::default()
+        };
+        let cfg = Config::resolve(&args).expect("resolve");
+        assert_eq!(cfg.max_batch, 10);
+        assert_eq!(cfg.batch_interval, Duration::from_millis(20));
+        assert_eq!(cfg.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(cfg.data, PathBuf::from(DEFAULT_DATA));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "max_bach = 10\n").expect("write");
+        let args = RunArgs { config: Some(path), ..Default::default() };
+        assert!(matches!(Config::resolve(&args), Err(ConfigError::Parse { .. })));
+        let args = RunArgs { max_batch: Some(0), ..Default::default() };
+        assert!(matches!(Config::resolve(&args), Err(ConfigError::Invalid(_))));
+    }
+}

@@ -1,0 +1,19 @@
+//! provlog-server: the log's sequencer, fjall storage and HTTP API.
+//!
+//! - [`config`]: defaults, TOML file and flags.
+//! - [`keys`]: the log key file and the accepted vendor keys.
+//! - [`store`]: fjall keyspaces and the atomic, fsync'd commit.
+//! - [`sequencer`]: the single writer that batches, commits and issues receipts.
+//! - [`api`]: the HTTP endpoints.
+//! - [`problem`]: RFC 9457 error bodies.
+//! - [`ratelimit`]: per-key token buckets.
+//! - [`metrics`]: Prometheus metrics.
+
+pub mod api;
+pub mod config;
+pub mod keys;
+pub mod metrics;
+pub mod problem;
+pub mod ratelimit;
+pub mod sequencer;
+pub mod store;
