@@ -1,0 +1,106 @@
+//! `provlog`: register assets in a provlog log, verify receipts offline,
+//! look assets up, and audit a log's checkpoints.
+//!
+//! Exit status is 0 only when what was asked succeeded and verified.
+
+mod claim_args;
+mod keys;
+mod net;
+mod submit;
+mod trust;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::claim_args::ClaimArgs;
+use crate::trust::TrustArgs;
+
+#[derive(Parser)]
+#[command(name = "provlog", version, about = "provlog: media provenance transparency log client")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make an Ed25519 vendor key (file mode 0600) and print its vkey.
+    Keygen {
+        /// Where to write the private key.
+        #[arg(long, default_value = "vendor.key")]
+        out: PathBuf,
+        /// Key name, usually the vendor's domain (e.g. `imagegen.example`).
+        #[arg(long, default_value = "provlog-vendor")]
+        name: String,
+    },
+    /// Build and sign a claim for a file and print it as JSON.
+    Claim {
+        /// The asset file.
+        file: PathBuf,
+        /// Vendor private key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Write the signed claim (COSE_Sign1) here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        claim: ClaimArgs,
+    },
+    /// Sign and submit files (directories recursively); write a receipt per file.
+    Submit(submit::SubmitArgs),
+    /// Check a file against its receipt, offline.
+    Verify {
+        /// The asset file.
+        file: PathBuf,
+        /// Receipt file (default: FILE.provlog, else FILE.tlog-proof).
+        #[arg(long)]
+        receipt: Option<PathBuf>,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every logged claim for an asset, each inclusion verified.
+    Lookup(net::LookupArgs),
+    /// Fetch, verify and remember the log's latest checkpoint.
+    Checkpoint(net::CheckpointArgs),
+    /// Prove the log's current checkpoint consistent with the remembered one.
+    Audit(net::CheckpointArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen { out, name } => keys::keygen(&out, &name),
+        Command::Claim { file, key, out, claim } => claim_args::claim_command(&file, &key, out.as_deref(), &claim),
+        Command::Submit(args) => run_async(submit::submit(args)),
+        Command::Verify {
+            file,
+            receipt,
+            trust,
+            json,
+        } => verify::verify_command(&file, receipt.as_deref(), &trust, json),
+        Command::Lookup(args) => run_async(net::lookup(args)),
+        Command::Checkpoint(args) => run_async(net::checkpoint(args, false)),
+        Command::Audit(args) => run_async(net::checkpoint(args, true)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("provlog: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_async<F: std::future::Future<Output = Result<(), String>>>(f: F) -> Result<(), String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?
+        .block_on(f)
+}

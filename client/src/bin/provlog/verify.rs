@@ -1,0 +1,129 @@
+//! `provlog verify`: offline check of a file against its receipt.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use provlog_client::receipt::{Receipt, TLOG_PROOF_HEADER, VerifiedReceipt};
+
+use crate::claim_args::hash_file;
+use crate::trust::TrustArgs;
+
+/// Receipt file extension (CBOR).
+pub const RECEIPT_EXT: &str = "provlog";
+/// Text receipt file extension (C2SP tlog-proof).
+pub const TLOG_PROOF_EXT: &str = "tlog-proof";
+
+/// `FILE` + `.ext`.
+pub fn sidecar(file: &Path, ext: &str) -> PathBuf {
+    let mut s = file.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+/// Reads a receipt in either encoding (told apart by the tlog-proof header).
+pub fn read_receipt(path: &Path) -> Result<Receipt, String> {
+    let bytes = fs::read(path).map_err(|e| format!("cannot read receipt {}: {e}", path.display()))?;
+    if bytes.starts_with(TLOG_PROOF_HEADER.as_bytes()) {
+        let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
+        Receipt::from_tlog_proof(&text).map_err(|e| format!("{}: {e}", path.display()))
+    } else {
+        Receipt::from_cbor(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// The receipt path to use for `file`.
+fn default_receipt(file: &Path) -> PathBuf {
+    let cbor = sidecar(file, RECEIPT_EXT);
+    if cbor.exists() {
+        return cbor;
+    }
+    let text = sidecar(file, TLOG_PROOF_EXT);
+    if text.exists() { text } else { cbor }
+}
+
+/// A verdict as JSON.
+pub fn verdict_json(file: &Path, v: &VerifiedReceipt) -> serde_json::Value {
+    serde_json::json!({
+        "verified": true,
+        "file": file.display().to_string(),
+        "log": v.checkpoint.origin,
+        "index": v.index,
+        "checkpoint": {
+            "size": v.checkpoint.size,
+            "root": hex::encode(v.checkpoint.root),
+            "timestamp_ms": v.checkpoint.timestamp_ms(),
+        },
+        "witnesses": v.witnesses,
+        "vendor_key": v.signed_claim.kid(),
+        "claim": v.claim(),
+    })
+}
+
+/// Prints a human verdict.
+pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
+    let c = v.claim();
+    println!("VERIFIED {}", file.display());
+    println!("  asset       sha256:{} ({}, {} bytes)", hex::encode(c.asset.sha256), c.asset.media_type, c.asset.size);
+    println!(
+        "  generator   {} / {} {}",
+        c.generator.vendor, c.generator.tool, c.generator.version
+    );
+    println!("  signed by   {}", v.signed_claim.kid());
+    println!("  created     {} (unix seconds)", c.created);
+    println!("  source type {}", c.source_type);
+    let disclosures: Vec<String> = c
+        .disclosure
+        .direct
+        .iter()
+        .map(|d| format!("{d} (direct)"))
+        .chain(c.disclosure.indirect.iter().map(|d| format!("{d} (indirect)")))
+        .collect();
+    println!(
+        "  disclosure  {}",
+        if disclosures.is_empty() { "none".to_string() } else { disclosures.join(", ") }
+    );
+    if let Some(consent) = &c.consent {
+        println!("  consent     {consent}");
+    }
+    println!("  log         {} entry #{}", v.checkpoint.origin, v.index);
+    println!(
+        "  checkpoint  size {} root {}{}",
+        v.checkpoint.size,
+        hex::encode(v.checkpoint.root),
+        v.checkpoint
+            .timestamp_ms()
+            .map(|t| format!(" signed at {t} ms"))
+            .unwrap_or_default()
+    );
+    if !v.witnesses.is_empty() {
+        println!("  witnesses   {}", v.witnesses.join(", "));
+    }
+}
+
+/// `provlog verify`.
+pub fn verify_command(file: &Path, receipt: Option<&Path>, trust: &TrustArgs, json: bool) -> Result<(), String> {
+    let policy = trust.policy()?;
+    let receipt_path = receipt.map(Path::to_path_buf).unwrap_or_else(|| default_receipt(file));
+    let receipt = read_receipt(&receipt_path)?;
+    let (sha256, _, _) = hash_file(file)?;
+    match receipt.verify_for_asset(&policy, &sha256) {
+        Ok(v) => {
+            if json {
+                println!("{}", verdict_json(file, &v));
+            } else {
+                print_verdict(file, &v);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"verified": false, "file": file.display().to_string(), "error": e.to_string()})
+                );
+            }
+            Err(format!("NOT VERIFIED {}: {e}", file.display()))
+        }
+    }
+}
