@@ -106,7 +106,10 @@ fn go_vector_skey_vkey_and_signature_are_byte_exact() {
     assert_eq!(signer.key_id(), 0xc74f20a3);
     assert_eq!(signer.to_skey(), PETER_SKEY);
     assert_eq!(signer.verifier_key().to_vkey(), PETER_VKEY);
-    assert_eq!(signer.verifier_key(), VerifierKey::parse(PETER_VKEY).unwrap());
+    assert_eq!(
+        signer.verifier_key(),
+        VerifierKey::parse(PETER_VKEY).unwrap()
+    );
 
     // Ed25519 is deterministic, so our signature must equal Go's.
     let note = Note::sign_text(GO_TEXT, &[&signer], 0).unwrap();
@@ -128,10 +131,10 @@ fn go_vector_two_signers_verify_independently() {
     assert_eq!(v[0].key, enoch);
     let v = note.verify(&[enoch.clone(), peter.clone()]).unwrap();
     // Reported in note order.
-    assert_eq!(v.iter().map(|s| s.key.name()).collect::<Vec<_>>(), [
-        "PeterNeumann",
-        "EnochRoot"
-    ]);
+    assert_eq!(
+        v.iter().map(|s| s.key.name()).collect::<Vec<_>>(),
+        ["PeterNeumann", "EnochRoot"]
+    );
 }
 
 /// Like Go's TestNewVerifier/TestNewSigner: every proper substring and every
@@ -139,7 +142,10 @@ fn go_vector_two_signers_verify_independently() {
 #[test]
 fn go_vector_mangled_keys_are_rejected() {
     for (good, parse) in [
-        (PETER_VKEY, (|s: &str| VerifierKey::parse(s).is_ok()) as fn(&str) -> bool),
+        (
+            PETER_VKEY,
+            (|s: &str| VerifierKey::parse(s).is_ok()) as fn(&str) -> bool,
+        ),
         (PETER_SKEY, |s: &str| NoteSigner::parse_skey(s).is_ok()),
     ] {
         assert!(parse(good));
@@ -261,9 +267,14 @@ fn interop_signed_note_notes_verify_with_ours() {
 
 #[test]
 fn interop_key_ids_and_vkeys_agree() {
-    for (i, name) in ["a", "example.com/log", "sigsum.org/v1/tree/abc", "ünïcode/name"]
-        .into_iter()
-        .enumerate()
+    for (i, name) in [
+        "a",
+        "example.com/log",
+        "sigsum.org/v1/tree/abc",
+        "ünïcode/name",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let signer = NoteSigner::from_seed(name, SIG_ED25519, [i as u8 + 1; 32]).unwrap();
         let vk = signer.verifier_key();
