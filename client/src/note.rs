@@ -627,7 +627,11 @@ impl Note {
     /// The result parses back to an equal note when the text is valid and
     /// there is at least one signature.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.text.len() + 1 + 110 * self.signatures.len());
+        let mut out = Vec::with_capacity(
+            self.text
+                .len()
+                .saturating_add(self.signatures.len().saturating_mul(110)),
+        );
         out.extend_from_slice(self.text.as_bytes());
         out.push(b'\n');
         for sig in &self.signatures {

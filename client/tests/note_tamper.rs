@@ -400,3 +400,34 @@ fn signature_line_format() {
     };
     assert_eq!(sig.to_line(), "\u{2014} n AQIDBAU=\n");
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary bytes never panic; whatever parses re-serializes exactly.
+        #[test]
+        fn parse_never_panics_and_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            if let Ok(n) = Note::parse(&bytes) {
+                prop_assert_eq!(n.to_bytes(), bytes);
+            }
+        }
+
+        /// Any single-byte change to a signed note either fails to parse,
+        /// fails to verify, or leaves text and signatures unchanged.
+        #[test]
+        fn single_byte_mutation_never_verifies_different_content(pos in 0usize..200, val in any::<u8>()) {
+            let s = log_signer();
+            let good = signed(&[&s]);
+            let mut bad = good.clone();
+            let i = pos % bad.len();
+            bad[i] = val;
+            if let Ok(n) = Note::parse(&bad)
+                && n.verify(&[s.verifier_key()]).is_ok()
+            {
+                prop_assert_eq!(bad, good);
+            }
+        }
+    }
+}
