@@ -1,1 +1,733 @@
-//! (to be written)
+//! C2SP signed-note: text signed by one or more keys, and the key formats
+//! that go with it.
+//!
+//! Supported signature types are Ed25519 (`0x01`, used by logs) and
+//! timestamped Ed25519 witness cosignatures (`0x04`, c2sp.org/tlog-cosignature,
+//! "cosignature/v1"). The normative description is `spec/notes.md`.
+//!
+//! Parsing is strict and bounded: a note larger than [`MAX_NOTE_SIZE`] bytes or
+//! with more than [`MAX_SIGNATURES`] signature lines is rejected before any
+//! signature work is done, and every malformed input is an error, never a panic.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+/// Signature type byte of plain Ed25519 note signatures (C2SP signed-note).
+pub const SIG_ED25519: u8 = 0x01;
+/// Signature type byte of timestamped Ed25519 witness cosignatures
+/// (C2SP tlog-cosignature, "cosignature/v1").
+pub const SIG_COSIGNATURE_V1: u8 = 0x04;
+
+/// Largest signed note (text plus signature lines) that [`Note::parse`] accepts, in bytes.
+pub const MAX_NOTE_SIZE: usize = 1 << 20;
+/// Largest number of signature lines that [`Note::parse`] accepts. The spec
+/// requires at least 16 to be accepted.
+pub const MAX_SIGNATURES: usize = 100;
+
+/// Length of an Ed25519 signature.
+const ED25519_SIG_LEN: usize = 64;
+/// Length of a cosignature/v1 signature: u64 timestamp then the Ed25519 signature.
+const COSIG_LEN: usize = 8 + ED25519_SIG_LEN;
+/// Prefix of every signature line: em dash (U+2014) and a space.
+const SIG_PREFIX: &str = "\u{2014} ";
+/// Prefix of a private key string (Go's sumdb/note format).
+const SKEY_PREFIX: &str = "PRIVATE+KEY+";
+/// Cosignature timestamps must fit in a signed 64-bit integer (tlog-cosignature).
+const MAX_COSIG_TIMESTAMP: u64 = i64::MAX as u64;
+
+/// Errors from parsing, signing or verifying notes and keys. Each message
+/// says which part of the input was wrong.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum NoteError {
+    /// A key name is empty, or contains a Unicode space, a `+` or a control character.
+    #[error("invalid key name {0:?}: must be non-empty, without spaces, '+' or control characters")]
+    InvalidKeyName(String),
+    /// A verifier key string does not have the `name+hexid+base64` shape.
+    #[error("malformed verifier key: {0}")]
+    MalformedVerifierKey(&'static str),
+    /// A private key string does not have the `PRIVATE+KEY+name+hexid+base64` shape.
+    #[error("malformed private key: {0}")]
+    MalformedSignerKey(&'static str),
+    /// The key ID written in a key string is not the one computed from its name and key.
+    #[error("key id {found:08x} of key {name:?} does not match the computed id {computed:08x}")]
+    KeyIdMismatch {
+        /// Key name.
+        name: String,
+        /// The ID written in the key string.
+        found: u32,
+        /// The ID computed from name, type and public key.
+        computed: u32,
+    },
+    /// The signature type byte is not one this implementation supports.
+    #[error("unsupported signature type 0x{0:02x} (supported: 0x01 Ed25519, 0x04 cosignature/v1)")]
+    UnsupportedKeyType(u8),
+    /// The public key bytes are not a valid Ed25519 point, or are a weak (small-order) key.
+    #[error("invalid Ed25519 public key: {0}")]
+    InvalidPublicKey(&'static str),
+    /// The note is larger than [`MAX_NOTE_SIZE`].
+    #[error("note is {size} bytes, more than the limit of {max}")]
+    TooLarge {
+        /// Size of the input.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The note is not valid UTF-8.
+    #[error("note is not valid UTF-8 (first bad byte at offset {offset})")]
+    InvalidUtf8 {
+        /// Byte offset of the first invalid sequence.
+        offset: usize,
+    },
+    /// The note contains an ASCII control character other than newline.
+    #[error("note contains control character 0x{byte:02x} at byte offset {offset}")]
+    ControlCharacter {
+        /// Byte offset of the character.
+        offset: usize,
+        /// The character.
+        byte: u8,
+    },
+    /// The note text is empty or does not end with a newline.
+    #[error("note text must be non-empty and end with a newline")]
+    TextMissingNewline,
+    /// No blank line separates the text from a newline-terminated signature block.
+    #[error(
+        "note has no signature block: expected text, a blank line, then signature lines each ending in a newline"
+    )]
+    MissingSignatureBlock,
+    /// A signature line is malformed.
+    #[error("signature line {line}: {reason}")]
+    MalformedSignatureLine {
+        /// 1-based index of the signature line within the signature block.
+        line: usize,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// More than [`MAX_SIGNATURES`] signature lines.
+    #[error("note has more than {max} signatures")]
+    TooManySignatures {
+        /// The limit.
+        max: usize,
+    },
+    /// A signature whose name and key ID match a known key did not verify.
+    #[error("signature by known key {name}+{key_id:08x} does not verify")]
+    InvalidSignature {
+        /// Key name.
+        name: String,
+        /// Key ID.
+        key_id: u32,
+    },
+    /// Two different known keys share the same name and key ID, so a
+    /// signature cannot be attributed.
+    #[error("two different known keys share name {name:?} and key id {key_id:08x}")]
+    AmbiguousKey {
+        /// Key name.
+        name: String,
+        /// Key ID.
+        key_id: u32,
+    },
+    /// No signature on the note is from a known key.
+    #[error("note has no signature from any known key")]
+    NoKnownSignature,
+    /// A cosignature timestamp is larger than 2^63 - 1.
+    #[error("cosignature timestamp {0} exceeds 2^63-1")]
+    TimestampOutOfRange(u64),
+    /// [`Note::sign_text`] was given no signers: a note needs at least one signature.
+    #[error("a signed note needs at least one signer")]
+    NoSigners,
+    /// The operating system random number generator failed.
+    #[error("random number generator failed: {0}")]
+    Random(String),
+}
+
+/// Computes a C2SP key ID: the first four bytes, big-endian, of
+/// SHA-256(name || 0x0A || key_type || public_key).
+pub fn key_id(name: &str, key_type: u8, public_key: &[u8]) -> u32 {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update([b'\n', key_type]);
+    h.update(public_key);
+    let d = h.finalize();
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// Reports whether `name` may be used as a key name: non-empty, no Unicode
+/// white space, no `+`, and (so it can appear in a note at all) no control
+/// characters.
+pub fn is_valid_key_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+}
+
+fn check_name(name: &str) -> Result<(), NoteError> {
+    if is_valid_key_name(name) {
+        Ok(())
+    } else {
+        Err(NoteError::InvalidKeyName(name.to_owned()))
+    }
+}
+
+fn check_type(key_type: u8) -> Result<(), NoteError> {
+    match key_type {
+        SIG_ED25519 | SIG_COSIGNATURE_V1 => Ok(()),
+        other => Err(NoteError::UnsupportedKeyType(other)),
+    }
+}
+
+/// Parses exactly eight lowercase hex digits (the canonical form C2SP uses).
+fn parse_hex_id(s: &str) -> Option<u32> {
+    if s.len() != 8
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    u32::from_str_radix(s, 16).ok()
+}
+
+/// Splits `key_type || 32 bytes` into its parts.
+fn split_typed_key(bytes: &[u8]) -> Option<(u8, [u8; 32])> {
+    let (&t, rest) = bytes.split_first()?;
+    let key: [u8; 32] = rest.try_into().ok()?;
+    Some((t, key))
+}
+
+/// A verifier key: a key name, its key ID, the signature type and the
+/// Ed25519 public key. Text form (a "vkey"): `name+hexid+base64(type||pk)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifierKey {
+    name: String,
+    key_id: u32,
+    key_type: u8,
+    public: VerifyingKey,
+}
+
+impl VerifierKey {
+    /// Builds a verifier key from its parts, computing the key ID.
+    pub fn new(name: &str, key_type: u8, public: VerifyingKey) -> Result<Self, NoteError> {
+        check_name(name)?;
+        check_type(key_type)?;
+        if public.is_weak() {
+            return Err(NoteError::InvalidPublicKey("small-order (weak) key"));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            key_id: key_id(name, key_type, public.as_bytes()),
+            key_type,
+            public,
+        })
+    }
+
+    /// Parses a vkey string `name+hexid+base64(type||pk)`. The hex ID must be
+    /// eight lowercase digits, the base64 canonical standard encoding, the
+    /// type 0x01 or 0x04, the key a valid non-weak Ed25519 point, and the ID
+    /// must equal the one computed from the name, type and key.
+    pub fn parse(vkey: &str) -> Result<Self, NoteError> {
+        // The name cannot contain '+', but base64 can, so split at most twice.
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(hex_id), Some(b64)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(NoteError::MalformedVerifierKey(
+                "expected name+hexid+base64key",
+            ));
+        };
+        check_name(name)?;
+        let found = parse_hex_id(hex_id).ok_or(NoteError::MalformedVerifierKey(
+            "key id must be 8 lowercase hex digits",
+        ))?;
+        let raw = B64
+            .decode(b64)
+            .map_err(|_| NoteError::MalformedVerifierKey("key is not canonical base64"))?;
+        let (key_type, pk) = split_typed_key(&raw).ok_or(NoteError::MalformedVerifierKey(
+            "key must be a type byte followed by a 32-byte Ed25519 public key",
+        ))?;
+        check_type(key_type)?;
+        let computed = key_id(name, key_type, &pk);
+        if computed != found {
+            return Err(NoteError::KeyIdMismatch {
+                name: name.to_owned(),
+                found,
+                computed,
+            });
+        }
+        let public = VerifyingKey::from_bytes(&pk)
+            .map_err(|_| NoteError::InvalidPublicKey("not a valid curve point"))?;
+        Self::new(name, key_type, public)
+    }
+
+    /// Formats the key as a vkey string `name+hexid+base64(type||pk)`.
+    pub fn to_vkey(&self) -> String {
+        let mut raw = Vec::with_capacity(33);
+        raw.push(self.key_type);
+        raw.extend_from_slice(self.public.as_bytes());
+        format!("{}+{:08x}+{}", self.name, self.key_id, B64.encode(raw))
+    }
+
+    /// The key name (which appears in signature lines).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The 32-bit key ID.
+    pub fn key_id(&self) -> u32 {
+        self.key_id
+    }
+
+    /// The signature type: [`SIG_ED25519`] or [`SIG_COSIGNATURE_V1`].
+    pub fn key_type(&self) -> u8 {
+        self.key_type
+    }
+
+    /// The Ed25519 public key.
+    pub fn public_key(&self) -> &VerifyingKey {
+        &self.public
+    }
+
+    /// Verifies one signature (the bytes after the key ID) over `text`.
+    /// Returns the cosignature timestamp for type 0x04.
+    fn verify_sig(&self, text: &str, sig: &[u8]) -> Result<Option<u64>, ()> {
+        match self.key_type {
+            SIG_ED25519 => {
+                let bytes: [u8; ED25519_SIG_LEN] = sig.try_into().map_err(|_| ())?;
+                self.public
+                    .verify_strict(text.as_bytes(), &Signature::from_bytes(&bytes))
+                    .map_err(|_| ())?;
+                Ok(None)
+            }
+            SIG_COSIGNATURE_V1 => {
+                if sig.len() != COSIG_LEN {
+                    return Err(());
+                }
+                let (ts, rest) = sig.split_at(8);
+                let ts = u64::from_be_bytes(ts.try_into().map_err(|_| ())?);
+                if ts > MAX_COSIG_TIMESTAMP {
+                    return Err(());
+                }
+                let bytes: [u8; ED25519_SIG_LEN] = rest.try_into().map_err(|_| ())?;
+                let msg = cosignature_message(text, ts);
+                self.public
+                    .verify_strict(&msg, &Signature::from_bytes(&bytes))
+                    .map_err(|_| ())?;
+                Ok(Some(ts))
+            }
+            // Construction only admits the two types above.
+            _ => Err(()),
+        }
+    }
+}
+
+impl fmt::Display for VerifierKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_vkey())
+    }
+}
+
+impl FromStr for VerifierKey {
+    type Err = NoteError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// The message a cosignature/v1 signs: `cosignature/v1\ntime <ts>\n` then the
+/// note text (tlog-cosignature, "Ed25519 signed message").
+pub fn cosignature_message(text: &str, timestamp: u64) -> Vec<u8> {
+    let header = format!("cosignature/v1\ntime {timestamp}\n");
+    let mut msg = Vec::with_capacity(header.len() + text.len());
+    msg.extend_from_slice(header.as_bytes());
+    msg.extend_from_slice(text.as_bytes());
+    msg
+}
+
+/// A signing key with its name and signature type. Text form (Go's
+/// sumdb/note private key format): `PRIVATE+KEY+name+hexid+base64(type||seed)`,
+/// where hexid is the ID of the matching verifier key.
+#[derive(Clone)]
+pub struct NoteSigner {
+    name: String,
+    key_id: u32,
+    key_type: u8,
+    key: SigningKey,
+}
+
+impl fmt::Debug for NoteSigner {
+    // Never print the seed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NoteSigner")
+            .field("name", &self.name)
+            .field("key_id", &format_args!("{:08x}", self.key_id))
+            .field("key_type", &self.key_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NoteSigner {
+    /// Generates a new Ed25519 (type 0x01) note signing key from the OS RNG.
+    pub fn generate(name: &str) -> Result<Self, NoteError> {
+        Self::generate_typed(name, SIG_ED25519)
+    }
+
+    /// Generates a new cosignature/v1 (type 0x04) witness key from the OS RNG.
+    pub fn generate_cosigner(name: &str) -> Result<Self, NoteError> {
+        Self::generate_typed(name, SIG_COSIGNATURE_V1)
+    }
+
+    fn generate_typed(name: &str, key_type: u8) -> Result<Self, NoteError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| NoteError::Random(e.to_string()))?;
+        Self::from_seed(name, key_type, seed)
+    }
+
+    /// Builds a signer from a 32-byte Ed25519 seed (RFC 8032 private key).
+    pub fn from_seed(name: &str, key_type: u8, seed: [u8; 32]) -> Result<Self, NoteError> {
+        check_name(name)?;
+        check_type(key_type)?;
+        let key = SigningKey::from_bytes(&seed);
+        let id = key_id(name, key_type, key.verifying_key().as_bytes());
+        Ok(Self {
+            name: name.to_owned(),
+            key_id: id,
+            key_type,
+            key,
+        })
+    }
+
+    /// Parses a private key string `PRIVATE+KEY+name+hexid+base64(type||seed)`.
+    /// The ID must match the ID of the derived public key.
+    pub fn parse_skey(skey: &str) -> Result<Self, NoteError> {
+        let rest = skey
+            .strip_prefix(SKEY_PREFIX)
+            .ok_or(NoteError::MalformedSignerKey(
+                "must start with PRIVATE+KEY+",
+            ))?;
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(hex_id), Some(b64)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(NoteError::MalformedSignerKey(
+                "expected PRIVATE+KEY+name+hexid+base64key",
+            ));
+        };
+        check_name(name)?;
+        let found = parse_hex_id(hex_id).ok_or(NoteError::MalformedSignerKey(
+            "key id must be 8 lowercase hex digits",
+        ))?;
+        let raw = B64
+            .decode(b64)
+            .map_err(|_| NoteError::MalformedSignerKey("key is not canonical base64"))?;
+        let (key_type, seed) = split_typed_key(&raw).ok_or(NoteError::MalformedSignerKey(
+            "key must be a type byte followed by a 32-byte Ed25519 seed",
+        ))?;
+        let signer = Self::from_seed(name, key_type, seed)?;
+        if signer.key_id != found {
+            return Err(NoteError::KeyIdMismatch {
+                name: name.to_owned(),
+                found,
+                computed: signer.key_id,
+            });
+        }
+        Ok(signer)
+    }
+
+    /// Formats the private key string. Treat the result as a secret.
+    pub fn to_skey(&self) -> String {
+        let mut raw = Vec::with_capacity(33);
+        raw.push(self.key_type);
+        raw.extend_from_slice(self.key.as_bytes());
+        format!(
+            "{SKEY_PREFIX}{}+{:08x}+{}",
+            self.name,
+            self.key_id,
+            B64.encode(raw)
+        )
+    }
+
+    /// The matching verifier key.
+    pub fn verifier_key(&self) -> VerifierKey {
+        VerifierKey {
+            name: self.name.clone(),
+            key_id: self.key_id,
+            key_type: self.key_type,
+            public: self.key.verifying_key(),
+        }
+    }
+
+    /// The key name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The 32-bit key ID.
+    pub fn key_id(&self) -> u32 {
+        self.key_id
+    }
+
+    /// The signature type: [`SIG_ED25519`] or [`SIG_COSIGNATURE_V1`].
+    pub fn key_type(&self) -> u8 {
+        self.key_type
+    }
+
+    /// The underlying Ed25519 signing key.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+}
+
+/// One signature line of a note: `— name base64(key_id || signature)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteSignature {
+    /// Key name.
+    pub name: String,
+    /// Key ID (big-endian first four bytes of the decoded signature).
+    pub key_id: u32,
+    /// The signature bytes after the key ID. For cosignature/v1 this is the
+    /// 8-byte big-endian timestamp followed by the 64-byte Ed25519 signature.
+    pub signature: Vec<u8>,
+}
+
+impl NoteSignature {
+    /// Formats the signature line, including the trailing newline.
+    pub fn to_line(&self) -> String {
+        let mut raw = Vec::with_capacity(4 + self.signature.len());
+        raw.extend_from_slice(&self.key_id.to_be_bytes());
+        raw.extend_from_slice(&self.signature);
+        format!("{SIG_PREFIX}{} {}\n", self.name, B64.encode(raw))
+    }
+
+    /// For a cosignature/v1 signature, the timestamp it carries (not verified).
+    pub fn cosignature_timestamp(&self) -> Option<u64> {
+        let ts: [u8; 8] = self.signature.get(..8)?.try_into().ok()?;
+        (self.signature.len() == COSIG_LEN).then(|| u64::from_be_bytes(ts))
+    }
+
+    fn parse_line(line: &str, index: usize) -> Result<Self, NoteError> {
+        let bad = |reason| NoteError::MalformedSignatureLine {
+            line: index,
+            reason,
+        };
+        let rest = line
+            .strip_prefix(SIG_PREFIX)
+            .ok_or(bad("must start with an em dash (U+2014) and a space"))?;
+        let (name, b64) = rest
+            .split_once(' ')
+            .ok_or(bad("expected a key name, a space and a base64 signature"))?;
+        if !is_valid_key_name(name) {
+            return Err(bad("invalid key name"));
+        }
+        let raw = B64
+            .decode(b64)
+            .map_err(|_| bad("signature is not canonical base64"))?;
+        if raw.len() < 5 {
+            return Err(bad("signature shorter than a key id plus one byte"));
+        }
+        let (id, sig) = raw.split_at(4);
+        let id: [u8; 4] = id.try_into().map_err(|_| bad("missing key id"))?;
+        Ok(Self {
+            name: name.to_owned(),
+            key_id: u32::from_be_bytes(id),
+            signature: sig.to_vec(),
+        })
+    }
+}
+
+/// A signature that verified under a known key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedSignature {
+    /// The key that made it.
+    pub key: VerifierKey,
+    /// For cosignature/v1, the signed timestamp (POSIX seconds); `None` for Ed25519.
+    pub timestamp: Option<u64>,
+}
+
+/// A signed note: text ending in a newline, plus signatures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// The note text, including its final newline.
+    pub text: String,
+    /// The signatures in the order they appear.
+    pub signatures: Vec<NoteSignature>,
+}
+
+/// Rejects bytes that cannot be part of a note: invalid UTF-8 and control
+/// characters other than newline.
+fn check_note_chars(bytes: &[u8]) -> Result<&str, NoteError> {
+    let s = std::str::from_utf8(bytes).map_err(|e| NoteError::InvalidUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    // Control characters are ASCII, so a byte scan is exact on valid UTF-8.
+    if let Some((offset, &byte)) = bytes
+        .iter()
+        .enumerate()
+        .find(|&(_, &b)| b < 0x20 && b != b'\n')
+    {
+        return Err(NoteError::ControlCharacter { offset, byte });
+    }
+    Ok(s)
+}
+
+/// Checks that `text` can be the text of a note.
+pub fn check_note_text(text: &str) -> Result<(), NoteError> {
+    if text.len() > MAX_NOTE_SIZE {
+        return Err(NoteError::TooLarge {
+            size: text.len(),
+            max: MAX_NOTE_SIZE,
+        });
+    }
+    check_note_chars(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        return Err(NoteError::TextMissingNewline);
+    }
+    Ok(())
+}
+
+impl Note {
+    /// Parses a signed note strictly: at most [`MAX_NOTE_SIZE`] bytes, valid
+    /// UTF-8 without control characters other than newline, text ending in a
+    /// newline, a blank line, then one to [`MAX_SIGNATURES`] well-formed
+    /// signature lines each ending in a newline. The text is separated at the
+    /// last blank line. Signatures are not verified here.
+    pub fn parse(bytes: &[u8]) -> Result<Self, NoteError> {
+        if bytes.len() > MAX_NOTE_SIZE {
+            return Err(NoteError::TooLarge {
+                size: bytes.len(),
+                max: MAX_NOTE_SIZE,
+            });
+        }
+        let s = check_note_chars(bytes)?;
+        let split = s.rfind("\n\n").ok_or(NoteError::MissingSignatureBlock)?;
+        // `split` indexes an ASCII newline, so both slices are on char boundaries.
+        let text = s.get(..split + 1).ok_or(NoteError::MissingSignatureBlock)?;
+        let block = s.get(split + 2..).ok_or(NoteError::MissingSignatureBlock)?;
+        let block = block
+            .strip_suffix('\n')
+            .ok_or(NoteError::MissingSignatureBlock)?;
+        let mut signatures = Vec::new();
+        for (i, line) in block.split('\n').enumerate() {
+            if i >= MAX_SIGNATURES {
+                return Err(NoteError::TooManySignatures {
+                    max: MAX_SIGNATURES,
+                });
+            }
+            signatures.push(NoteSignature::parse_line(line, i + 1)?);
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            signatures,
+        })
+    }
+
+    /// Serializes the note: text, a blank line, then one line per signature.
+    /// The result parses back to an equal note when the text is valid and
+    /// there is at least one signature.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            self.text
+                .len()
+                .saturating_add(self.signatures.len().saturating_mul(110)),
+        );
+        out.extend_from_slice(self.text.as_bytes());
+        out.push(b'\n');
+        for sig in &self.signatures {
+            out.extend_from_slice(sig.to_line().as_bytes());
+        }
+        out
+    }
+
+    /// Signs `text` with `signer`. `timestamp` (POSIX seconds) is used only by
+    /// cosignature/v1 keys, which sign `cosignature/v1\ntime <ts>\n` || text
+    /// and prefix the signature with the big-endian timestamp.
+    pub fn sign(
+        text: &str,
+        signer: &NoteSigner,
+        timestamp: u64,
+    ) -> Result<NoteSignature, NoteError> {
+        check_note_text(text)?;
+        let signature = match signer.key_type {
+            SIG_COSIGNATURE_V1 => {
+                if timestamp > MAX_COSIG_TIMESTAMP {
+                    return Err(NoteError::TimestampOutOfRange(timestamp));
+                }
+                let sig = signer.key.sign(&cosignature_message(text, timestamp));
+                let mut out = Vec::with_capacity(COSIG_LEN);
+                out.extend_from_slice(&timestamp.to_be_bytes());
+                out.extend_from_slice(&sig.to_bytes());
+                out
+            }
+            _ => signer.key.sign(text.as_bytes()).to_bytes().to_vec(),
+        };
+        Ok(NoteSignature {
+            name: signer.name.clone(),
+            key_id: signer.key_id,
+            signature,
+        })
+    }
+
+    /// Signs `text` with each signer in turn and returns the serialized note.
+    pub fn sign_text(
+        text: &str,
+        signers: &[&NoteSigner],
+        timestamp: u64,
+    ) -> Result<Vec<u8>, NoteError> {
+        let signatures = signers
+            .iter()
+            .map(|s| Self::sign(text, s, timestamp))
+            .collect::<Result<Vec<_>, _>>()?;
+        if signatures.is_empty() {
+            return Err(NoteError::NoSigners);
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            signatures,
+        }
+        .to_bytes())
+    }
+
+    /// Verifies the signatures made by `keys`.
+    ///
+    /// Signatures whose (name, key ID) match no key are ignored. Every
+    /// signature whose (name, key ID) match a known key must verify, or the
+    /// whole note is rejected. Returns one entry per known key that signed, in
+    /// the order of first appearance (repeated signatures by one key are all
+    /// checked but reported once); it is an error if there is none.
+    pub fn verify(&self, keys: &[VerifierKey]) -> Result<Vec<VerifiedSignature>, NoteError> {
+        check_note_text(&self.text)?;
+        let mut verified: Vec<VerifiedSignature> = Vec::new();
+        for sig in &self.signatures {
+            let mut matching = keys
+                .iter()
+                .filter(|k| k.name == sig.name && k.key_id == sig.key_id);
+            let Some(key) = matching.next() else {
+                continue;
+            };
+            if matching.any(|other| other != key) {
+                return Err(NoteError::AmbiguousKey {
+                    name: sig.name.clone(),
+                    key_id: sig.key_id,
+                });
+            }
+            let timestamp = key.verify_sig(&self.text, &sig.signature).map_err(|()| {
+                NoteError::InvalidSignature {
+                    name: sig.name.clone(),
+                    key_id: sig.key_id,
+                }
+            })?;
+            if !verified.iter().any(|v| v.key == *key) {
+                verified.push(VerifiedSignature {
+                    key: key.clone(),
+                    timestamp,
+                });
+            }
+        }
+        if verified.is_empty() {
+            return Err(NoteError::NoKnownSignature);
+        }
+        Ok(verified)
+    }
+}
