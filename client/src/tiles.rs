@@ -634,7 +634,8 @@ impl TileReader for MemoryTiles {
                 for _ in 0..tile.width {
                     let len = data
                         .get(end..end + 2)
-                        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+                        .and_then(|b| <[u8; 2]>::try_from(b).ok())
+                        .map(|b| usize::from(u16::from_be_bytes(b)))
                         .ok_or_else(|| TileError::NotFound(tile.path()))?;
                     end += 2 + len;
                 }
