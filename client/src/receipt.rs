@@ -286,8 +286,8 @@ impl Receipt {
             signed_claim,
             index: self.index,
             checkpoint,
-            witnesses: verified.witnesses,
-            witness_times: verified.witness_times,
+            witnesses: verified.cosignatures.iter().map(|c| c.name.clone()).collect(),
+            witness_times: verified.cosignatures.iter().map(|c| c.timestamp).collect(),
         })
     }
 

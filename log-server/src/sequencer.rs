@@ -512,7 +512,7 @@ impl Sequencer {
             };
         }
         let hash_tiles = &mut self.hash_tiles;
-        self.range.append(leaf, |node: NodeId, hash: Hash| {
+        let appended = self.range.append(leaf, |node: NodeId, hash: Hash| {
             if node.level % 8 != 0 {
                 return;
             }
@@ -539,7 +539,7 @@ impl Sequencer {
                 };
             }
         });
-        Ok(())
+        appended.map_err(|e| e.to_string())
     }
 
     /// Adds the current bytes of every open tile changed in this batch.
@@ -607,7 +607,7 @@ impl<R: NodeReader> NodeReader for CachedNodes<R> {
                 cache
                     .get(id)
                     .copied()
-                    .ok_or_else(|| TreeError::Read(format!("node {id:?} missing after read")))
+                    .ok_or_else(|| TreeError::Storage(format!("node {id:?} missing after read")))
             })
             .collect()
     }

@@ -205,9 +205,15 @@ impl TileReader for StoreTiles<'_> {
         let raw = self
             .0
             .raw_tile(tile.level, tile.index)
-            .map_err(|e| TileError::Read(e.to_string()))?
-            .ok_or_else(|| TileError::Read(format!("tile {} is not stored", tile.path())))?;
-        tile_prefix(tile, &raw).map_err(TileError::Read)
+            .map_err(|e| TileError::Read {
+                path: tile.path(),
+                message: e.to_string(),
+            })?
+            .ok_or_else(|| TileError::NotFound(tile.path()))?;
+        tile_prefix(tile, &raw).map_err(|message| TileError::Read {
+            path: tile.path(),
+            message,
+        })
     }
 }
 

@@ -41,9 +41,9 @@ impl TrustArgs {
             None => {
                 let policy = self.policy()?;
                 policy
-                    .log_keys()
+                    .logs()
                     .first()
-                    .cloned()
+                    .map(|l| l.key.clone())
                     .ok_or_else(|| "the policy names no log".to_string())
             }
         }
