@@ -1,1 +1,455 @@
-//! (to be written)
+//! The signed claim: a [`Claim`] in a COSE_Sign1 envelope (RFC 9052), the
+//! exact bytes of one log entry.
+//!
+//! ```text
+//! 18([                                   ; tag 18 = COSE_Sign1, required
+//!   << {  1: -8,                         ; alg: EdDSA
+//!         3: "application/vnd.provlog.claim+cbor",
+//!         4: h'<UTF-8 vkey string>' } >>, ; kid
+//!   {},                                  ; unprotected header: empty
+//!   << claim >>,                         ; payload, attached
+//!   h'<64-byte Ed25519 signature>'
+//! ])
+//! ```
+//!
+//! The `kid` is the vendor key's whole C2SP verifier-key string
+//! (`name+hexid+base64(0x01||pk)`), so a claim is self-describing: anyone
+//! can check its signature from the entry alone, and the 4-byte signed-note
+//! key ID is inside it. The signature covers the RFC 9052 `Sig_structure`
+//! `["Signature1", protected, h'', payload]`.
+//!
+//! [`SignedClaim::from_bytes`] accepts exactly one encoding of each signed
+//! claim: after checking the structure it rebuilds the canonical bytes from
+//! the parsed parts and compares, so a log entry's hash is a function of its
+//! content. `spec/signed-claim.md` is the normative description.
+
+use base64::Engine;
+use ciborium::value::Value;
+use coset::{
+    Algorithm, AsCborValue, CborSerializable, CoseSign1Builder, HeaderBuilder,
+    TaggedCborSerializable,
+    iana::{self, EnumI64},
+};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+use crate::claim::{
+    CborError, Claim, ClaimError, MAX_CLAIM_SIZE, read_cbor, write_bytes, write_head, write_text,
+};
+
+/// Largest signed claim (log entry) accepted, in bytes.
+pub const MAX_ENTRY_SIZE: usize = 16 * 1024;
+/// The COSE content type of the payload.
+pub const CONTENT_TYPE: &str = "application/vnd.provlog.claim+cbor";
+/// CBOR tag of a COSE_Sign1 message (RFC 9052 §2).
+pub const COSE_SIGN1_TAG: u64 = 18;
+/// Longest `kid` (vkey string) accepted, in bytes.
+pub const MAX_KID_LEN: usize = 512;
+/// Signed-note signature type byte of an Ed25519 key (C2SP signed-note).
+const SIG_ED25519: u8 = 0x01;
+/// Nesting limit for the envelope: tag, array, and one level inside the
+/// (required empty) unprotected map, so a non-empty one gets a precise error.
+const MAX_ENVELOPE_DEPTH: usize = 4;
+/// Nesting limit for the protected header: the map and one level inside.
+const MAX_HEADER_DEPTH: usize = 2;
+
+/// What is wrong with a signed claim.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignedClaimError {
+    /// The entry is over [`MAX_ENTRY_SIZE`].
+    #[error("signed claim is {size} bytes, over the {max}-byte limit")]
+    TooLarge {
+        /// Size of the input.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The bytes are not one well-formed CBOR item within the limits.
+    #[error("signed claim: {0}")]
+    Cbor(CborError),
+    /// The COSE_Sign1 is not wrapped in CBOR tag 18.
+    #[error("signed claim must be a tagged COSE_Sign1 (CBOR tag 18)")]
+    NotTagged,
+    /// The item carries a tag other than 18.
+    #[error("signed claim has CBOR tag {0}, expected 18 (COSE_Sign1)")]
+    WrongTag(u64),
+    /// The tagged item is not a 4-element array of the right types.
+    #[error("malformed COSE_Sign1: {0}")]
+    Structure(&'static str),
+    /// The protected header bytes are not a CBOR map within the limits.
+    #[error("protected header: {0}")]
+    ProtectedHeaderCbor(CborError),
+    /// The protected header is not a valid COSE header map.
+    #[error("protected header is not a valid COSE header: {0}")]
+    ProtectedHeader(String),
+    /// The protected header has no `alg`.
+    #[error("protected header has no alg (1); EdDSA (-8) is required")]
+    MissingAlgorithm,
+    /// The protected header's `alg` is not EdDSA.
+    #[error("protected header alg is {0}, but only EdDSA (-8) is accepted")]
+    WrongAlgorithm(String),
+    /// The protected header has no content type.
+    #[error("protected header has no content type (3); {CONTENT_TYPE:?} is required")]
+    MissingContentType,
+    /// The protected header's content type is not [`CONTENT_TYPE`].
+    #[error("protected header content type is {0}, expected {CONTENT_TYPE:?}")]
+    WrongContentType(String),
+    /// The protected header has a parameter provlog does not define.
+    #[error("protected header has unexpected parameter {0}")]
+    UnexpectedHeaderParameter(String),
+    /// The unprotected header is not empty.
+    #[error("unprotected header must be empty, but has {0} entries")]
+    UnprotectedNotEmpty(usize),
+    /// The protected header has no `kid`.
+    #[error("protected header has no kid (4); the vendor's vkey is required")]
+    MissingKid,
+    /// The `kid` is not a valid Ed25519 C2SP vkey string.
+    #[error("kid is not a valid Ed25519 vkey: {0}")]
+    InvalidKid(String),
+    /// The `kid`'s public key is a small-order (weak) point.
+    #[error("kid public key is a weak (small-order) Ed25519 key")]
+    WeakKey,
+    /// The payload is detached (nil).
+    #[error("payload must be attached, but is nil (detached)")]
+    DetachedPayload,
+    /// The signature is not 64 bytes.
+    #[error("signature is {0} bytes, expected 64")]
+    BadSignatureLength(usize),
+    /// The payload is not a valid claim.
+    #[error("payload: {0}")]
+    Claim(#[from] ClaimError),
+    /// The message is valid but not in its one canonical encoding.
+    #[error(
+        "signed claim is not in canonical encoding (deterministic CBOR, protected header \
+         exactly {{1: -8, 3: content type, 4: kid}})"
+    )]
+    NotCanonical,
+    /// Signing: the vkey given as kid is not the signing key's public key.
+    #[error("kid vkey does not belong to the signing key")]
+    KeyMismatch,
+    /// COSE serialization failed while signing.
+    #[error("COSE encoding failed: {0}")]
+    Encode(String),
+    /// The signature does not verify under the kid's key.
+    #[error("signature does not verify under the kid's public key")]
+    BadSignature,
+}
+
+/// A parsed Ed25519 C2SP vkey (`name+hexid+base64(0x01||pk)`).
+///
+/// Private, minimal parser: `crate::note::VerifierKey` is the full one.
+struct VendorKey {
+    public: VerifyingKey,
+}
+
+/// Parses an Ed25519 vkey strictly: a valid key name, the key ID as exactly
+/// eight lowercase hex digits that match SHA-256(name||0x0A||0x01||pk)[:4],
+/// and padded standard base64 of the 33-byte type||key. Strictness keeps the
+/// kid string (and so the entry bytes) unique per key.
+fn parse_vkey(vkey: &str) -> Result<VendorKey, String> {
+    // The name has no '+', but standard base64 may contain '+', so only the
+    // first two '+' separate fields.
+    let mut parts = vkey.splitn(3, '+');
+    let (Some(name), Some(hexid), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err("expected name+hexid+base64".to_string());
+    };
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("invalid key name {name:?}"));
+    }
+    if hexid.len() != 8
+        || !hexid
+            .bytes()
+            .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(format!("key ID {hexid:?} is not 8 lowercase hex digits"));
+    }
+    let id = u32::from_str_radix(hexid, 16).map_err(|e| format!("key ID {hexid:?}: {e}"))?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| format!("key is not valid base64: {e}"))?;
+    let Some((&key_type, pk)) = raw.split_first() else {
+        return Err("key is empty".to_string());
+    };
+    if key_type != SIG_ED25519 {
+        return Err(format!("key type 0x{key_type:02x} is not Ed25519 (0x01)"));
+    }
+    let pk: [u8; 32] = pk
+        .try_into()
+        .map_err(|_| format!("Ed25519 key is {} bytes, expected 32", pk.len()))?;
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update([0x0A, SIG_ED25519]);
+    h.update(pk);
+    let digest = h.finalize();
+    let expected = digest
+        .get(..4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_be_bytes)
+        .ok_or_else(|| "internal: short digest".to_string())?;
+    if id != expected {
+        return Err(format!(
+            "key ID {hexid} does not match the name and key (expected {expected:08x})"
+        ));
+    }
+    let public =
+        VerifyingKey::from_bytes(&pk).map_err(|_| "not a valid Ed25519 point".to_string())?;
+    Ok(VendorKey { public })
+}
+
+/// A signed claim: the log entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedClaim {
+    bytes: Vec<u8>,
+    claim: Claim,
+    kid: String,
+    public_key: VerifyingKey,
+    protected: Vec<u8>,
+    payload: Vec<u8>,
+    signature: Signature,
+}
+
+/// The canonical protected header bytes for `kid`: `{1: -8, 3: CONTENT_TYPE, 4: kid}`.
+fn protected_header(kid: &str) -> coset::Header {
+    HeaderBuilder::new()
+        .algorithm(iana::Algorithm::EdDSA)
+        .content_type(CONTENT_TYPE.to_string())
+        .key_id(kid.as_bytes().to_vec())
+        .build()
+}
+
+/// The canonical entry bytes for the given parts (coset's encoding of a
+/// tagged COSE_Sign1 with our protected header and an empty unprotected one).
+fn encode_entry(kid: &str, payload: &[u8], signature: &[u8]) -> Result<Vec<u8>, SignedClaimError> {
+    CoseSign1Builder::new()
+        .protected(protected_header(kid))
+        .payload(payload.to_vec())
+        .signature(signature.to_vec())
+        .build()
+        .to_tagged_vec()
+        .map_err(|e| SignedClaimError::Encode(e.to_string()))
+}
+
+/// RFC 9052 §4.4 `Sig_structure` for a COSE_Sign1 with empty external AAD:
+/// `["Signature1", protected, h'', payload]`.
+fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(protected.len() + payload.len() + 24);
+    write_head(&mut out, 4, 4);
+    write_text(&mut out, "Signature1");
+    write_bytes(&mut out, protected);
+    write_bytes(&mut out, &[]);
+    write_bytes(&mut out, payload);
+    out
+}
+
+impl SignedClaim {
+    /// Validates and encodes `claim`, signs it with `key`, and names the key
+    /// by `kid_vkey` (the vendor's C2SP vkey string, which must be `key`'s).
+    pub fn sign(claim: &Claim, key: &SigningKey, kid_vkey: &str) -> Result<Self, SignedClaimError> {
+        claim.validate()?;
+        let payload = claim.to_cbor();
+        if payload.len() > MAX_CLAIM_SIZE {
+            return Err(ClaimError::TooLarge {
+                size: payload.len(),
+                max: MAX_CLAIM_SIZE,
+            }
+            .into());
+        }
+        if kid_vkey.len() > MAX_KID_LEN {
+            return Err(SignedClaimError::InvalidKid(format!(
+                "{} bytes, over the {MAX_KID_LEN}-byte limit",
+                kid_vkey.len()
+            )));
+        }
+        let vk = parse_vkey(kid_vkey).map_err(SignedClaimError::InvalidKid)?;
+        if vk.public != key.verifying_key() {
+            return Err(SignedClaimError::KeyMismatch);
+        }
+        let protected = protected_header(kid_vkey)
+            .to_vec()
+            .map_err(|e| SignedClaimError::Encode(e.to_string()))?;
+        let signature = key.sign(&sig_structure(&protected, &payload));
+        let bytes = encode_entry(kid_vkey, &payload, &signature.to_bytes())?;
+        // Parse what we produced, so that signing can never create an entry
+        // the decoder (and so the log) would refuse.
+        Self::from_bytes(&bytes)
+    }
+
+    /// Parses an entry: size, COSE structure, header contents, kid, claim
+    /// schema and canonical encoding. Does NOT check the signature; call
+    /// [`SignedClaim::verify_signature`] (or batch-verify
+    /// [`SignedClaim::signed_message`] / [`SignedClaim::signature`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SignedClaimError> {
+        if bytes.len() > MAX_ENTRY_SIZE {
+            return Err(SignedClaimError::TooLarge {
+                size: bytes.len(),
+                max: MAX_ENTRY_SIZE,
+            });
+        }
+        let value = read_cbor(bytes, MAX_ENVELOPE_DEPTH).map_err(SignedClaimError::Cbor)?;
+        let inner = match value {
+            Value::Tag(COSE_SIGN1_TAG, inner) => *inner,
+            Value::Tag(t, _) => return Err(SignedClaimError::WrongTag(t)),
+            _ => return Err(SignedClaimError::NotTagged),
+        };
+        let Value::Array(items) = inner else {
+            return Err(SignedClaimError::Structure("expected an array"));
+        };
+        let [protected, unprotected, payload, signature]: [Value; 4] = items
+            .try_into()
+            .map_err(|_| SignedClaimError::Structure("expected an array of 4 items"))?;
+        let Value::Bytes(protected) = protected else {
+            return Err(SignedClaimError::Structure(
+                "protected header must be a byte string",
+            ));
+        };
+        match unprotected {
+            Value::Map(m) if m.is_empty() => {}
+            Value::Map(m) => return Err(SignedClaimError::UnprotectedNotEmpty(m.len())),
+            _ => {
+                return Err(SignedClaimError::Structure(
+                    "unprotected header must be a map",
+                ));
+            }
+        }
+        let payload = match payload {
+            Value::Bytes(p) => p,
+            Value::Null => return Err(SignedClaimError::DetachedPayload),
+            _ => {
+                return Err(SignedClaimError::Structure("payload must be a byte string"));
+            }
+        };
+        let Value::Bytes(signature) = signature else {
+            return Err(SignedClaimError::Structure(
+                "signature must be a byte string",
+            ));
+        };
+        let signature = Signature::from_slice(&signature)
+            .map_err(|_| SignedClaimError::BadSignatureLength(signature.len()))?;
+
+        let kid = parse_protected(&protected)?;
+        if kid.len() > MAX_KID_LEN {
+            return Err(SignedClaimError::InvalidKid(format!(
+                "{} bytes, over the {MAX_KID_LEN}-byte limit",
+                kid.len()
+            )));
+        }
+        let vk = parse_vkey(&kid).map_err(SignedClaimError::InvalidKid)?;
+        if vk.public.is_weak() {
+            return Err(SignedClaimError::WeakKey);
+        }
+        let claim = Claim::from_cbor(&payload)?;
+
+        // Everything parsed; the one remaining freedom is the encoding
+        // (header key order or widths, integer widths, indefinite lengths).
+        if encode_entry(&kid, &payload, &signature.to_bytes())? != bytes {
+            return Err(SignedClaimError::NotCanonical);
+        }
+        Ok(SignedClaim {
+            bytes: bytes.to_vec(),
+            claim,
+            kid,
+            public_key: vk.public,
+            protected,
+            payload,
+            signature,
+        })
+    }
+
+    /// The entry bytes, exactly as logged (and as hashed into the tree).
+    pub fn to_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The claim (payload).
+    pub fn claim(&self) -> &Claim {
+        &self.claim
+    }
+
+    /// The kid: the vendor's vkey string.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The vendor's public key, parsed from the kid.
+    pub fn public_key(&self) -> VerifyingKey {
+        self.public_key
+    }
+
+    /// The claim's CBOR bytes, as signed.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// Checks the signature with `verify_strict` (rejects non-canonical
+    /// signatures and small-order keys/points).
+    pub fn verify_signature(&self) -> Result<(), SignedClaimError> {
+        self.public_key
+            .verify_strict(&self.signed_message(), &self.signature)
+            .map_err(|_| SignedClaimError::BadSignature)
+    }
+
+    /// The bytes the signature covers (the RFC 9052 `Sig_structure`), for
+    /// batch verification with [`ed25519_dalek::verify_batch`].
+    pub fn signed_message(&self) -> Vec<u8> {
+        sig_structure(&self.protected, &self.payload)
+    }
+
+    /// The Ed25519 signature.
+    pub fn signature(&self) -> Signature {
+        self.signature
+    }
+}
+
+/// Checks the protected header and returns the kid string.
+fn parse_protected(protected: &[u8]) -> Result<String, SignedClaimError> {
+    let value =
+        read_cbor(protected, MAX_HEADER_DEPTH).map_err(SignedClaimError::ProtectedHeaderCbor)?;
+    let header = coset::Header::from_cbor_value(value)
+        .map_err(|e| SignedClaimError::ProtectedHeader(e.to_string()))?;
+    match &header.alg {
+        None => return Err(SignedClaimError::MissingAlgorithm),
+        Some(Algorithm::Assigned(iana::Algorithm::EdDSA)) => {}
+        Some(Algorithm::Assigned(a)) => {
+            return Err(SignedClaimError::WrongAlgorithm(format!(
+                "{a:?} ({})",
+                a.to_i64()
+            )));
+        }
+        Some(other) => return Err(SignedClaimError::WrongAlgorithm(format!("{other:?}"))),
+    }
+    match &header.content_type {
+        None => return Err(SignedClaimError::MissingContentType),
+        Some(coset::ContentType::Text(t)) if t == CONTENT_TYPE => {}
+        Some(other) => return Err(SignedClaimError::WrongContentType(format!("{other:?}"))),
+    }
+    if !header.crit.is_empty() {
+        return Err(SignedClaimError::UnexpectedHeaderParameter(
+            "crit (2)".to_string(),
+        ));
+    }
+    if !header.iv.is_empty() {
+        return Err(SignedClaimError::UnexpectedHeaderParameter(
+            "IV (5)".to_string(),
+        ));
+    }
+    if !header.partial_iv.is_empty() {
+        return Err(SignedClaimError::UnexpectedHeaderParameter(
+            "partial IV (6)".to_string(),
+        ));
+    }
+    if !header.counter_signatures.is_empty() {
+        return Err(SignedClaimError::UnexpectedHeaderParameter(
+            "counter signature (7)".to_string(),
+        ));
+    }
+    if let Some((label, _)) = header.rest.first() {
+        return Err(SignedClaimError::UnexpectedHeaderParameter(format!(
+            "{label:?}"
+        )));
+    }
+    if header.key_id.is_empty() {
+        return Err(SignedClaimError::MissingKid);
+    }
+    String::from_utf8(header.key_id)
+        .map_err(|_| SignedClaimError::InvalidKid("not UTF-8".to_string()))
+}
