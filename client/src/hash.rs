@@ -59,9 +59,6 @@ mod tests {
         concat.extend_from_slice(&b);
         assert_eq!(node_hash(&a, &b), sha256(&concat));
         // Known value: leaf hash of "one" from the Tessera test log.
-        assert_eq!(
-            hex::encode(&leaf_hash(b"one")[..4]),
-            "d0d7360a",
-        );
+        assert_eq!(hex::encode(&leaf_hash(b"one")[..4]), "d0d7360a",);
     }
 }

@@ -166,13 +166,13 @@ impl LogClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
-        if let Some(len) = resp.content_length() {
-            if len > MAX_RESPONSE as u64 {
-                return Err(HttpError::BadResponse {
-                    url: url.to_string(),
-                    detail: format!("response of {len} bytes is over the limit"),
-                });
-            }
+        if let Some(len) = resp.content_length()
+            && len > MAX_RESPONSE as u64
+        {
+            return Err(HttpError::BadResponse {
+                url: url.to_string(),
+                detail: format!("response of {len} bytes is over the limit"),
+            });
         }
         let body = resp.bytes().await.map_err(|source| HttpError::Transport {
             url: url.to_string(),
@@ -187,7 +187,10 @@ impl LogClient {
         if !status.is_success() {
             let (kind, detail) = match serde_json::from_slice::<ProblemBody>(&body) {
                 Ok(p) => (p.kind, p.detail.unwrap_or_default()),
-                Err(_) => (None, String::from_utf8_lossy(&body).chars().take(500).collect()),
+                Err(_) => (
+                    None,
+                    String::from_utf8_lossy(&body).chars().take(500).collect(),
+                ),
             };
             return Err(HttpError::Status {
                 url: url.to_string(),
@@ -211,7 +214,10 @@ impl LogClient {
     }
 
     /// Fetches the latest checkpoint and verifies it with the log's key.
-    pub async fn verified_checkpoint(&self, log_key: &VerifierKey) -> Result<SignedCheckpoint, HttpError> {
+    pub async fn verified_checkpoint(
+        &self,
+        log_key: &VerifierKey,
+    ) -> Result<SignedCheckpoint, HttpError> {
         let note = self.checkpoint().await?;
         verify_checkpoint(&note, log_key).map_err(|e| HttpError::Checkpoint(e.to_string()))
     }
@@ -257,8 +263,8 @@ impl LogClient {
             url: url.clone(),
             detail: detail.to_string(),
         };
-        let value: ciborium::Value =
-            ciborium::from_reader(resp.as_slice()).map_err(|_| bad("batch response is not CBOR"))?;
+        let value: ciborium::Value = ciborium::from_reader(resp.as_slice())
+            .map_err(|_| bad("batch response is not CBOR"))?;
         let ciborium::Value::Array(items) = value else {
             return Err(bad("batch response is not an array"));
         };
@@ -284,10 +290,11 @@ impl LogClient {
         let path = format!("v1/lookup?asset={}", hex::encode(asset));
         let url = self.url(&path);
         let body = self.get(&path).await?;
-        let parsed: LookupBody = serde_json::from_slice(&body).map_err(|e| HttpError::BadResponse {
-            url: url.clone(),
-            detail: format!("lookup response: {e}"),
-        })?;
+        let parsed: LookupBody =
+            serde_json::from_slice(&body).map_err(|e| HttpError::BadResponse {
+                url: url.clone(),
+                detail: format!("lookup response: {e}"),
+            })?;
         let entries = parsed
             .entries
             .into_iter()

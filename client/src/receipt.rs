@@ -108,12 +108,26 @@ impl Receipt {
         // Keys are emitted in bytewise order of their CBOR encoding; all
         // keys are short text strings, so that is length first, then bytes.
         let map = Value::Map(vec![
-            (Value::Text("v".into()), Value::Integer(RECEIPT_VERSION.into())),
-            (Value::Text("entry".into()), Value::Bytes(self.entry.clone())),
-            (Value::Text("index".into()), Value::Integer(self.index.into())),
+            (
+                Value::Text("v".into()),
+                Value::Integer(RECEIPT_VERSION.into()),
+            ),
+            (
+                Value::Text("entry".into()),
+                Value::Bytes(self.entry.clone()),
+            ),
+            (
+                Value::Text("index".into()),
+                Value::Integer(self.index.into()),
+            ),
             (
                 Value::Text("proof".into()),
-                Value::Array(self.proof.iter().map(|h| Value::Bytes(h.to_vec())).collect()),
+                Value::Array(
+                    self.proof
+                        .iter()
+                        .map(|h| Value::Bytes(h.to_vec()))
+                        .collect(),
+                ),
             ),
             (
                 Value::Text("checkpoint".into()),
@@ -140,7 +154,9 @@ impl Receipt {
         let mut fields: BTreeMap<String, Value> = BTreeMap::new();
         for (k, v) in entries {
             let Value::Text(k) = k else {
-                return Err(ReceiptError::Malformed("map key is not a text string".into()));
+                return Err(ReceiptError::Malformed(
+                    "map key is not a text string".into(),
+                ));
             };
             if fields.insert(k.clone(), v).is_some() {
                 return Err(ReceiptError::Malformed(format!("duplicate key {k:?}")));
@@ -170,7 +186,9 @@ impl Receipt {
                     .into_iter()
                     .map(|item| match item {
                         Value::Bytes(b) => hash_from_slice(&b),
-                        _ => Err(ReceiptError::Malformed("proof item is not a byte string".into())),
+                        _ => Err(ReceiptError::Malformed(
+                            "proof item is not a byte string".into(),
+                        )),
                     })
                     .collect::<Result<Vec<_>, _>>()?
             }
@@ -240,13 +258,13 @@ impl Receipt {
             );
             line = lines.next().ok_or_else(|| bad("missing index line"))?;
         }
-        let entry = entry.ok_or_else(|| {
-            bad("no extra line: a provlog proof carries the signed claim there")
-        })?;
+        let entry = entry
+            .ok_or_else(|| bad("no extra line: a provlog proof carries the signed claim there"))?;
         let index_text = line
             .strip_prefix("index ")
             .ok_or_else(|| bad("expected an index line"))?;
-        let index = parse_decimal(index_text).ok_or_else(|| bad("index is not a canonical decimal"))?;
+        let index =
+            parse_decimal(index_text).ok_or_else(|| bad("index is not a canonical decimal"))?;
         let mut proof = Vec::new();
         for l in lines {
             if proof.len() >= MAX_PROOF_HASHES {
@@ -286,7 +304,11 @@ impl Receipt {
             signed_claim,
             index: self.index,
             checkpoint,
-            witnesses: verified.cosignatures.iter().map(|c| c.name.clone()).collect(),
+            witnesses: verified
+                .cosignatures
+                .iter()
+                .map(|c| c.name.clone())
+                .collect(),
             witness_times: verified.cosignatures.iter().map(|c| c.timestamp).collect(),
         })
     }
@@ -312,9 +334,12 @@ impl Receipt {
 
 fn take_uint(fields: &mut BTreeMap<String, Value>, key: &str) -> Result<u64, ReceiptError> {
     match fields.remove(key) {
-        Some(Value::Integer(i)) => u64::try_from(i)
-            .map_err(|_| ReceiptError::Malformed(format!("{key:?} is not an unsigned 64-bit integer"))),
-        Some(_) => Err(ReceiptError::Malformed(format!("{key:?} is not an integer"))),
+        Some(Value::Integer(i)) => u64::try_from(i).map_err(|_| {
+            ReceiptError::Malformed(format!("{key:?} is not an unsigned 64-bit integer"))
+        }),
+        Some(_) => Err(ReceiptError::Malformed(format!(
+            "{key:?} is not an integer"
+        ))),
         None => Err(ReceiptError::Malformed(format!("missing {key:?}"))),
     }
 }
@@ -322,20 +347,22 @@ fn take_uint(fields: &mut BTreeMap<String, Value>, key: &str) -> Result<u64, Rec
 fn take_bytes(fields: &mut BTreeMap<String, Value>, key: &str) -> Result<Vec<u8>, ReceiptError> {
     match fields.remove(key) {
         Some(Value::Bytes(b)) => Ok(b),
-        Some(_) => Err(ReceiptError::Malformed(format!("{key:?} is not a byte string"))),
+        Some(_) => Err(ReceiptError::Malformed(format!(
+            "{key:?} is not a byte string"
+        ))),
         None => Err(ReceiptError::Malformed(format!("missing {key:?}"))),
     }
 }
 
 fn hash_from_slice(b: &[u8]) -> Result<Hash, ReceiptError> {
-    Hash::try_from(b).map_err(|_| {
-        ReceiptError::Malformed(format!("proof hash is {} bytes, not 32", b.len()))
-    })
+    Hash::try_from(b)
+        .map_err(|_| ReceiptError::Malformed(format!("proof hash is {} bytes, not 32", b.len())))
 }
 
 /// Parses an ASCII decimal with no sign and no leading zeros (except "0").
 fn parse_decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
         return None;
     }
     s.parse().ok()

@@ -17,6 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ciborium::Value;
 use provlog_client::hash::{Hash, leaf_hash};
+use provlog_client::note::VerifierKey;
 use provlog_client::receipt::Receipt;
 use provlog_client::signed_claim::{MAX_ENTRY_SIZE, SignedClaim};
 use provlog_client::tiles::{Tile, TileLevel, TileNodeReader};
@@ -93,7 +94,10 @@ pub fn router(state: Shared) -> Router {
 
 impl AppState {
     fn current(&self) -> Arc<Published> {
-        self.published.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn reject(&self, p: Problem) -> Problem {
@@ -104,9 +108,14 @@ impl AppState {
 
 fn body_problem(r: BytesRejection, limit: usize) -> Problem {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Problem::too_large(format!("the body is larger than the limit of {limit} bytes"))
+        Problem::too_large(format!(
+            "the body is larger than the limit of {limit} bytes"
+        ))
     } else {
-        Problem::bad_request("unreadable-body", format!("cannot read the request body: {r}"))
+        Problem::bad_request(
+            "unreadable-body",
+            format!("cannot read the request body: {r}"),
+        )
     }
 }
 
@@ -138,9 +147,11 @@ fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result<Checked, P
     if let Some(accepted) = &state.accepted {
         if !accepted.contains(claim.kid()) {
             return Err(Problem::forbidden(format!(
-                "{which}vendor key {} (key ID {:08x}) is not on this log's accepted-keys list; ask the log operator to add its vkey",
+                "{which}vendor key {} (key ID {}) is not on this log's accepted-keys list; ask the log operator to add its vkey",
                 claim.kid(),
-                claim.key_id()
+                VerifierKey::parse(claim.kid())
+                    .map(|k| format!("{:08x}", k.key_id()))
+                    .unwrap_or_else(|_| "unknown".into())
             )));
         }
     }
@@ -155,7 +166,11 @@ async fn verify_signatures(claims: Vec<Checked>, batch: bool) -> Result<Vec<Chec
     tokio::task::spawn_blocking(move || {
         for (i, c) in claims.iter().enumerate() {
             if let Err(e) = c.claim.verify_signature() {
-                let which = if batch { format!("claim {i}: ") } else { String::new() };
+                let which = if batch {
+                    format!("claim {i}: ")
+                } else {
+                    String::new()
+                };
                 return Err(Problem::bad_request("bad-signature", format!("{which}{e}")));
             }
         }
@@ -334,7 +349,10 @@ async fn get_checkpoint(State(state): State<Shared>) -> Response {
         .into_response()
 }
 
-async fn get_tile(State(state): State<Shared>, Path(path): Path<String>) -> Result<Response, Problem> {
+async fn get_tile(
+    State(state): State<Shared>,
+    Path(path): Path<String>,
+) -> Result<Response, Problem> {
     let full_path = format!("tile/{path}");
     let tile = Tile::parse_path(&full_path)
         .map_err(|e| Problem::not_found(format!("{full_path} is not a tile path: {e}")))?;
@@ -359,10 +377,17 @@ async fn get_tile(State(state): State<Shared>, Path(path): Path<String>) -> Resu
         .map_err(|e| Problem::internal(e.to_string()))?
         .ok_or_else(|| Problem::internal(format!("{full_path} should exist but is not stored")))?;
     let bytes = tile_prefix(&tile, &raw).map_err(Problem::internal)?;
-    let cache = if tile.width == 256 { IMMUTABLE } else { "public, max-age=60" };
+    let cache = if tile.width == 256 {
+        IMMUTABLE
+    } else {
+        "public, max-age=60"
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         bytes,
@@ -390,7 +415,10 @@ fn read_entry(store: &Store, index: u64, size: u64) -> Result<Vec<u8>, Problem> 
         .ok_or_else(|| Problem::internal(format!("entry {index} missing from its bundle")))
 }
 
-async fn get_entry(State(state): State<Shared>, Path(index): Path<String>) -> Result<Response, Problem> {
+async fn get_entry(
+    State(state): State<Shared>,
+    Path(index): Path<String>,
+) -> Result<Response, Problem> {
     let index: u64 = parse_u64(&index, "index")?;
     let size = state.current().checkpoint.size;
     let entry = tokio::task::block_in_place(|| read_entry(&state.store, index, size))?;
@@ -407,14 +435,21 @@ async fn get_entry(State(state): State<Shared>, Path(index): Path<String>) -> Re
 }
 
 fn parse_u64(s: &str, name: &str) -> Result<u64, Problem> {
-    s.parse::<u64>()
-        .map_err(|_| Problem::bad_request("bad-parameter", format!("{name} must be a non-negative integer, got {s:?}")))
+    s.parse::<u64>().map_err(|_| {
+        Problem::bad_request(
+            "bad-parameter",
+            format!("{name} must be a non-negative integer, got {s:?}"),
+        )
+    })
 }
 
 fn parse_hash(s: &str, name: &str) -> Result<Hash, Problem> {
     let mut h = [0u8; 32];
     hex::decode_to_slice(s, &mut h).map_err(|_| {
-        Problem::bad_request("bad-parameter", format!("{name} must be 64 hex digits (a SHA-256), got {s:?}"))
+        Problem::bad_request(
+            "bad-parameter",
+            format!("{name} must be 64 hex digits (a SHA-256), got {s:?}"),
+        )
     })?;
     Ok(h)
 }
@@ -442,7 +477,10 @@ struct LookupResponse {
     entries: Vec<LookupEntry>,
 }
 
-async fn get_lookup(State(state): State<Shared>, Query(q): Query<LookupQuery>) -> Result<Response, Problem> {
+async fn get_lookup(
+    State(state): State<Shared>,
+    Query(q): Query<LookupQuery>,
+) -> Result<Response, Problem> {
     let asset_hex = q
         .asset
         .ok_or_else(|| Problem::bad_request("bad-parameter", "missing asset=<sha256 hex>"))?;
@@ -461,7 +499,8 @@ async fn get_lookup(State(state): State<Shared>, Query(q): Query<LookupQuery>) -
             .filter(|&i| i < size)
             .map(|i| {
                 let entry = read_entry(&state.store, i, size)?;
-                let proof = inclusion_proof(&reader, i, size).map_err(|e| Problem::internal(e.to_string()))?;
+                let proof = inclusion_proof(&reader, i, size)
+                    .map_err(|e| Problem::internal(e.to_string()))?;
                 Ok(LookupEntry {
                     index: i,
                     entry: B64.encode(entry),
@@ -536,7 +575,11 @@ async fn get_inclusion(
         ));
     }
     let proof = tokio::task::block_in_place(|| {
-        inclusion_proof(&TileNodeReader::new(StoreTiles(&state.store), size), index, size)
+        inclusion_proof(
+            &TileNodeReader::new(StoreTiles(&state.store), size),
+            index,
+            size,
+        )
     })
     .map_err(|e| Problem::internal(e.to_string()))?;
     Ok(axum::Json(ProofResponse {
@@ -577,7 +620,11 @@ async fn get_consistency(
         ));
     }
     let proof = tokio::task::block_in_place(|| {
-        consistency_proof(&TileNodeReader::new(StoreTiles(&state.store), new), old, new)
+        consistency_proof(
+            &TileNodeReader::new(StoreTiles(&state.store), new),
+            old,
+            new,
+        )
     })
     .map_err(|e| Problem::internal(e.to_string()))?;
     Ok(axum::Json(ProofResponse {

@@ -139,9 +139,15 @@ impl Config {
             None => FileConfig::default(),
         };
         let cfg = Config {
-            data: args.data.clone().or(file.data).unwrap_or_else(|| DEFAULT_DATA.into()),
+            data: args
+                .data
+                .clone()
+                .or(file.data)
+                .unwrap_or_else(|| DEFAULT_DATA.into()),
             listen: args.listen.or(file.listen).unwrap_or_else(|| {
-                DEFAULT_LISTEN.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 7300)))
+                DEFAULT_LISTEN
+                    .parse()
+                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 7300)))
             }),
             origin: args
                 .origin
@@ -149,12 +155,20 @@ impl Config {
                 .or(file.origin)
                 .unwrap_or_else(|| DEFAULT_ORIGIN.into()),
             batch_interval: Duration::from_millis(
-                args.batch_interval_ms.or(file.batch_interval_ms).unwrap_or(100),
+                args.batch_interval_ms
+                    .or(file.batch_interval_ms)
+                    .unwrap_or(100),
             ),
             max_batch: args.max_batch.or(file.max_batch).unwrap_or(4096),
             pool_size: args.pool_size.or(file.pool_size).unwrap_or(65_536),
-            max_batch_body: args.max_batch_body.or(file.max_batch_body).unwrap_or(8 << 20),
-            max_batch_claims: args.max_batch_claims.or(file.max_batch_claims).unwrap_or(1024),
+            max_batch_body: args
+                .max_batch_body
+                .or(file.max_batch_body)
+                .unwrap_or(8 << 20),
+            max_batch_claims: args
+                .max_batch_claims
+                .or(file.max_batch_claims)
+                .unwrap_or(1024),
             accept_keys: args.accept_keys.clone().or(file.accept_keys),
             rate_limit: args.rate_limit.or(file.rate_limit).unwrap_or(0.0),
             rate_burst: args.rate_burst.or(file.rate_burst).unwrap_or(0.0),
@@ -232,9 +246,21 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "max_bach = 10\n").expect("write");
-        let args = RunArgs { config: Some(path), ..Default::default() };
-        assert!(matches!(Config::resolve(&args), Err(ConfigError::Parse { .. })));
-        let args = RunArgs { max_batch: Some(0), ..Default::default() };
-        assert!(matches!(Config::resolve(&args), Err(ConfigError::Invalid(_))));
+        let args = RunArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Config::resolve(&args),
+            Err(ConfigError::Parse { .. })
+        ));
+        let args = RunArgs {
+            max_batch: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Config::resolve(&args),
+            Err(ConfigError::Invalid(_))
+        ));
     }
 }

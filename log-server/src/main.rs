@@ -20,7 +20,11 @@ use provlog_server::store::Store;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "provlog-server", version, about = "provlog transparency log server")]
+#[command(
+    name = "provlog-server",
+    version,
+    about = "provlog transparency log server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -40,7 +44,9 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -65,7 +71,8 @@ fn print_vkey(data: &std::path::Path) -> Result<(), String> {
 
 fn run(args: &RunArgs) -> Result<(), String> {
     let cfg = Config::resolve(args).map_err(|e| e.to_string())?;
-    let (signer, created) = load_or_create_log_key(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    let (signer, created) =
+        load_or_create_log_key(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
     if created {
         tracing::info!(path = %cfg.data.join(LOG_KEY_FILE).display(), "created a new log key");
     } else if args.origin.is_some() && signer.name() != cfg.origin {
@@ -82,7 +89,9 @@ fn run(args: &RunArgs) -> Result<(), String> {
             Some(keys)
         }
         None => {
-            tracing::warn!("no --accept-keys file: this log is OPEN and accepts any validly signed claim");
+            tracing::warn!(
+                "no --accept-keys file: this log is OPEN and accepts any validly signed claim"
+            );
             None
         }
     };

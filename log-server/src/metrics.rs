@@ -65,15 +65,27 @@ impl Metrics {
             "Time to build, commit and fsync a batch",
             m.commit_seconds.clone(),
         );
-        registry.register("batch_size", "Claims per committed batch", m.batch_size.clone());
+        registry.register(
+            "batch_size",
+            "Claims per committed batch",
+            m.batch_size.clone(),
+        );
         registry.register(
             "receipt_seconds",
             "Time from pool admission to receipt",
             m.receipt_seconds.clone(),
         );
-        registry.register("rejections", "Rejected requests by reason", m.rejections.clone());
+        registry.register(
+            "rejections",
+            "Rejected requests by reason",
+            m.rejections.clone(),
+        );
         registry.register("tree_size", "Entries in the log", m.tree_size.clone());
-        registry.register("pool_pending", "Claims waiting to be sequenced", m.pool_pending.clone());
+        registry.register(
+            "pool_pending",
+            "Claims waiting to be sequenced",
+            m.pool_pending.clone(),
+        );
         Metrics { registry, ..m }
     }
 

@@ -43,7 +43,12 @@ impl Problem {
 
     /// 403: the vendor key is not on the log's accepted-keys list.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "key-not-accepted", "Key not accepted", detail)
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "key-not-accepted",
+            "Key not accepted",
+            detail,
+        )
     }
 
     /// 404: nothing at this path (e.g. a tile beyond the tree).
@@ -53,7 +58,12 @@ impl Problem {
 
     /// 413: the body is larger than the configured limit.
     pub fn too_large(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large", detail)
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Request body too large",
+            detail,
+        )
     }
 
     /// 415: wrong Content-Type.
@@ -68,7 +78,12 @@ impl Problem {
 
     /// 429: this key submitted faster than its rate limit.
     pub fn rate_limited(retry_after: u64, detail: impl Into<String>) -> Self {
-        let mut p = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Rate limited", detail);
+        let mut p = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Rate limited",
+            detail,
+        );
         p.retry_after = Some(retry_after.max(1));
         p
     }
@@ -88,7 +103,12 @@ impl Problem {
 
     /// 500: the server failed (storage error); the request may be retried.
     pub fn internal(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error", detail)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+            detail,
+        )
     }
 
     /// The stable slug at the end of `type`, used as the metrics label.

@@ -7,8 +7,8 @@
 //! channel and gets each receipt back through a oneshot.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -17,7 +17,9 @@ use provlog_client::hash::{EMPTY_ROOT, HASH_SIZE, Hash, leaf_hash};
 use provlog_client::note::NoteSigner;
 use provlog_client::receipt::Receipt;
 use provlog_client::tiles::{Tile, TileLevel, TileNodeReader, decode_bundle};
-use provlog_client::tree::{CompactRange, NodeId, NodeReader, TreeError, inclusion_proof, tree_root};
+use provlog_client::tree::{
+    CompactRange, NodeId, NodeReader, TreeError, inclusion_proof, tree_root,
+};
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
@@ -189,9 +191,7 @@ impl Sequencer {
                         ));
                     }
                     Err(e) => {
-                        return fail(format!(
-                            "cannot recompute the root from stored tiles: {e}"
-                        ));
+                        return fail(format!("cannot recompute the root from stored tiles: {e}"));
                     }
                 }
                 (range, note, cp)
@@ -272,7 +272,9 @@ impl Sequencer {
             let raw = self
                 .store
                 .raw_tile(TileLevel::Entries, index)?
-                .ok_or_else(|| OpenError::SelfCheck(format!("partial entry bundle {index} is missing")))?;
+                .ok_or_else(|| {
+                    OpenError::SelfCheck(format!("partial entry bundle {index} is missing"))
+                })?;
             let entries = decode_bundle(&raw).map_err(|e| {
                 OpenError::SelfCheck(format!("partial entry bundle {index} is corrupt: {e}"))
             })?;
@@ -309,7 +311,10 @@ impl Sequencer {
     pub fn run(mut self, rx: mpsc::Receiver<Pending>, pending: Arc<AtomicUsize>) {
         let mut last_commit = Instant::now();
         loop {
-            let wait = self.cfg.checkpoint_refresh.saturating_sub(last_commit.elapsed());
+            let wait = self
+                .cfg
+                .checkpoint_refresh
+                .saturating_sub(last_commit.elapsed());
             let first = match rx.recv_timeout(wait) {
                 Ok(p) => p,
                 Err(RecvTimeoutError::Timeout) => {
@@ -449,7 +454,9 @@ impl Sequencer {
         self.metrics.batches.inc();
         self.metrics.batch_size.observe(n as f64);
         self.metrics.tree_size.set(size as i64);
-        self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
         tracing::debug!(size, appended, batch = n, "committed batch");
 
         let reader = CachedNodes::new(TileNodeReader::new(StoreTiles(&self.store), size));
@@ -465,7 +472,9 @@ impl Sequencer {
                     index,
                     detail: e.to_string(),
                 });
-            self.metrics.receipt_seconds.observe(p.admitted.elapsed().as_secs_f64());
+            self.metrics
+                .receipt_seconds
+                .observe(p.admitted.elapsed().as_secs_f64());
             let _ = p.reply.send(result);
         }
     }
@@ -491,7 +500,8 @@ impl Sequencer {
 
     /// Appends one entry: its bundle slot, and every hash tile node it completes.
     fn append(&mut self, entry: &[u8], leaf: Hash, commit: &mut Commit) -> Result<(), String> {
-        let len = u16::try_from(entry.len()).map_err(|_| "entry longer than 65535 bytes".to_string())?;
+        let len =
+            u16::try_from(entry.len()).map_err(|_| "entry longer than 65535 bytes".to_string())?;
         self.bundle.data.extend_from_slice(&len.to_be_bytes());
         self.bundle.data.extend_from_slice(entry);
         self.bundle.count += 1;
@@ -592,7 +602,10 @@ impl<R: NodeReader> NodeReader for CachedNodes<R> {
     fn read_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, TreeError> {
         let missing: Vec<NodeId> = {
             let cache = self.cache.borrow();
-            ids.iter().filter(|id| !cache.contains_key(id)).copied().collect()
+            ids.iter()
+                .filter(|id| !cache.contains_key(id))
+                .copied()
+                .collect()
         };
         if !missing.is_empty() {
             let got = self.inner.read_nodes(&missing)?;

@@ -97,10 +97,7 @@ impl Store {
 
     /// Writes a commit atomically and fsyncs it before returning.
     pub fn commit(&self, c: Commit) -> Result<(), StoreError> {
-        let mut batch = self
-            .db
-            .batch()
-            .durability(Some(PersistMode::SyncAll));
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
         for (tile, bytes) in c.tiles {
             batch.insert(&self.tiles, tile_key(tile.level, tile.index), bytes);
         }
@@ -137,7 +134,9 @@ impl Store {
             return Ok(None);
         };
         let Some((size, rest)) = v.split_first_chunk::<8>() else {
-            return Err(StoreError::Corrupt("tree state shorter than 8 bytes".into()));
+            return Err(StoreError::Corrupt(
+                "tree state shorter than 8 bytes".into(),
+            ));
         };
         if rest.len() % HASH_SIZE != 0 {
             return Err(StoreError::Corrupt("tree state has a partial hash".into()));

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use provlog_client::claim::{
-    Asset, Claim, Consent, DigitalSourceType, Disclosure, DirectDisclosure, Generator,
+    Asset, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure, Generator,
     IndirectDisclosure,
 };
 use provlog_client::hash::sha256;
@@ -92,7 +92,10 @@ impl LogProcess {
                 _ => {
                     let status = child.wait().map_err(|e| e.to_string())?;
                     std::thread::sleep(Duration::from_millis(100));
-                    let err = stderr_lines.lock().map(|v| v.join("\n")).unwrap_or_default();
+                    let err = stderr_lines
+                        .lock()
+                        .map(|v| v.join("\n"))
+                        .unwrap_or_default();
                     return Err(format!("server exited ({status}): {err}"));
                 }
             }
@@ -110,19 +113,19 @@ impl LogProcess {
 
     fn signal(&mut self, sig: &str) {
         if let Some(child) = &self.child {
-            let _ = Command::new("kill").args([sig, &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args([sig, &child.id().to_string()])
+                .status();
         }
     }
 
     /// SIGTERM, then waits for a clean exit; returns whether it exited 0.
     pub fn stop(mut self) -> bool {
         self.signal("-TERM");
-        let ok = self
-            .child
+        self.child
             .take()
             .and_then(|mut c| c.wait().ok())
-            .is_some_and(|s| s.success());
-        ok
+            .is_some_and(|s| s.success())
     }
 
     /// SIGKILL: the process dies at once, as in a crash.

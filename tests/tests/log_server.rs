@@ -43,7 +43,10 @@ async fn download_tiles(client: &LogClient, size: u64) -> HashMap<(Option<u8>, u
                 index,
                 width,
             };
-            out.insert((Some(level), index), client.tile(&tile).await.expect("hash tile"));
+            out.insert(
+                (Some(level), index),
+                client.tile(&tile).await.expect("hash tile"),
+            );
         }
         level += 1;
     }
@@ -88,7 +91,10 @@ fn ingest_concurrently_and_verify_everything_independently() {
     let log = LogProcess::start(dir.path(), &["--batch-interval-ms", "20"]);
     let policy = Arc::new(policy(&log));
     let rt = rt();
-    let vendors = Arc::new([Vendor::new("vendor-a.example"), Vendor::new("vendor-b.example")]);
+    let vendors = Arc::new([
+        Vendor::new("vendor-a.example"),
+        Vendor::new("vendor-b.example"),
+    ]);
     let client = LogClient::new(&log.url).expect("client");
 
     let singles_tasks = 48u64;
@@ -118,11 +124,17 @@ fn ingest_concurrently_and_verify_everything_independently() {
             let (client, vendors) = (client.clone(), vendors.clone());
             set.spawn(async move {
                 let base = 1_000_000 + b * per_batch;
-                let entries: Vec<Vec<u8>> = (base..base + per_batch).map(|n| vendors[0].claim(n)).collect();
+                let entries: Vec<Vec<u8>> = (base..base + per_batch)
+                    .map(|n| vendors[0].claim(n))
+                    .collect();
                 let t0 = Instant::now();
                 let rs = client.submit_batch(&entries).await.expect("batch");
                 let dt = t0.elapsed();
-                entries.into_iter().zip(rs).map(|(e, r)| (e, r, dt)).collect::<Vec<_>>()
+                entries
+                    .into_iter()
+                    .zip(rs)
+                    .map(|(e, r)| (e, r, dt))
+                    .collect::<Vec<_>>()
             });
         }
         let mut receipts = Vec::new();
@@ -171,16 +183,24 @@ fn ingest_concurrently_and_verify_everything_independently() {
     let root = tlog_tiles::Hash(cp.root);
     let reader = tlog_tiles::TileHashReader::new(cp.size, root, &oracle);
     let oracle_root = tlog_tiles::tree_hash(cp.size, &reader).expect("oracle root");
-    assert_eq!(oracle_root.0, cp.root, "tlog_tiles recomputes our root from our tiles");
+    assert_eq!(
+        oracle_root.0, cp.root,
+        "tlog_tiles recomputes our root from our tiles"
+    );
     let mut bundles: Vec<Vec<u8>> = Vec::new();
     for i in 0..cp.size.div_ceil(256) {
         let data = &tiles[&(None, i)];
-        bundles.extend(decode_bundle(data).expect("bundle").into_iter().map(<[u8]>::to_vec));
+        bundles.extend(
+            decode_bundle(data)
+                .expect("bundle")
+                .into_iter()
+                .map(<[u8]>::to_vec),
+        );
     }
     assert_eq!(bundles.len() as u64, cp.size);
     for idx in (0..cp.size).step_by(97).chain([cp.size - 1]) {
         let entry = &bundles[idx as usize];
-        let proof = tlog_tiles::prove_record(idx, cp.size, &reader).expect("oracle proof");
+        let proof = tlog_tiles::prove_record(cp.size, idx, &reader).expect("oracle proof");
         tlog_tiles::check_record(&proof, cp.size, root, idx, tlog_tiles::record_hash(entry))
             .expect("oracle checks inclusion");
         assert_eq!(tlog_tiles::record_hash(entry).0, leaf_hash(entry));
@@ -189,7 +209,10 @@ fn ingest_concurrently_and_verify_everything_independently() {
     // Consistency between an early checkpoint and the final one.
     let early = receipts
         .iter()
-        .map(|(_, r)| verify_checkpoint(&r.checkpoint, &VerifierKey::parse(&log.vkey).expect("vkey")).expect("cp"))
+        .map(|(_, r)| {
+            verify_checkpoint(&r.checkpoint, &VerifierKey::parse(&log.vkey).expect("vkey"))
+                .expect("cp")
+        })
         .min_by_key(|c| c.checkpoint.size)
         .expect("some receipt")
         .checkpoint;
@@ -197,9 +220,16 @@ fn ingest_concurrently_and_verify_everything_independently() {
         .block_on(client.consistency_proof(early.size, cp.size))
         .expect("consistency proof");
     verify_consistency(early.size, cp.size, &early.root, &cp.root, &proof).expect("consistent");
-    let oracle_proof = tlog_tiles::prove_tree(cp.size, early.size, &reader).expect("oracle tree proof");
-    tlog_tiles::check_tree(&oracle_proof, cp.size, root, early.size, tlog_tiles::Hash(early.root))
-        .expect("oracle checks consistency");
+    let oracle_proof =
+        tlog_tiles::prove_tree(cp.size, early.size, &reader).expect("oracle tree proof");
+    tlog_tiles::check_tree(
+        &oracle_proof,
+        cp.size,
+        root,
+        early.size,
+        tlog_tiles::Hash(early.root),
+    )
+    .expect("oracle checks consistency");
     assert!(log.stop(), "clean shutdown");
 }
 
@@ -212,8 +242,10 @@ fn restart_keeps_tree_and_key_and_continues_consistently() {
     let vkey = log.vkey.clone();
     let client = LogClient::new(&log.url).expect("client");
     let first: Vec<Vec<u8>> = (0..300).map(|i| vendor.claim(i)).collect();
-    rt.block_on(client.submit_batch(&first[..150].to_vec())).expect("batch");
-    rt.block_on(client.submit_batch(&first[150..].to_vec())).expect("batch");
+    rt.block_on(client.submit_batch(&first[..150].to_vec()))
+        .expect("batch");
+    rt.block_on(client.submit_batch(&first[150..].to_vec()))
+        .expect("batch");
     let before = rt.block_on(client.checkpoint()).expect("checkpoint");
     assert!(log.stop(), "clean shutdown");
 
@@ -221,11 +253,17 @@ fn restart_keeps_tree_and_key_and_continues_consistently() {
     assert_eq!(log.vkey, vkey, "same key after restart");
     let key = VerifierKey::parse(&vkey).expect("vkey");
     let client = LogClient::new(&log.url).expect("client");
-    let old = verify_checkpoint(&before, &key).expect("verifies").checkpoint;
+    let old = verify_checkpoint(&before, &key)
+        .expect("verifies")
+        .checkpoint;
     let now = verify_checkpoint(&rt.block_on(client.checkpoint()).expect("cp"), &key)
         .expect("verifies")
         .checkpoint;
-    assert_eq!((now.size, now.root), (old.size, old.root), "same tree after restart");
+    assert_eq!(
+        (now.size, now.root),
+        (old.size, old.root),
+        "same tree after restart"
+    );
 
     // A resubmission after restart is still deduplicated.
     let again = rt.block_on(client.submit(&first[7])).expect("resubmit");
@@ -244,7 +282,8 @@ fn restart_keeps_tree_and_key_and_continues_consistently() {
     let proof = rt
         .block_on(client.consistency_proof(old.size, newer.size))
         .expect("proof");
-    verify_consistency(old.size, newer.size, &old.root, &newer.root, &proof).expect("consistent across restart");
+    verify_consistency(old.size, newer.size, &old.root, &newer.root, &proof)
+        .expect("consistent across restart");
     assert!(log.stop());
 }
 
@@ -256,13 +295,18 @@ fn dedup_lookup_entries_and_proof_endpoints() {
     let client = LogClient::new(&log.url).expect("client");
     let (a, b) = (Vendor::new("a.example"), Vendor::new("b.example"));
     let asset = b"one shared picture".to_vec();
-    let claims = [a.claim_for(&asset, 1), a.claim_for(&asset, 2), b.claim_for(&asset, 1)];
+    let claims = [
+        a.claim_for(&asset, 1),
+        a.claim_for(&asset, 2),
+        b.claim_for(&asset, 1),
+    ];
     let mut indexes = Vec::new();
     for c in &claims {
         indexes.push(rt.block_on(client.submit(c)).expect("submit").index);
     }
     for i in 0..10 {
-        rt.block_on(client.submit(&b.claim(100 + i))).expect("filler");
+        rt.block_on(client.submit(&b.claim(100 + i)))
+            .expect("filler");
     }
     // Same claim again: same index, tree unchanged.
     let size_before = tree_size(&rt, &client, &log);
@@ -279,21 +323,29 @@ fn dedup_lookup_entries_and_proof_endpoints() {
     // Lookup finds all three claims for the asset, each proven.
     let found = rt.block_on(client.lookup(&sha256(&asset))).expect("lookup");
     let key = VerifierKey::parse(&log.vkey).expect("vkey");
-    let cp = verify_checkpoint(&found.checkpoint, &key).expect("cp").checkpoint;
+    let cp = verify_checkpoint(&found.checkpoint, &key)
+        .expect("cp")
+        .checkpoint;
     let mut got: Vec<u64> = found.entries.iter().map(|e| e.index).collect();
     got.sort();
     assert_eq!(got, indexes);
     for e in &found.entries {
-        verify_inclusion(&leaf_hash(&e.entry), e.index, cp.size, &e.proof, &cp.root).expect("lookup proof");
+        verify_inclusion(&leaf_hash(&e.entry), e.index, cp.size, &e.proof, &cp.root)
+            .expect("lookup proof");
     }
-    let none = rt.block_on(client.lookup(&sha256(b"never logged"))).expect("lookup");
+    let none = rt
+        .block_on(client.lookup(&sha256(b"never logged")))
+        .expect("lookup");
     assert!(none.entries.is_empty());
 
     // Entries by index; inclusion proofs by index and by hash agree.
     let entry = rt.block_on(client.entry(indexes[2])).expect("entry");
     assert_eq!(entry, claims[2]);
-    let by_index = rt.block_on(client.inclusion_proof(indexes[2], cp.size)).expect("proof");
-    verify_inclusion(&leaf_hash(&entry), indexes[2], cp.size, &by_index, &cp.root).expect("proof verifies");
+    let by_index = rt
+        .block_on(client.inclusion_proof(indexes[2], cp.size))
+        .expect("proof");
+    verify_inclusion(&leaf_hash(&entry), indexes[2], cp.size, &by_index, &cp.root)
+        .expect("proof verifies");
     let by_hash: serde_json::Value = rt.block_on(async {
         reqwest::get(format!(
             "{}/v1/proof/inclusion?hash={}&size={}",
@@ -339,19 +391,33 @@ async fn raw(
         .get("content-type")
         .map(|v| v.to_str().unwrap_or("").to_string())
         .unwrap_or_default();
-    let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap_or("").to_string());
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap_or("").to_string());
     let bytes = resp.bytes().await.expect("body");
     let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     (status, ct, retry, json)
 }
 
-fn assert_problem(got: &(u16, String, Option<String>, serde_json::Value), status: u16, slug: &str, mentions: &str) {
+fn assert_problem(
+    got: &(u16, String, Option<String>, serde_json::Value),
+    status: u16,
+    slug: &str,
+    mentions: &str,
+) {
     assert_eq!(got.0, status, "status for {slug}: {:?}", got.3);
-    assert_eq!(got.1, "application/problem+json", "problem content type for {slug}");
+    assert_eq!(
+        got.1, "application/problem+json",
+        "problem content type for {slug}"
+    );
     assert_eq!(got.3["type"], format!("urn:provlog:problem:{slug}"));
     assert_eq!(got.3["status"], status);
     let detail = got.3["detail"].as_str().unwrap_or("");
-    assert!(detail.contains(mentions), "detail {detail:?} should mention {mentions:?}");
+    assert!(
+        detail.contains(mentions),
+        "detail {detail:?} should mention {mentions:?}"
+    );
 }
 
 #[test]
@@ -381,55 +447,132 @@ fn every_rejection_is_a_problem_and_leaves_the_tree_unchanged() {
     let rt = rt();
     let client = LogClient::new(&log.url).expect("client");
     let url = |p: &str| format!("{}{}", log.url, p);
-    rt.block_on(client.submit(&accepted.claim(0))).expect("accepted vendor is logged");
+    rt.block_on(client.submit(&accepted.claim(0)))
+        .expect("accepted vendor is logged");
     let size = tree_size(&rt, &client, &log);
     let post = reqwest::Method::POST;
 
     rt.block_on(async {
         // Not on the accepted-keys list: 403 naming the key.
-        let r = raw(post.clone(), &url("/v1/claims"), "application/cose", stranger.claim(1)).await;
+        let r = raw(
+            post.clone(),
+            &url("/v1/claims"),
+            "application/cose",
+            stranger.claim(1),
+        )
+        .await;
         assert_problem(&r, 403, "key-not-accepted", &stranger.vkey);
         // Wrong content type.
-        let r = raw(post.clone(), &url("/v1/claims"), "application/json", accepted.claim(1)).await;
+        let r = raw(
+            post.clone(),
+            &url("/v1/claims"),
+            "application/json",
+            accepted.claim(1),
+        )
+        .await;
         assert_problem(&r, 415, "unsupported-media-type", "application/cose");
         // Oversized body.
-        let r = raw(post.clone(), &url("/v1/claims"), "application/cose", vec![0u8; 64 * 1024]).await;
+        let r = raw(
+            post.clone(),
+            &url("/v1/claims"),
+            "application/cose",
+            vec![0u8; 64 * 1024],
+        )
+        .await;
         assert_problem(&r, 413, "too-large", "limit");
         // Garbage, truncated, and tampered claims.
-        let r = raw(post.clone(), &url("/v1/claims"), "application/cose", b"not cbor at all".to_vec()).await;
+        let r = raw(
+            post.clone(),
+            &url("/v1/claims"),
+            "application/cose",
+            b"not cbor at all".to_vec(),
+        )
+        .await;
         assert_problem(&r, 400, "invalid-claim", "");
         let good = accepted.claim(2);
-        let r = raw(post.clone(), &url("/v1/claims"), "application/cose", good[..good.len() / 2].to_vec()).await;
+        let r = raw(
+            post.clone(),
+            &url("/v1/claims"),
+            "application/cose",
+            good[..good.len() / 2].to_vec(),
+        )
+        .await;
         assert_problem(&r, 400, "invalid-claim", "");
         let mut bad_sig = good.clone();
         let last = bad_sig.len() - 1;
         bad_sig[last] ^= 1;
-        let r = raw(post.clone(), &url("/v1/claims"), "application/cose", bad_sig).await;
+        let r = raw(
+            post.clone(),
+            &url("/v1/claims"),
+            "application/cose",
+            bad_sig,
+        )
+        .await;
         assert_problem(&r, 400, "bad-signature", "");
         // Batch: not an array; one bad item named by position; too many claims.
-        let r = raw(post.clone(), &url("/v1/claims/batch"), "application/cbor", vec![0x01]).await;
+        let r = raw(
+            post.clone(),
+            &url("/v1/claims/batch"),
+            "application/cbor",
+            vec![0x01],
+        )
+        .await;
         assert_problem(&r, 400, "invalid-batch", "array");
         let mut items = vec![accepted.claim(3), b"junk".to_vec()];
-        let r = raw(post.clone(), &url("/v1/claims/batch"), "application/cbor", cbor_array(&items)).await;
+        let r = raw(
+            post.clone(),
+            &url("/v1/claims/batch"),
+            "application/cbor",
+            cbor_array(&items),
+        )
+        .await;
         assert_problem(&r, 400, "invalid-claim", "claim 1");
         items = (10..15).map(|i| accepted.claim(i)).collect();
-        let r = raw(post.clone(), &url("/v1/claims/batch"), "application/cbor", cbor_array(&items)).await;
+        let r = raw(
+            post.clone(),
+            &url("/v1/claims/batch"),
+            "application/cbor",
+            cbor_array(&items),
+        )
+        .await;
         assert_problem(&r, 413, "too-large", "limit is 4");
         // Bad query parameters and paths.
-        let r = raw(reqwest::Method::GET, &url("/v1/lookup?asset=xyz"), "", vec![]).await;
+        let r = raw(
+            reqwest::Method::GET,
+            &url("/v1/lookup?asset=xyz"),
+            "",
+            vec![],
+        )
+        .await;
         assert_problem(&r, 400, "bad-parameter", "64 hex");
-        let r = raw(reqwest::Method::GET, &url("/v1/proof/inclusion?index=5&size=999999"), "", vec![]).await;
+        let r = raw(
+            reqwest::Method::GET,
+            &url("/v1/proof/inclusion?index=5&size=999999"),
+            "",
+            vec![],
+        )
+        .await;
         assert_problem(&r, 400, "bad-parameter", "larger than the current tree");
         let r = raw(reqwest::Method::GET, &url("/v1/entries/999"), "", vec![]).await;
         assert_problem(&r, 404, "not-found", "beyond the tree");
     });
-    assert_eq!(tree_size(&rt, &client, &log), size, "rejections changed the tree");
+    assert_eq!(
+        tree_size(&rt, &client, &log),
+        size,
+        "rejections changed the tree"
+    );
 
     // Rate limit: burst of 8 per key (one used above), then 429 with Retry-After.
     rt.block_on(async {
         let mut limited = None;
         for i in 0..20 {
-            let r = raw(post.clone(), &url("/v1/claims"), "application/cose", accepted.claim(100 + i)).await;
+            let r = raw(
+                post.clone(),
+                &url("/v1/claims"),
+                "application/cose",
+                accepted.claim(100 + i),
+            )
+            .await;
             if r.0 == 429 {
                 limited = Some(r);
                 break;
@@ -438,23 +581,46 @@ fn every_rejection_is_a_problem_and_leaves_the_tree_unchanged() {
         }
         let r = limited.expect("rate limit reached");
         assert_problem(&r, 429, "rate-limited", "rate limit");
-        assert!(r.2.as_deref().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s >= 1));
+        assert!(
+            r.2.as_deref()
+                .and_then(|s| s.parse::<u64>().ok())
+                .is_some_and(|s| s >= 1)
+        );
     });
     let size_after_burst = tree_size(&rt, &client, &log);
     assert_eq!(size_after_burst, size + 7, "exactly the burst was logged");
 
     // Metrics count rejections by reason.
     let metrics = rt.block_on(async {
-        reqwest::get(url("/metrics")).await.expect("get").text().await.expect("text")
+        reqwest::get(url("/metrics"))
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("text")
     });
-    assert!(metrics.contains("provlog_rejections_total{reason=\"key-not-accepted\"} 1"), "{metrics}");
-    assert!(metrics.contains("provlog_rejections_total{reason=\"rate-limited\"} 1"), "{metrics}");
-    assert!(metrics.contains(&format!("provlog_tree_size {size_after_burst}")), "{metrics}");
+    assert!(
+        metrics.contains("provlog_rejections_total{reason=\"key-not-accepted\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("provlog_rejections_total{reason=\"rate-limited\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("provlog_tree_size {size_after_burst}")),
+        "{metrics}"
+    );
     assert!(log.stop());
 }
 
 fn cbor_array(items: &[Vec<u8>]) -> Vec<u8> {
-    let v = ciborium::Value::Array(items.iter().map(|b| ciborium::Value::Bytes(b.clone())).collect());
+    let v = ciborium::Value::Array(
+        items
+            .iter()
+            .map(|b| ciborium::Value::Bytes(b.clone()))
+            .collect(),
+    );
     let mut out = Vec::new();
     ciborium::into_writer(&v, &mut out).expect("encode");
     out
@@ -466,7 +632,14 @@ fn full_pool_gives_503_with_retry_after() {
     // A slow sequencer (2 s batches) and a pool of 4 claims.
     let log = LogProcess::start(
         dir.path(),
-        &["--batch-interval-ms", "2000", "--pool-size", "4", "--max-batch-claims", "4"],
+        &[
+            "--batch-interval-ms",
+            "2000",
+            "--pool-size",
+            "4",
+            "--max-batch-claims",
+            "4",
+        ],
     );
     let rt = rt();
     let vendor = Vendor::new("v.example");
@@ -477,14 +650,22 @@ fn full_pool_gives_503_with_retry_after() {
         let waiting = tokio::spawn(async move { c2.submit_batch(&filler).await });
         tokio::time::sleep(Duration::from_millis(300)).await;
         match client.submit(&vendor.claim(99)).await {
-            Err(HttpError::Status { status, retry_after, detail, .. }) => {
+            Err(HttpError::Status {
+                status,
+                retry_after,
+                detail,
+                ..
+            }) => {
                 assert_eq!(status, 503);
                 assert!(retry_after.is_some_and(|s| s >= 1));
                 assert!(detail.contains("pool"), "{detail}");
             }
             other => panic!("expected 503, got {other:?}"),
         }
-        let rs = waiting.await.expect("join").expect("the pooled batch is still logged");
+        let rs = waiting
+            .await
+            .expect("join")
+            .expect("the pooled batch is still logged");
         assert_eq!(rs.len(), 4);
     });
     assert_eq!(tree_size(&rt, &client, &log), 4);
@@ -499,17 +680,25 @@ fn tile_reads_404_beyond_the_tree_and_cache_headers() {
     let vendor = Vendor::new("v.example");
     let client = LogClient::new(&log.url).expect("client");
     let entries: Vec<Vec<u8>> = (0..300).map(|i| vendor.claim(i)).collect();
-    rt.block_on(client.submit_batch(&entries[..200].to_vec())).expect("batch");
-    rt.block_on(client.submit_batch(&entries[200..].to_vec())).expect("batch");
+    rt.block_on(client.submit_batch(&entries[..200].to_vec()))
+        .expect("batch");
+    rt.block_on(client.submit_batch(&entries[200..].to_vec()))
+        .expect("batch");
     let get = |p: &str| {
         rt.block_on(async {
-            let r = reqwest::get(format!("{}{}", log.url, p)).await.expect("get");
+            let r = reqwest::get(format!("{}{}", log.url, p))
+                .await
+                .expect("get");
             let cc = r
                 .headers()
                 .get("cache-control")
                 .map(|v| v.to_str().unwrap_or("").to_string())
                 .unwrap_or_default();
-            (r.status().as_u16(), cc, r.bytes().await.expect("body").to_vec())
+            (
+                r.status().as_u16(),
+                cc,
+                r.bytes().await.expect("body").to_vec(),
+            )
         })
     };
     // Size 300: level-0 tile 0 is full, tile 1 is partial with 44 hashes.
@@ -519,7 +708,11 @@ fn tile_reads_404_beyond_the_tree_and_cache_headers() {
     let (s, cc, body) = get("/tile/0/001.p/44");
     assert_eq!((s, body.len()), (200, 44 * 32));
     assert!(!cc.contains("immutable"), "{cc}");
-    assert_eq!(get("/tile/0/001.p/10").0, 200, "a narrower partial width is a prefix");
+    assert_eq!(
+        get("/tile/0/001.p/10").0,
+        200,
+        "a narrower partial width is a prefix"
+    );
     assert_eq!(get("/tile/0/001.p/45").0, 404, "wider than the tree");
     assert_eq!(get("/tile/0/001").0, 404, "not full yet");
     assert_eq!(get("/tile/0/002.p/1").0, 404, "beyond the tree");
@@ -533,22 +726,43 @@ fn tile_reads_404_beyond_the_tree_and_cache_headers() {
     assert_eq!(decoded[5], entries[5].as_slice());
     assert_eq!(get("/tile/entries/001.p/44").0, 200);
     assert_eq!(get("/tile/entries/001.p/45").0, 404);
-    for bad in ["/tile/0/../../etc/passwd", "/tile/0/0", "/tile/0/000.p/0", "/tile/0/000.p/256", "/tile/x/000", "/tile/0/x000/001"] {
+    for bad in [
+        "/tile/0/../../etc/passwd",
+        "/tile/0/0",
+        "/tile/0/000.p/0",
+        "/tile/0/000.p/256",
+        "/tile/x/000",
+        "/tile/0/x000/001",
+    ] {
         assert_eq!(get(bad).0, 404, "{bad}");
     }
     // The empty log never serves a tile.
     let dir2 = tempfile::tempdir().expect("tempdir");
     let empty = LogProcess::start(dir2.path(), &[]);
-    let r = rt.block_on(async { reqwest::get(format!("{}/tile/0/000.p/1", empty.url)).await.expect("get").status() });
+    let r = rt.block_on(async {
+        reqwest::get(format!("{}/tile/0/000.p/1", empty.url))
+            .await
+            .expect("get")
+            .status()
+    });
     assert_eq!(r.as_u16(), 404);
-    let h: serde_json::Value =
-        rt.block_on(async { reqwest::get(format!("{}/healthz", empty.url)).await.expect("get").json().await.expect("json") });
+    let h: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("{}/healthz", empty.url))
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json")
+    });
     assert_eq!(h["tree_size"], 0);
     drop(empty);
     // The receipt type round-trips through both encodings.
     let r: Receipt = rt.block_on(client.submit(&entries[0])).expect("dup");
     assert_eq!(Receipt::from_cbor(&r.to_cbor()).expect("cbor"), r);
-    assert_eq!(Receipt::from_tlog_proof(&r.to_tlog_proof()).expect("text"), r);
+    assert_eq!(
+        Receipt::from_tlog_proof(&r.to_tlog_proof()).expect("text"),
+        r
+    );
     let _: Hash = leaf_hash(&r.entry);
     assert!(log.stop());
 }

@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 use provlog_client::claim::{
-    Asset, C2paBinding, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure, Generator,
-    IndirectDisclosure,
+    Asset, C2paBinding, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure,
+    ExclusionRange, Generator, HardBinding, HashAlg, IndirectDisclosure,
 };
 use provlog_client::signed_claim::SignedClaim;
 use sha2::{Digest, Sha256};
@@ -29,9 +29,20 @@ pub struct ClaimArgs {
     /// c2pa, watermark, metadata (indirect).
     #[arg(long, value_delimiter = ',', default_value = "metadata")]
     pub disclosure: Vec<String>,
-    /// C2PA manifest label embedded in the asset, if any.
-    #[arg(long)]
+    /// C2PA active manifest label embedded in the asset, if any (needs
+    /// --c2pa-claim-hash and --c2pa-hash too).
+    #[arg(long, requires_all = ["c2pa_claim_hash", "c2pa_hash"])]
     pub c2pa_manifest: Option<String>,
+    /// SHA-256 (hex) of the C2PA claim the manifest signature covers.
+    #[arg(long)]
+    pub c2pa_claim_hash: Option<String>,
+    /// The `c2pa.hash.data` hard-binding SHA-256 (hex).
+    #[arg(long)]
+    pub c2pa_hash: Option<String>,
+    /// A hard-binding exclusion range START:LENGTH, copied from the manifest
+    /// (repeat for several).
+    #[arg(long)]
+    pub c2pa_exclusion: Vec<String>,
     /// Consent status where a real person is depicted: not_applicable,
     /// obtained, not_obtained, unknown.
     #[arg(long)]
@@ -52,7 +63,9 @@ pub fn hash_file(path: &Path) -> Result<([u8; 32], u64, Vec<u8>), String> {
     let mut head = Vec::new();
     let mut size = 0u64;
     loop {
-        let n = f.read(&mut buf).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -81,11 +94,21 @@ impl ClaimArgs {
     }
 
     /// Builds the claim for an asset already hashed.
-    pub fn build_for(&self, sha256: [u8; 32], size: u64, media_type: String) -> Result<Claim, String> {
+    pub fn build_for(
+        &self,
+        sha256: [u8; 32],
+        size: u64,
+        media_type: String,
+    ) -> Result<Claim, String> {
         let mut parts = self.generator.splitn(3, '/');
         let (vendor, tool, version) = match (parts.next(), parts.next(), parts.next()) {
             (Some(v), Some(t), Some(ver)) => (v, t, ver),
-            _ => return Err(format!("--generator {:?} must be VENDOR/TOOL/VERSION", self.generator)),
+            _ => {
+                return Err(format!(
+                    "--generator {:?} must be VENDOR/TOOL/VERSION",
+                    self.generator
+                ));
+            }
         };
         let source_type: DigitalSourceType = self
             .source_type
@@ -110,7 +133,10 @@ impl ClaimArgs {
         }
         let consent = match &self.consent {
             None => None,
-            Some(c) => Some(c.parse::<Consent>().map_err(|e| format!("--consent: {e}"))?),
+            Some(c) => Some(
+                c.parse::<Consent>()
+                    .map_err(|e| format!("--consent: {e}"))?,
+            ),
         };
         let created = match self.created {
             Some(t) => t,
@@ -126,11 +152,7 @@ impl ClaimArgs {
                 media_type,
                 size,
             },
-            c2pa: self.c2pa_manifest.as_ref().map(|label| C2paBinding {
-                manifest: label.clone(),
-                claim_hash: None,
-                hard_binding: None,
-            }),
+            c2pa: self.c2pa_binding()?,
             soft_bindings: vec![],
             generator: Generator {
                 vendor: vendor.to_string(),
@@ -143,25 +165,86 @@ impl ClaimArgs {
             consent,
             sequence: self.sequence,
         };
-        claim.validate().map_err(|e| format!("the claim is not valid: {e}"))?;
+        claim
+            .validate()
+            .map_err(|e| format!("the claim is not valid: {e}"))?;
         Ok(claim)
     }
 }
 
+impl ClaimArgs {
+    fn c2pa_binding(&self) -> Result<Option<C2paBinding>, String> {
+        let Some(label) = &self.c2pa_manifest else {
+            return Ok(None);
+        };
+        let hex32 = |name: &str, v: &Option<String>| -> Result<Vec<u8>, String> {
+            let v = v
+                .as_deref()
+                .ok_or_else(|| format!("--c2pa-manifest needs --{name}"))?;
+            let b = hex::decode(v.trim()).map_err(|_| format!("--{name} is not hex"))?;
+            if b.len() != 32 {
+                return Err(format!("--{name} must be a SHA-256 (64 hex digits)"));
+            }
+            Ok(b)
+        };
+        let exclusions = self
+            .c2pa_exclusion
+            .iter()
+            .map(|e| {
+                let (start, length) = e
+                    .split_once(':')
+                    .ok_or_else(|| format!("--c2pa-exclusion {e:?} must be START:LENGTH"))?;
+                Ok(ExclusionRange {
+                    start: start
+                        .parse()
+                        .map_err(|_| format!("--c2pa-exclusion {e:?}: bad start"))?,
+                    length: length
+                        .parse()
+                        .map_err(|_| format!("--c2pa-exclusion {e:?}: bad length"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Some(C2paBinding {
+            manifest_label: label.clone(),
+            claim_alg: HashAlg::Sha256,
+            claim_hash: hex32("c2pa-claim-hash", &self.c2pa_claim_hash)?,
+            hard_binding: HardBinding {
+                alg: HashAlg::Sha256,
+                hash: hex32("c2pa-hash", &self.c2pa_hash)?,
+                exclusions,
+            },
+        }))
+    }
+}
+
 /// `provlog claim`.
-pub fn claim_command(file: &Path, key: &Path, out: Option<&Path>, args: &ClaimArgs) -> Result<(), String> {
+pub fn claim_command(
+    file: &Path,
+    key: &Path,
+    out: Option<&Path>,
+    args: &ClaimArgs,
+) -> Result<(), String> {
     let signer = load_key(key)?;
     let claim = args.build(file)?;
     let vkey = signer.verifier_key().to_vkey();
-    let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey).map_err(|e| format!("cannot sign: {e}"))?;
+    let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey)
+        .map_err(|e| format!("cannot sign: {e}"))?;
     if let Some(out) = out {
-        fs::write(out, signed.to_bytes()).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-        eprintln!("wrote signed claim ({} bytes) to {}", signed.to_bytes().len(), out.display());
+        fs::write(out, signed.to_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        eprintln!(
+            "wrote signed claim ({} bytes) to {}",
+            signed.to_bytes().len(),
+            out.display()
+        );
     }
     let json = serde_json::json!({
         "vendor_key": vkey,
         "claim": claim,
     });
-    println!("{}", serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
+    );
     Ok(())
 }

@@ -19,7 +19,11 @@ use crate::claim_args::ClaimArgs;
 use crate::trust::TrustArgs;
 
 #[derive(Parser)]
-#[command(name = "provlog", version, about = "provlog: media provenance transparency log client")]
+#[command(
+    name = "provlog",
+    version,
+    about = "provlog: media provenance transparency log client"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -76,7 +80,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen { out, name } => keys::keygen(&out, &name),
-        Command::Claim { file, key, out, claim } => claim_args::claim_command(&file, &key, out.as_deref(), &claim),
+        Command::Claim {
+            file,
+            key,
+            out,
+            claim,
+        } => claim_args::claim_command(&file, &key, out.as_deref(), &claim),
         Command::Submit(args) => run_async(submit::submit(args)),
         Command::Verify {
             file,

@@ -52,19 +52,25 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
     for e in &found.entries {
         verify_inclusion(&leaf_hash(&e.entry), e.index, cp.size, &e.proof, &cp.root)
             .map_err(|err| format!("entry {}: inclusion proof fails: {err}", e.index))?;
-        let signed = SignedClaim::from_bytes(&e.entry).map_err(|err| format!("entry {}: {err}", e.index))?;
+        let signed =
+            SignedClaim::from_bytes(&e.entry).map_err(|err| format!("entry {}: {err}", e.index))?;
         signed
             .verify_signature()
             .map_err(|err| format!("entry {}: {err}", e.index))?;
         if signed.claim().asset.sha256 != asset {
-            return Err(format!("entry {} is for another asset: the log answered wrongly", e.index));
+            return Err(format!(
+                "entry {} is for another asset: the log answered wrongly",
+                e.index
+            ));
         }
         rows.push((e.index, signed));
     }
     if args.json {
         let items: Vec<_> = rows
             .iter()
-            .map(|(i, s)| serde_json::json!({"index": i, "vendor_key": s.kid(), "claim": s.claim()}))
+            .map(
+                |(i, s)| serde_json::json!({"index": i, "vendor_key": s.kid(), "claim": s.claim()}),
+            )
             .collect();
         println!(
             "{}",
@@ -137,11 +143,19 @@ pub async fn checkpoint(args: CheckpointArgs, audit: bool) -> Result<(), String>
         .map_err(|e| e.to_string())?;
     let new = &latest.checkpoint;
     let dir = state_dir(&args);
-    let file = dir.join(format!("{}.checkpoint", hex::encode(&sha256(new.origin.as_bytes())[..16])));
+    let file = dir.join(format!(
+        "{}.checkpoint",
+        hex::encode(&sha256(new.origin.as_bytes())[..16])
+    ));
     let remembered = match std::fs::read(&file) {
         Ok(bytes) => Some(
             verify_checkpoint(&bytes, &log_key)
-                .map_err(|e| format!("remembered checkpoint {} does not verify: {e}", file.display()))?
+                .map_err(|e| {
+                    format!(
+                        "remembered checkpoint {} does not verify: {e}",
+                        file.display()
+                    )
+                })?
                 .checkpoint,
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -190,7 +204,9 @@ pub async fn checkpoint(args: CheckpointArgs, audit: bool) -> Result<(), String>
         new.origin,
         new.size,
         hex::encode(new.root),
-        new.timestamp_ms().map(|t| format!(" timestamp {t} ms")).unwrap_or_default()
+        new.timestamp_ms()
+            .map(|t| format!(" timestamp {t} ms"))
+            .unwrap_or_default()
     );
     Ok(())
 }

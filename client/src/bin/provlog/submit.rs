@@ -64,14 +64,19 @@ struct Job {
 fn collect(paths: &[PathBuf], out_dir: Option<&Path>) -> Result<Vec<Job>, String> {
     let mut jobs = Vec::new();
     for root in paths {
-        for entry in walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             let entry = entry.map_err(|e| format!("cannot walk {}: {e}", root.display()))?;
             if !entry.file_type().is_file() {
                 continue;
             }
             let file = entry.path().to_path_buf();
             let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.ends_with(&format!(".{RECEIPT_EXT}")) || name.ends_with(&format!(".{TLOG_PROOF_EXT}")) {
+            if name.ends_with(&format!(".{RECEIPT_EXT}"))
+                || name.ends_with(&format!(".{TLOG_PROOF_EXT}"))
+            {
                 continue;
             }
             let receipt_path = match out_dir {
@@ -126,8 +131,13 @@ pub async fn submit(args: SubmitArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("internal: {e}"))?;
         let chunk = chunk.to_vec();
-        let (client, policy, signer, claim_args, bar) =
-            (client.clone(), policy.clone(), signer.clone(), claim_args.clone(), bar.clone());
+        let (client, policy, signer, claim_args, bar) = (
+            client.clone(),
+            policy.clone(),
+            signer.clone(),
+            claim_args.clone(),
+            bar.clone(),
+        );
         let opts = (args.retries, args.tlog_proof, (n * batch) as u64);
         tasks.spawn(async move {
             let out = run_batch(&client, &policy, &signer, &claim_args, chunk, opts).await;
@@ -176,15 +186,17 @@ async fn run_batch(
     let prepared = {
         let signer = signer.clone();
         let claim_args = claim_args.clone();
-        let jobs = jobs.clone();
+        let files: Vec<PathBuf> = jobs.iter().map(|j| j.file.clone()).collect();
+        let n = files.len();
         tokio::task::spawn_blocking(move || {
-            jobs.iter()
+            files
+                .iter()
                 .enumerate()
-                .map(|(i, job)| prepare(&job.file, &signer, &claim_args, first_seq + i as u64))
+                .map(|(i, file)| prepare(file, &signer, &claim_args, first_seq + i as u64))
                 .collect::<Vec<_>>()
         })
         .await
-        .unwrap_or_else(|e| jobs.iter().map(|_| Err(format!("internal: {e}"))).collect())
+        .unwrap_or_else(|e| (0..n).map(|_| Err(format!("internal: {e}"))).collect())
     };
     let mut outcomes = Vec::with_capacity(jobs.len());
     let mut ready = Vec::new();
@@ -205,7 +217,10 @@ async fn run_batch(
         Ok(receipts) => {
             for ((job, _, sha), receipt) in ready.into_iter().zip(receipts) {
                 let result = finish(policy, &job, &sha, &receipt, tlog_proof);
-                outcomes.push(Outcome { file: job.file, result });
+                outcomes.push(Outcome {
+                    file: job.file,
+                    result,
+                });
             }
         }
         Err(e) if ready.len() > 1 && !e.is_transient() => {
@@ -216,7 +231,10 @@ async fn run_batch(
                     Ok(receipt) => finish(policy, &job, &sha, &receipt, tlog_proof),
                     Err(e) => Err(e.to_string()),
                 };
-                outcomes.push(Outcome { file: job.file, result });
+                outcomes.push(Outcome {
+                    file: job.file,
+                    result,
+                });
             }
         }
         Err(e) => {
@@ -232,23 +250,36 @@ async fn run_batch(
 }
 
 /// Builds and signs the claim for one file.
-fn prepare(file: &Path, signer: &NoteSigner, args: &ClaimArgs, seq: u64) -> Result<(Vec<u8>, [u8; 32]), String> {
+fn prepare(
+    file: &Path,
+    signer: &NoteSigner,
+    args: &ClaimArgs,
+    seq: u64,
+) -> Result<(Vec<u8>, [u8; 32]), String> {
     let (sha, size, head) = hash_file(file)?;
     let mut args = args.clone();
     args.sequence = args.sequence.map(|s| s + seq);
     let claim = args.build_for(sha, size, sniff_media_type(&head))?;
     let vkey = signer.verifier_key().to_vkey();
-    let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey).map_err(|e| format!("cannot sign: {e}"))?;
+    let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey)
+        .map_err(|e| format!("cannot sign: {e}"))?;
     Ok((signed.to_bytes().to_vec(), sha))
 }
 
 /// Verifies a receipt for the file and writes it (and the text form).
-fn finish(policy: &Policy, job: &Job, sha: &[u8; 32], receipt: &Receipt, tlog_proof: bool) -> Result<u64, String> {
+fn finish(
+    policy: &Policy,
+    job: &Job,
+    sha: &[u8; 32],
+    receipt: &Receipt,
+    tlog_proof: bool,
+) -> Result<u64, String> {
     let verified = receipt
         .verify_for_asset(policy, sha)
         .map_err(|e| format!("the log's receipt does not verify: {e}"))?;
     if let Some(dir) = job.receipt_path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     std::fs::write(&job.receipt_path, receipt.to_cbor())
         .map_err(|e| format!("cannot write {}: {e}", job.receipt_path.display()))?;

@@ -30,7 +30,10 @@ impl TrustArgs {
                     .map_err(|e| format!("cannot read policy {}: {e}", path.display()))?;
                 Policy::parse(&text).map_err(|e| format!("policy {}: {e}", path.display()))
             }
-            _ => Err("say what to trust: --log-key VKEY (from `provlog-server vkey`) or --policy FILE".into()),
+            _ => Err(
+                "say what to trust: --log-key VKEY (from `provlog-server vkey`) or --policy FILE"
+                    .into(),
+            ),
         }
     }
 

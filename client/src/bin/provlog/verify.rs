@@ -23,9 +23,11 @@ pub fn sidecar(file: &Path, ext: &str) -> PathBuf {
 
 /// Reads a receipt in either encoding (told apart by the tlog-proof header).
 pub fn read_receipt(path: &Path) -> Result<Receipt, String> {
-    let bytes = fs::read(path).map_err(|e| format!("cannot read receipt {}: {e}", path.display()))?;
+    let bytes =
+        fs::read(path).map_err(|e| format!("cannot read receipt {}: {e}", path.display()))?;
     if bytes.starts_with(TLOG_PROOF_HEADER.as_bytes()) {
-        let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
         Receipt::from_tlog_proof(&text).map_err(|e| format!("{}: {e}", path.display()))
     } else {
         Receipt::from_cbor(&bytes).map_err(|e| format!("{}: {e}", path.display()))
@@ -64,7 +66,12 @@ pub fn verdict_json(file: &Path, v: &VerifiedReceipt) -> serde_json::Value {
 pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
     let c = v.claim();
     println!("VERIFIED {}", file.display());
-    println!("  asset       sha256:{} ({}, {} bytes)", hex::encode(c.asset.sha256), c.asset.media_type, c.asset.size);
+    println!(
+        "  asset       sha256:{} ({}, {} bytes)",
+        hex::encode(c.asset.sha256),
+        c.asset.media_type,
+        c.asset.size
+    );
     println!(
         "  generator   {} / {} {}",
         c.generator.vendor, c.generator.tool, c.generator.version
@@ -77,11 +84,20 @@ pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
         .direct
         .iter()
         .map(|d| format!("{d} (direct)"))
-        .chain(c.disclosure.indirect.iter().map(|d| format!("{d} (indirect)")))
+        .chain(
+            c.disclosure
+                .indirect
+                .iter()
+                .map(|d| format!("{d} (indirect)")),
+        )
         .collect();
     println!(
         "  disclosure  {}",
-        if disclosures.is_empty() { "none".to_string() } else { disclosures.join(", ") }
+        if disclosures.is_empty() {
+            "none".to_string()
+        } else {
+            disclosures.join(", ")
+        }
     );
     if let Some(consent) = &c.consent {
         println!("  consent     {consent}");
@@ -102,9 +118,16 @@ pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
 }
 
 /// `provlog verify`.
-pub fn verify_command(file: &Path, receipt: Option<&Path>, trust: &TrustArgs, json: bool) -> Result<(), String> {
+pub fn verify_command(
+    file: &Path,
+    receipt: Option<&Path>,
+    trust: &TrustArgs,
+    json: bool,
+) -> Result<(), String> {
     let policy = trust.policy()?;
-    let receipt_path = receipt.map(Path::to_path_buf).unwrap_or_else(|| default_receipt(file));
+    let receipt_path = receipt
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_receipt(file));
     let receipt = read_receipt(&receipt_path)?;
     let (sha256, _, _) = hash_file(file)?;
     match receipt.verify_for_asset(&policy, &sha256) {
