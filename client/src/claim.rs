@@ -1171,7 +1171,11 @@ impl Claim {
         }
         validate_media_type(&self.asset.media_type)?;
         if let Some(c) = &self.c2pa {
-            check_text("c2pa.manifest", &c.manifest_label, MAX_TEXT_LEN)?;
+            check_text(
+                || "c2pa.manifest".to_string(),
+                &c.manifest_label,
+                MAX_TEXT_LEN,
+            )?;
             check_hash("c2pa.claim_hash", c.claim_alg, &c.claim_hash)?;
             let hb = &c.hard_binding;
             check_hash("c2pa.hard.hash", hb.alg, &hb.hash)?;
@@ -1193,14 +1197,15 @@ impl Claim {
         }
         check_count("soft", self.soft_bindings.len(), MAX_SOFT_BINDINGS)?;
         for (i, s) in self.soft_bindings.iter().enumerate() {
-            check_alg_name(&format!("soft[{i}].alg"), &s.alg)?;
-            let field = format!("soft[{i}].value");
+            // Field paths are only formatted when there is an error.
+            check_alg_name(|| format!("soft[{i}].alg"), &s.alg)?;
+            let field = || format!("soft[{i}].value");
             if s.value.is_empty() {
-                return Err(ClaimError::EmptyText { field });
+                return Err(ClaimError::EmptyText { field: field() });
             }
             if s.value.len() > MAX_SOFT_BINDING_VALUE {
                 return Err(ClaimError::TooLong {
-                    field,
+                    field: field(),
                     len: s.value.len(),
                     max: MAX_SOFT_BINDING_VALUE,
                 });
@@ -1212,9 +1217,21 @@ impl Claim {
                 });
             }
         }
-        check_text("gen.vendor", &self.generator.vendor, MAX_TEXT_LEN)?;
-        check_text("gen.tool", &self.generator.tool, MAX_TEXT_LEN)?;
-        check_text("gen.version", &self.generator.version, MAX_TEXT_LEN)?;
+        check_text(
+            || "gen.vendor".to_string(),
+            &self.generator.vendor,
+            MAX_TEXT_LEN,
+        )?;
+        check_text(
+            || "gen.tool".to_string(),
+            &self.generator.tool,
+            MAX_TEXT_LEN,
+        )?;
+        check_text(
+            || "gen.version".to_string(),
+            &self.generator.version,
+            MAX_TEXT_LEN,
+        )?;
         check_sorted_set("disc.direct", &self.disclosure.direct)?;
         check_sorted_set("disc.indirect", &self.disclosure.indirect)?;
         Ok(())
@@ -1232,15 +1249,13 @@ fn check_count(field: &str, len: usize, max: usize) -> Result<(), ClaimError> {
     Ok(())
 }
 
-fn check_text(field: &str, s: &str, max: usize) -> Result<(), ClaimError> {
+fn check_text(field: impl Fn() -> String, s: &str, max: usize) -> Result<(), ClaimError> {
     if s.is_empty() {
-        return Err(ClaimError::EmptyText {
-            field: field.to_string(),
-        });
+        return Err(ClaimError::EmptyText { field: field() });
     }
     if s.len() > max {
         return Err(ClaimError::TooLong {
-            field: field.to_string(),
+            field: field(),
             len: s.len(),
             max,
         });
@@ -1248,9 +1263,7 @@ fn check_text(field: &str, s: &str, max: usize) -> Result<(), ClaimError> {
     // Claims are displayed by CLIs and web pages; control characters
     // (including newlines and escape sequences) have no business in them.
     if s.chars().any(char::is_control) {
-        return Err(ClaimError::ControlCharacter {
-            field: field.to_string(),
-        });
+        return Err(ClaimError::ControlCharacter { field: field() });
     }
     Ok(())
 }
@@ -1267,14 +1280,14 @@ fn check_hash(field: &str, alg: HashAlg, hash: &[u8]) -> Result<(), ClaimError> 
     Ok(())
 }
 
-fn check_alg_name(field: &str, alg: &str) -> Result<(), ClaimError> {
-    check_text(field, alg, MAX_ALG_NAME_LEN)?;
+fn check_alg_name(field: impl Fn() -> String, alg: &str) -> Result<(), ClaimError> {
+    check_text(&field, alg, MAX_ALG_NAME_LEN)?;
     let ok = alg
         .bytes()
         .all(|c| c.is_ascii_alphanumeric() || b"._:/+-".contains(&c));
     if !ok {
         return Err(ClaimError::InvalidAlgName {
-            field: field.to_string(),
+            field: field(),
             value: alg.to_string(),
         });
     }
