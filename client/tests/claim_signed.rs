@@ -569,7 +569,7 @@ fn flipped_payload_byte_breaks_signature() {
 #[test]
 fn non_canonical_signature_scalar_is_rejected() {
     // S + L verifies under lax Ed25519 but not under verify_strict.
-    let (k, kid, s) = sample();
+    let (_, kid, s) = sample();
     const L: [u8; 32] = [
         0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
         0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
@@ -591,7 +591,6 @@ fn non_canonical_signature_scalar_is_rejected() {
     );
     let p = SignedClaim::from_bytes(&b).unwrap();
     assert_eq!(p.verify_signature(), Err(SignedClaimError::BadSignature));
-    let _ = k;
 }
 
 #[test]
