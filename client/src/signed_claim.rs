@@ -34,7 +34,8 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::claim::{
-    CborError, Claim, ClaimError, MAX_CLAIM_SIZE, read_cbor, write_bytes, write_head, write_text,
+    Cbor, CborError, Claim, ClaimError, MAX_CLAIM_SIZE, read_cbor, write_bytes, write_head,
+    write_text,
 };
 
 /// Largest signed claim (log entry) accepted, in bytes.
@@ -241,6 +242,31 @@ fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The canonical protected header bytes `{1: -8, 3: CONTENT_TYPE, 4: kid}`,
+/// written directly (the same bytes coset produces for [`protected_header`];
+/// a test checks that).
+fn canonical_protected(kid: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(kid.len() + CONTENT_TYPE.len() + 12);
+    write_head(&mut out, 5, 3);
+    out.extend_from_slice(&[0x01, 0x27, 0x03]); // 1: -8, 3:
+    write_text(&mut out, CONTENT_TYPE);
+    out.push(0x04); // 4:
+    write_bytes(&mut out, kid.as_bytes());
+    out
+}
+
+/// The canonical entry bytes: tag 18, array of 4, protected, `{}`, payload, signature.
+fn canonical_entry(protected: &[u8], payload: &[u8], signature: &Signature) -> Vec<u8> {
+    let mut out = Vec::with_capacity(protected.len() + payload.len() + 80);
+    write_head(&mut out, 6, COSE_SIGN1_TAG);
+    write_head(&mut out, 4, 4);
+    write_bytes(&mut out, protected);
+    write_head(&mut out, 5, 0);
+    write_bytes(&mut out, payload);
+    write_bytes(&mut out, &signature.to_bytes());
+    out
+}
+
 impl SignedClaim {
     /// Validates and encodes `claim`, signs it with `key`, and names the key
     /// by `kid_vkey` (the vendor's C2SP vkey string, which must be `key`'s).
@@ -287,24 +313,24 @@ impl SignedClaim {
         }
         let value = read_cbor(bytes, MAX_ENVELOPE_DEPTH).map_err(SignedClaimError::Cbor)?;
         let inner = match value {
-            Value::Tag(COSE_SIGN1_TAG, inner) => *inner,
-            Value::Tag(t, _) => return Err(SignedClaimError::WrongTag(t)),
+            Cbor::Tag(COSE_SIGN1_TAG, inner) => *inner,
+            Cbor::Tag(t, _) => return Err(SignedClaimError::WrongTag(t)),
             _ => return Err(SignedClaimError::NotTagged),
         };
-        let Value::Array(items) = inner else {
+        let Cbor::Array(items) = inner else {
             return Err(SignedClaimError::Structure("expected an array"));
         };
-        let [protected, unprotected, payload, signature]: [Value; 4] = items
+        let [protected, unprotected, payload, signature]: [Cbor<'_>; 4] = items
             .try_into()
             .map_err(|_| SignedClaimError::Structure("expected an array of 4 items"))?;
-        let Value::Bytes(protected) = protected else {
+        let Cbor::Bytes(protected) = protected else {
             return Err(SignedClaimError::Structure(
                 "protected header must be a byte string",
             ));
         };
         match unprotected {
-            Value::Map(m) if m.is_empty() => {}
-            Value::Map(m) => return Err(SignedClaimError::UnprotectedNotEmpty(m.len())),
+            Cbor::Map(m) if m.is_empty() => {}
+            Cbor::Map(m) => return Err(SignedClaimError::UnprotectedNotEmpty(m.len())),
             _ => {
                 return Err(SignedClaimError::Structure(
                     "unprotected header must be a map",
@@ -312,21 +338,21 @@ impl SignedClaim {
             }
         }
         let payload = match payload {
-            Value::Bytes(p) => p,
-            Value::Null => return Err(SignedClaimError::DetachedPayload),
+            Cbor::Bytes(p) => p,
+            Cbor::Simple(22) => return Err(SignedClaimError::DetachedPayload),
             _ => {
                 return Err(SignedClaimError::Structure("payload must be a byte string"));
             }
         };
-        let Value::Bytes(signature) = signature else {
+        let Cbor::Bytes(signature) = signature else {
             return Err(SignedClaimError::Structure(
                 "signature must be a byte string",
             ));
         };
-        let signature = Signature::from_slice(&signature)
+        let signature = Signature::from_slice(signature)
             .map_err(|_| SignedClaimError::BadSignatureLength(signature.len()))?;
 
-        let kid = parse_protected(&protected)?;
+        let kid = parse_protected(protected)?;
         if kid.len() > MAX_KID_LEN {
             return Err(SignedClaimError::InvalidKid(format!(
                 "{} bytes, over the {MAX_KID_LEN}-byte limit",
@@ -337,11 +363,15 @@ impl SignedClaim {
         if vk.public.is_weak() {
             return Err(SignedClaimError::WeakKey);
         }
-        let claim = Claim::from_cbor(&payload)?;
+        let claim = Claim::from_cbor(payload)?;
 
         // Everything parsed; the one remaining freedom is the encoding
-        // (header key order or widths, integer widths, indefinite lengths).
-        if encode_entry(&kid, &payload, &signature.to_bytes())? != bytes {
+        // (e.g. the order of the header keys). Rebuild the one canonical
+        // form and compare.
+        let protected_canonical = canonical_protected(&kid);
+        if protected_canonical != protected
+            || canonical_entry(&protected_canonical, payload, &signature) != bytes
+        {
             return Err(SignedClaimError::NotCanonical);
         }
         Ok(SignedClaim {
@@ -349,8 +379,8 @@ impl SignedClaim {
             claim,
             kid,
             public_key: vk.public,
-            protected,
-            payload,
+            protected: protected_canonical,
+            payload: payload.to_vec(),
             signature,
         })
     }
@@ -400,11 +430,40 @@ impl SignedClaim {
     }
 }
 
+/// Converts a decoded item into a ciborium value for coset's header parser.
+fn to_value(item: Cbor<'_>) -> Result<Value, SignedClaimError> {
+    Ok(match item {
+        Cbor::Uint(n) => Value::Integer(n.into()),
+        Cbor::Nint(n) => Value::Integer(
+            ciborium::value::Integer::try_from(-1 - i128::from(n))
+                .map_err(|_| SignedClaimError::ProtectedHeader("integer out of range".into()))?,
+        ),
+        Cbor::Bytes(b) => Value::Bytes(b.to_vec()),
+        Cbor::Text(t) => Value::Text(t.to_string()),
+        Cbor::Array(a) => Value::Array(a.into_iter().map(to_value).collect::<Result<_, _>>()?),
+        Cbor::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, v)| Ok((to_value(k)?, to_value(v)?)))
+                .collect::<Result<_, SignedClaimError>>()?,
+        ),
+        Cbor::Tag(t, inner) => Value::Tag(t, Box::new(to_value(*inner)?)),
+        Cbor::Simple(20) => Value::Bool(false),
+        Cbor::Simple(21) => Value::Bool(true),
+        Cbor::Simple(22) => Value::Null,
+        other => {
+            return Err(SignedClaimError::ProtectedHeader(format!(
+                "unsupported {} in header",
+                other.kind()
+            )));
+        }
+    })
+}
+
 /// Checks the protected header and returns the kid string.
 fn parse_protected(protected: &[u8]) -> Result<String, SignedClaimError> {
     let value =
         read_cbor(protected, MAX_HEADER_DEPTH).map_err(SignedClaimError::ProtectedHeaderCbor)?;
-    let header = coset::Header::from_cbor_value(value)
+    let header = coset::Header::from_cbor_value(to_value(value)?)
         .map_err(|e| SignedClaimError::ProtectedHeader(e.to_string()))?;
     match &header.alg {
         None => return Err(SignedClaimError::MissingAlgorithm),

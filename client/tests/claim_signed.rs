@@ -12,6 +12,7 @@ use provlog_client::signed_claim::*;
 
 const SPEC: &str = include_str!("../../spec/signed-claim.md");
 const NAME: &str = "vendor.example/imagegen";
+const NON_SHORTEST: &str = "integer or length not in shortest form";
 
 fn int(i: i64) -> Value {
     Value::Integer(Integer::from(i))
@@ -451,16 +452,44 @@ fn non_canonical_envelopes_are_rejected() {
     let at = b.len() - 66;
     assert_eq!(&b[at..at + 2], &[0x58, 0x40]);
     b.splice(at..at + 2, [0x59, 0x00, 0x40]);
-    assert_eq!(reject(&b), SignedClaimError::NotCanonical);
+    assert_eq!(
+        reject(&b),
+        SignedClaimError::Cbor(CborError::NotDeterministic {
+            offset: at,
+            reason: NON_SHORTEST
+        })
+    );
     // Indefinite-length outer array.
     let mut b = s.to_bytes().to_vec();
     b[1] = 0x9f;
     b.push(0xff);
-    assert_eq!(reject(&b), SignedClaimError::NotCanonical);
+    assert_eq!(
+        reject(&b),
+        SignedClaimError::Cbor(CborError::NotDeterministic {
+            offset: 1,
+            reason: "indefinite-length item"
+        })
+    );
     // Tag 18 with a one-byte argument head (0xd8 0x12).
     let mut b = vec![0xd8, 0x12];
     b.extend_from_slice(&s.to_bytes()[1..]);
-    assert_eq!(reject(&b), SignedClaimError::NotCanonical);
+    assert_eq!(
+        reject(&b),
+        SignedClaimError::Cbor(CborError::NotDeterministic {
+            offset: 0,
+            reason: NON_SHORTEST
+        })
+    );
+    // alg -8 written with a one-byte argument (0x38 0x07) in the protected header.
+    let mut h = vec![0xa3, 0x01, 0x38, 0x07];
+    h.extend_from_slice(&std_header(&kid)[3..]);
+    assert_eq!(
+        reject(&signed(&k, &h, &payload)),
+        SignedClaimError::ProtectedHeaderCbor(CborError::NotDeterministic {
+            offset: 2,
+            reason: NON_SHORTEST
+        })
+    );
     // Trailing bytes.
     let mut b = s.to_bytes().to_vec();
     b.push(0);
@@ -473,6 +502,17 @@ fn non_canonical_envelopes_are_rejected() {
     p.extend_from_slice(&payload[1..]);
     p.push(0xff);
     let b = signed(&k, &std_header(&kid), &p);
+    assert_eq!(
+        reject(&b),
+        SignedClaimError::Claim(ClaimError::Cbor(CborError::NotDeterministic {
+            offset: 0,
+            reason: "indefinite-length item"
+        }))
+    );
+    // A claim with unsorted keys inside a canonical envelope.
+    let mut v = to_value(&payload);
+    map_mut(&mut v).reverse();
+    let b = signed(&k, &std_header(&kid), &from_value(&v));
     assert_eq!(
         reject(&b),
         SignedClaimError::Claim(ClaimError::NotCanonical)
@@ -529,7 +569,7 @@ fn flipped_payload_byte_breaks_signature() {
 #[test]
 fn non_canonical_signature_scalar_is_rejected() {
     // S + L verifies under lax Ed25519 but not under verify_strict.
-    let (k, kid, s) = sample();
+    let (_, kid, s) = sample();
     const L: [u8; 32] = [
         0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
         0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
@@ -551,7 +591,6 @@ fn non_canonical_signature_scalar_is_rejected() {
     );
     let p = SignedClaim::from_bytes(&b).unwrap();
     assert_eq!(p.verify_signature(), Err(SignedClaimError::BadSignature));
-    let _ = k;
 }
 
 #[test]
