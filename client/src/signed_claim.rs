@@ -23,7 +23,6 @@
 //! the parsed parts and compares, so a log entry's hash is a function of its
 //! content. `spec/signed-claim.md` is the normative description.
 
-use base64::Engine;
 use ciborium::value::Value;
 use coset::{
     Algorithm, AsCborValue, CborSerializable, CoseSign1Builder, HeaderBuilder,
@@ -31,12 +30,12 @@ use coset::{
     iana::{self, EnumI64},
 };
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use sha2::{Digest, Sha256};
 
 use crate::claim::{
     Cbor, CborError, Claim, ClaimError, MAX_CLAIM_SIZE, read_cbor, write_bytes, write_head,
     write_text,
 };
+use crate::note::{SIG_ED25519, VerifierKey};
 
 /// Largest signed claim (log entry) accepted, in bytes.
 pub const MAX_ENTRY_SIZE: usize = 16 * 1024;
@@ -47,7 +46,6 @@ pub const COSE_SIGN1_TAG: u64 = 18;
 /// Longest `kid` (vkey string) accepted, in bytes.
 pub const MAX_KID_LEN: usize = 512;
 /// Signed-note signature type byte of an Ed25519 key (C2SP signed-note).
-const SIG_ED25519: u8 = 0x01;
 /// Nesting limit for the envelope: tag, array, and one level inside the
 /// (required empty) unprotected map, so a non-empty one gets a precise error.
 const MAX_ENVELOPE_DEPTH: usize = 4;
@@ -136,65 +134,22 @@ pub enum SignedClaimError {
     BadSignature,
 }
 
-/// A parsed Ed25519 C2SP vkey (`name+hexid+base64(0x01||pk)`).
-///
-/// Private, minimal parser: `crate::note::VerifierKey` is the full one.
-struct VendorKey {
-    public: VerifyingKey,
-}
-
-/// Parses an Ed25519 vkey strictly: a valid key name, the key ID as exactly
-/// eight lowercase hex digits that match SHA-256(name||0x0A||0x01||pk)[:4],
-/// and padded standard base64 of the 33-byte type||key. Strictness keeps the
-/// kid string (and so the entry bytes) unique per key.
-fn parse_vkey(vkey: &str) -> Result<VendorKey, String> {
-    // The name has no '+', but standard base64 may contain '+', so only the
-    // first two '+' separate fields.
-    let mut parts = vkey.splitn(3, '+');
-    let (Some(name), Some(hexid), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err("expected name+hexid+base64".to_string());
-    };
-    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("invalid key name {name:?}"));
-    }
-    if hexid.len() != 8
-        || !hexid
-            .bytes()
-            .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        return Err(format!("key ID {hexid:?} is not 8 lowercase hex digits"));
-    }
-    let id = u32::from_str_radix(hexid, 16).map_err(|e| format!("key ID {hexid:?}: {e}"))?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|e| format!("key is not valid base64: {e}"))?;
-    let Some((&key_type, pk)) = raw.split_first() else {
-        return Err("key is empty".to_string());
-    };
-    if key_type != SIG_ED25519 {
-        return Err(format!("key type 0x{key_type:02x} is not Ed25519 (0x01)"));
-    }
-    let pk: [u8; 32] = pk
-        .try_into()
-        .map_err(|_| format!("Ed25519 key is {} bytes, expected 32", pk.len()))?;
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update([0x0A, SIG_ED25519]);
-    h.update(pk);
-    let digest = h.finalize();
-    let expected = digest
-        .get(..4)
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map(u32::from_be_bytes)
-        .ok_or_else(|| "internal: short digest".to_string())?;
-    if id != expected {
+/// Parses the kid as an Ed25519 C2SP vkey (`name+hexid+base64(0x01||pk)`).
+/// [`VerifierKey::parse`] is strict (lowercase hex ID that must match the
+/// key, no weak keys), which keeps the kid string, and so the entry bytes,
+/// unique per key.
+fn parse_vkey(vkey: &str) -> Result<VerifierKey, String> {
+    let key = VerifierKey::parse(vkey).map_err(|e| e.to_string())?;
+    if key.key_type() != SIG_ED25519 {
         return Err(format!(
-            "key ID {hexid} does not match the name and key (expected {expected:08x})"
+            "key type 0x{:02x} is not Ed25519 (0x01)",
+            key.key_type()
         ));
     }
-    let public =
-        VerifyingKey::from_bytes(&pk).map_err(|_| "not a valid Ed25519 point".to_string())?;
-    Ok(VendorKey { public })
+    if key.to_vkey() != vkey {
+        return Err("vkey is not in its canonical form".to_string());
+    }
+    Ok(key)
 }
 
 /// A signed claim: the log entry.
@@ -287,7 +242,7 @@ impl SignedClaim {
             )));
         }
         let vk = parse_vkey(kid_vkey).map_err(SignedClaimError::InvalidKid)?;
-        if vk.public != key.verifying_key() {
+        if *vk.public_key() != key.verifying_key() {
             return Err(SignedClaimError::KeyMismatch);
         }
         let protected = protected_header(kid_vkey)
@@ -360,7 +315,7 @@ impl SignedClaim {
             )));
         }
         let vk = parse_vkey(&kid).map_err(SignedClaimError::InvalidKid)?;
-        if vk.public.is_weak() {
+        if vk.public_key().is_weak() {
             return Err(SignedClaimError::WeakKey);
         }
         let claim = Claim::from_cbor(payload)?;
@@ -378,7 +333,7 @@ impl SignedClaim {
             bytes: bytes.to_vec(),
             claim,
             kid,
-            public_key: vk.public,
+            public_key: *vk.public_key(),
             protected: protected_canonical,
             payload: payload.to_vec(),
             signature,

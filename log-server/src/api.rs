@@ -144,8 +144,10 @@ struct Checked {
 fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result<Checked, Problem> {
     let claim = SignedClaim::from_bytes(bytes)
         .map_err(|e| Problem::bad_request("invalid-claim", format!("{which}{e}")))?;
-    if let Some(accepted) = &state.accepted {
-        if !accepted.contains(claim.kid()) {
+    if let Some(accepted) = &state.accepted
+        && !accepted.contains(claim.kid())
+    {
+        {
             return Err(Problem::forbidden(format!(
                 "{which}vendor key {} (key ID {}) is not on this log's accepted-keys list; ask the log operator to add its vkey",
                 claim.kid(),

@@ -523,7 +523,7 @@ impl Sequencer {
         }
         let hash_tiles = &mut self.hash_tiles;
         let appended = self.range.append(leaf, |node: NodeId, hash: Hash| {
-            if node.level % 8 != 0 {
+            if !node.level.is_multiple_of(8) {
                 return;
             }
             let tl = usize::from(node.level / 8);

@@ -242,9 +242,9 @@ fn restart_keeps_tree_and_key_and_continues_consistently() {
     let vkey = log.vkey.clone();
     let client = LogClient::new(&log.url).expect("client");
     let first: Vec<Vec<u8>> = (0..300).map(|i| vendor.claim(i)).collect();
-    rt.block_on(client.submit_batch(&first[..150].to_vec()))
+    rt.block_on(client.submit_batch(&first[..150]))
         .expect("batch");
-    rt.block_on(client.submit_batch(&first[150..].to_vec()))
+    rt.block_on(client.submit_batch(&first[150..]))
         .expect("batch");
     let before = rt.block_on(client.checkpoint()).expect("checkpoint");
     assert!(log.stop(), "clean shutdown");
@@ -680,9 +680,9 @@ fn tile_reads_404_beyond_the_tree_and_cache_headers() {
     let vendor = Vendor::new("v.example");
     let client = LogClient::new(&log.url).expect("client");
     let entries: Vec<Vec<u8>> = (0..300).map(|i| vendor.claim(i)).collect();
-    rt.block_on(client.submit_batch(&entries[..200].to_vec()))
+    rt.block_on(client.submit_batch(&entries[..200]))
         .expect("batch");
-    rt.block_on(client.submit_batch(&entries[200..].to_vec()))
+    rt.block_on(client.submit_batch(&entries[200..]))
         .expect("batch");
     let get = |p: &str| {
         rt.block_on(async {
