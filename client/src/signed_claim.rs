@@ -35,7 +35,7 @@ use crate::claim::{
     Cbor, CborError, Claim, ClaimError, MAX_CLAIM_SIZE, read_cbor, write_bytes, write_head,
     write_text,
 };
-use crate::note::{SIG_ED25519, VerifierKey};
+use crate::note::{NoteError, SIG_ED25519, VerifierKey};
 
 /// Largest signed claim (log entry) accepted, in bytes.
 pub const MAX_ENTRY_SIZE: usize = 16 * 1024;
@@ -138,16 +138,21 @@ pub enum SignedClaimError {
 /// [`VerifierKey::parse`] is strict (lowercase hex ID that must match the
 /// key, no weak keys), which keeps the kid string, and so the entry bytes,
 /// unique per key.
-fn parse_vkey(vkey: &str) -> Result<VerifierKey, String> {
-    let key = VerifierKey::parse(vkey).map_err(|e| e.to_string())?;
+fn parse_vkey(vkey: &str) -> Result<VerifierKey, SignedClaimError> {
+    let key = VerifierKey::parse(vkey).map_err(|e| match e {
+        NoteError::InvalidPublicKey(why) if why.contains("weak") => SignedClaimError::WeakKey,
+        e => SignedClaimError::InvalidKid(e.to_string()),
+    })?;
     if key.key_type() != SIG_ED25519 {
-        return Err(format!(
+        return Err(SignedClaimError::InvalidKid(format!(
             "key type 0x{:02x} is not Ed25519 (0x01)",
             key.key_type()
-        ));
+        )));
     }
     if key.to_vkey() != vkey {
-        return Err("vkey is not in its canonical form".to_string());
+        return Err(SignedClaimError::InvalidKid(
+            "vkey is not in its canonical form".to_string(),
+        ));
     }
     Ok(key)
 }
@@ -241,7 +246,7 @@ impl SignedClaim {
                 kid_vkey.len()
             )));
         }
-        let vk = parse_vkey(kid_vkey).map_err(SignedClaimError::InvalidKid)?;
+        let vk = parse_vkey(kid_vkey)?;
         if *vk.public_key() != key.verifying_key() {
             return Err(SignedClaimError::KeyMismatch);
         }
@@ -314,7 +319,7 @@ impl SignedClaim {
                 kid.len()
             )));
         }
-        let vk = parse_vkey(&kid).map_err(SignedClaimError::InvalidKid)?;
+        let vk = parse_vkey(&kid)?;
         if vk.public_key().is_weak() {
             return Err(SignedClaimError::WeakKey);
         }
