@@ -1,5 +1,6 @@
 //! Receipt verification benchmarks: a receipt from the spec vectors, with and
 //! without a witness cosignature in the policy.
+#![allow(missing_docs)]
 
 #[path = "../examples/gen_vectors.rs"]
 #[allow(dead_code)]
