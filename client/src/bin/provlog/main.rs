@@ -5,6 +5,7 @@
 
 mod claim_args;
 mod keys;
+mod load;
 mod net;
 mod submit;
 mod trust;
@@ -74,6 +75,8 @@ enum Command {
     Checkpoint(net::CheckpointArgs),
     /// Prove the log's current checkpoint consistent with the remembered one.
     Audit(net::CheckpointArgs),
+    /// Load generator: pre-signs claims, sends them, reports claims/s and latency.
+    Load(load::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Lookup(args) => run_async(net::lookup(args)),
         Command::Checkpoint(args) => run_async(net::checkpoint(args, false)),
         Command::Audit(args) => run_async(net::checkpoint(args, true)),
+        Command::Load(args) => run_async(load::load(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
