@@ -6,6 +6,7 @@
 mod claim_args;
 mod keys;
 mod net;
+mod out;
 mod submit;
 mod trust;
 mod verify;
