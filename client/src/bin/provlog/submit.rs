@@ -374,7 +374,8 @@ where
     loop {
         match f().await {
             Ok(v) => return Ok(v),
-            Err(e) if e.is_transient() && attempt < attempts.max(1) => {
+            // A batch over the log's limits is split by the caller instead.
+            Err(e) if e.is_transient() && !too_big(&e) && attempt < attempts.max(1) => {
                 let wait = e
                     .retry_after()
                     .map(|s| Duration::from_secs(s.min(60)))
