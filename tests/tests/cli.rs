@@ -301,6 +301,25 @@ fn submit_a_folder_then_verify_lookup_and_reject_tampering() {
     let run = verify(victim, Some(&bad_entry_path), &log.vkey, false);
     assert_fails_naming(&run, "signed claim invalid", "an altered entry");
 
+    // Under a policy: the log alone (quorum none) verifies; a witness quorum
+    // the receipt cannot meet fails, naming the quorum.
+    let witness = provlog_client::note::NoteSigner::generate_cosigner("witness.example")
+        .expect("witness key")
+        .verifier_key()
+        .to_vkey();
+    let lenient = dir.path().join("lenient.policy");
+    std::fs::write(&lenient, format!("log {}\nquorum none\n", log.vkey)).expect("write");
+    let run = provlog(args!["verify", &files[0], "--policy", &lenient]);
+    assert!(run.ok(), "verify under a log-only policy: {run:?}");
+    let strict = dir.path().join("strict.policy");
+    std::fs::write(
+        &strict,
+        format!("log {}\nwitness w1 {witness}\nquorum w1\n", log.vkey),
+    )
+    .expect("write");
+    let run = provlog(args!["verify", &files[0], "--policy", &strict]);
+    assert_fails_naming(&run, "quorum", "a witness quorum that is not met");
+
     // No receipt at all names the paths it looked for.
     let run = verify(&modified, None, &log.vkey, false);
     assert_fails_naming(&run, "no receipt for", "a file without a receipt");
