@@ -77,7 +77,7 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
             "{}",
             serde_json::json!({"asset": hex::encode(asset), "checkpoint_size": cp.size, "entries": items})
         );
-    } else {
+    } else if !rows.is_empty() {
         outln!(
             "{} claim(s) for sha256:{} in {} (checkpoint size {}), every inclusion verified",
             rows.len(),
@@ -99,7 +99,12 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
         }
     }
     if rows.is_empty() {
-        return Err("no claims found for this asset".into());
+        return Err(format!(
+            "no claims found for sha256:{} in {} (checkpoint size {})",
+            hex::encode(asset),
+            cp.origin,
+            cp.size
+        ));
     }
     Ok(())
 }
