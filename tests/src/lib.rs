@@ -203,3 +203,72 @@ pub fn sample_claim(asset_bytes: &[u8], seq: u64) -> Claim {
         sequence: Some(seq),
     }
 }
+
+/// What a finished `provlog` CLI run printed, and how it exited.
+#[derive(Debug)]
+pub struct CliRun {
+    /// Exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl CliRun {
+    /// Whether it exited 0.
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// Runs the `provlog` CLI with `args` (no `PROVLOG_*` variables from the
+/// environment leak in) and waits for it.
+pub fn provlog<I, S>(args: I) -> CliRun
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(bin("provlog"))
+        .args(args)
+        .env_remove("PROVLOG_LOG")
+        .env_remove("PROVLOG_LOG_KEY")
+        .env_remove("PROVLOG_STATE_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run provlog");
+    CliRun {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Writes `n` small, distinct media files under `dir` in nested directories:
+/// PNGs and JPEGs with their real magic bytes (so media-type sniffing sees
+/// `image/png` and `image/jpeg`), named after `tag` so two calls with
+/// different tags make different assets. Returns their paths, sorted.
+pub fn write_media_tree(dir: &Path, n: usize, tag: &str) -> Vec<PathBuf> {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+    const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0";
+    let mut paths = Vec::with_capacity(n);
+    for i in 0..n {
+        let sub = dir
+            .join(format!("batch-{}", i % 7))
+            .join(format!("day-{}", i % 3));
+        std::fs::create_dir_all(&sub).expect("create media dir");
+        let (magic, ext) = if i % 2 == 0 {
+            (PNG, "png")
+        } else {
+            (JPEG, "jpg")
+        };
+        let mut bytes = magic.to_vec();
+        bytes.extend_from_slice(format!("{tag} image {i} ").as_bytes());
+        bytes.extend(std::iter::repeat_n((i % 251) as u8, 64 + i % 200));
+        let path = sub.join(format!("{tag}-{i:04}.{ext}"));
+        std::fs::write(&path, bytes).expect("write media file");
+        paths.push(path);
+    }
+    paths.sort();
+    paths
+}

@@ -14,6 +14,7 @@ use provlog_client::signed_claim::SignedClaim;
 use sha2::{Digest, Sha256};
 
 use crate::keys::load_key;
+use crate::out::outln;
 
 /// Claim contents that are not read from the file itself.
 #[derive(Args, Debug, Clone)]
@@ -242,7 +243,7 @@ pub fn claim_command(
         "vendor_key": vkey,
         "claim": claim,
     });
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
     );

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use provlog_client::note::NoteSigner;
 
+use crate::out::outln;
+
 /// `provlog keygen`.
 pub fn keygen(out: &Path, name: &str) -> Result<(), String> {
     let signer =
@@ -29,7 +31,7 @@ pub fn keygen(out: &Path, name: &str) -> Result<(), String> {
         "wrote private key {} (mode 0600); give the vkey below to log operators",
         out.display()
     );
-    println!("{}", signer.verifier_key().to_vkey());
+    outln!("{}", signer.verifier_key().to_vkey());
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod claim_args;
 mod keys;
 mod load;
 mod net;
+mod out;
 mod submit;
 mod trust;
 mod verify;

@@ -10,6 +10,7 @@ use provlog_client::proof::{verify_consistency, verify_inclusion};
 use provlog_client::signed_claim::SignedClaim;
 
 use crate::claim_args::hash_file;
+use crate::out::{outln, utc};
 use crate::trust::TrustArgs;
 
 /// Options of `provlog lookup`.
@@ -72,12 +73,12 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
                 |(i, s)| serde_json::json!({"index": i, "vendor_key": s.kid(), "claim": s.claim()}),
             )
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"asset": hex::encode(asset), "checkpoint_size": cp.size, "entries": items})
         );
-    } else {
-        println!(
+    } else if !rows.is_empty() {
+        outln!(
             "{} claim(s) for sha256:{} in {} (checkpoint size {}), every inclusion verified",
             rows.len(),
             hex::encode(asset),
@@ -86,19 +87,24 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
         );
         for (i, s) in &rows {
             let c = s.claim();
-            println!(
+            outln!(
                 "  #{i}: {} / {} {} | {} | created {} | signed by {}",
                 c.generator.vendor,
                 c.generator.tool,
                 c.generator.version,
                 c.source_type,
-                c.created,
+                utc(c.created),
                 s.kid()
             );
         }
     }
     if rows.is_empty() {
-        return Err("no claims found for this asset".into());
+        return Err(format!(
+            "no claims found for sha256:{} in {} (checkpoint size {})",
+            hex::encode(asset),
+            cp.origin,
+            cp.size
+        ));
     }
     Ok(())
 }
@@ -186,7 +192,7 @@ pub async fn checkpoint(args: CheckpointArgs, audit: bool) -> Result<(), String>
                     new.size, old.size
                 )
             })?;
-            println!(
+            outln!(
                 "consistent: size {} -> {} ({} new entries)",
                 old.size,
                 new.size,
@@ -199,13 +205,13 @@ pub async fn checkpoint(args: CheckpointArgs, audit: bool) -> Result<(), String>
     std::fs::write(&tmp, latest.note.to_bytes())
         .and_then(|()| std::fs::rename(&tmp, &file))
         .map_err(|e| format!("cannot remember the checkpoint in {}: {e}", file.display()))?;
-    println!(
+    outln!(
         "checkpoint {} size {} root {}{}",
         new.origin,
         new.size,
         hex::encode(new.root),
         new.timestamp_ms()
-            .map(|t| format!(" timestamp {t} ms"))
+            .map(|t| format!(" signed at {}", utc(t / 1000)))
             .unwrap_or_default()
     );
     Ok(())

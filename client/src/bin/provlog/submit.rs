@@ -60,10 +60,17 @@ struct Job {
     receipt_path: PathBuf,
 }
 
-/// Collects the files under `paths`, skipping receipt files.
+/// Collects the files under `paths`, skipping receipt files and files
+/// named twice; refuses two files whose receipts would land on one path.
 fn collect(paths: &[PathBuf], out_dir: Option<&Path>) -> Result<Vec<Job>, String> {
     let mut jobs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut receipts: std::collections::HashMap<PathBuf, PathBuf> =
+        std::collections::HashMap::new();
     for root in paths {
+        if !root.exists() {
+            return Err(format!("{}: no such file or directory", root.display()));
+        }
         for entry in walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name()
@@ -73,6 +80,11 @@ fn collect(paths: &[PathBuf], out_dir: Option<&Path>) -> Result<Vec<Job>, String
                 continue;
             }
             let file = entry.path().to_path_buf();
+            let canonical = std::fs::canonicalize(&file)
+                .map_err(|e| format!("cannot resolve {}: {e}", file.display()))?;
+            if !seen.insert(canonical) {
+                continue;
+            }
             let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if name.ends_with(&format!(".{RECEIPT_EXT}"))
                 || name.ends_with(&format!(".{TLOG_PROOF_EXT}"))
@@ -90,6 +102,14 @@ fn collect(paths: &[PathBuf], out_dir: Option<&Path>) -> Result<Vec<Job>, String
                 }
                 None => sidecar(&file, RECEIPT_EXT),
             };
+            if let Some(other) = receipts.insert(receipt_path.clone(), file.clone()) {
+                return Err(format!(
+                    "{} and {} would both write the receipt {}; submit them separately",
+                    other.display(),
+                    file.display(),
+                    receipt_path.display()
+                ));
+            }
             jobs.push(Job { file, receipt_path });
         }
     }
@@ -104,6 +124,14 @@ struct Outcome {
 
 /// `provlog submit`.
 pub async fn submit(args: SubmitArgs) -> Result<(), String> {
+    if args.trust.log_key.is_none() && args.trust.policy.is_none() {
+        return Err(
+            "submit verifies every receipt before writing it, so it needs the log's key: \
+             --log-key VKEY (the log operator publishes it; `provlog-server vkey --data DIR` \
+             prints it) or --policy FILE"
+                .into(),
+        );
+    }
     let policy = Arc::new(args.trust.policy()?);
     let signer = Arc::new(load_key(&args.key)?);
     let client = LogClient::new(&args.log).map_err(|e| e.to_string())?;
@@ -212,41 +240,84 @@ async fn run_batch(
     if ready.is_empty() {
         return outcomes;
     }
-    let entries: Vec<Vec<u8>> = ready.iter().map(|(_, e, _)| e.clone()).collect();
-    match with_retries(retries, || client.submit_batch(&entries)).await {
-        Ok(receipts) => {
-            for ((job, _, sha), receipt) in ready.into_iter().zip(receipts) {
-                let result = finish(policy, &job, &sha, &receipt, tlog_proof);
-                outcomes.push(Outcome {
-                    file: job.file,
-                    result,
-                });
-            }
-        }
-        Err(e) if ready.len() > 1 && !e.is_transient() => {
-            // The batch was refused as a whole (one bad claim fails it):
-            // submit one by one so every file gets its own verdict.
-            for (job, entry, sha) in ready {
-                let result = match with_retries(retries, || client.submit(&entry)).await {
-                    Ok(receipt) => finish(policy, &job, &sha, &receipt, tlog_proof),
-                    Err(e) => Err(e.to_string()),
-                };
-                outcomes.push(Outcome {
-                    file: job.file,
-                    result,
-                });
-            }
-        }
-        Err(e) => {
-            for (job, _, _) in ready {
-                outcomes.push(Outcome {
-                    file: job.file,
-                    result: Err(e.to_string()),
-                });
-            }
-        }
-    }
+    outcomes.extend(submit_ready(client, policy, ready, retries, tlog_proof).await);
     outcomes
+}
+
+/// A signed claim ready to submit: its job, entry bytes and asset hash.
+type Ready = (Job, Vec<u8>, [u8; 32]);
+
+/// Whether the log refused a batch for its size (413, or a batch over the
+/// per-key rate-limit burst), so halves of it may pass.
+fn too_big(e: &HttpError) -> bool {
+    match e {
+        HttpError::Status { status, detail, .. } => {
+            *status == 413 || (*status == 429 && detail.contains("burst"))
+        }
+        _ => false,
+    }
+}
+
+/// Submits prepared claims as one batch (halving it while the log says it
+/// is too big), then verifies and writes each receipt.
+fn submit_ready<'a>(
+    client: &'a LogClient,
+    policy: &'a Policy,
+    ready: Vec<Ready>,
+    retries: u32,
+    tlog_proof: bool,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Outcome>> + Send + 'a>> {
+    Box::pin(async move {
+        let mut outcomes = Vec::with_capacity(ready.len());
+        let entries: Vec<Vec<u8>> = ready.iter().map(|(_, e, _)| e.clone()).collect();
+        let result = if entries.len() == 1 {
+            with_retries(retries, || client.submit(&entries[0]))
+                .await
+                .map(|r| vec![r])
+        } else {
+            with_retries(retries, || client.submit_batch(&entries)).await
+        };
+        match result {
+            Ok(receipts) => {
+                for ((job, _, sha), receipt) in ready.into_iter().zip(receipts) {
+                    let result = finish(policy, &job, &sha, &receipt, tlog_proof);
+                    outcomes.push(Outcome {
+                        file: job.file,
+                        result,
+                    });
+                }
+            }
+            Err(e) if ready.len() > 1 && too_big(&e) => {
+                let mut first = ready;
+                let second = first.split_off(first.len() / 2);
+                outcomes.extend(submit_ready(client, policy, first, retries, tlog_proof).await);
+                outcomes.extend(submit_ready(client, policy, second, retries, tlog_proof).await);
+            }
+            Err(e) if ready.len() > 1 && !e.is_transient() => {
+                // The batch was refused as a whole (one bad claim fails it):
+                // submit one by one so every file gets its own verdict.
+                for (job, entry, sha) in ready {
+                    let result = match with_retries(retries, || client.submit(&entry)).await {
+                        Ok(receipt) => finish(policy, &job, &sha, &receipt, tlog_proof),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    outcomes.push(Outcome {
+                        file: job.file,
+                        result,
+                    });
+                }
+            }
+            Err(e) => {
+                for (job, _, _) in ready {
+                    outcomes.push(Outcome {
+                        file: job.file,
+                        result: Err(e.to_string()),
+                    });
+                }
+            }
+        }
+        outcomes
+    })
 }
 
 /// Builds and signs the claim for one file.
@@ -303,7 +374,8 @@ where
     loop {
         match f().await {
             Ok(v) => return Ok(v),
-            Err(e) if e.is_transient() && attempt < attempts.max(1) => {
+            // A batch over the log's limits is split by the caller instead.
+            Err(e) if e.is_transient() && !too_big(&e) && attempt < attempts.max(1) => {
                 let wait = e
                     .retry_after()
                     .map(|s| Duration::from_secs(s.min(60)))

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use provlog_client::receipt::{Receipt, TLOG_PROOF_HEADER, VerifiedReceipt};
 
 use crate::claim_args::hash_file;
+use crate::out::{outln, utc};
 use crate::trust::TrustArgs;
 
 /// Receipt file extension (CBOR).
@@ -34,14 +35,22 @@ pub fn read_receipt(path: &Path) -> Result<Receipt, String> {
     }
 }
 
-/// The receipt path to use for `file`.
-fn default_receipt(file: &Path) -> PathBuf {
+/// The receipt next to `file`: `FILE.provlog`, else `FILE.tlog-proof`.
+fn default_receipt(file: &Path) -> Result<PathBuf, String> {
     let cbor = sidecar(file, RECEIPT_EXT);
     if cbor.exists() {
-        return cbor;
+        return Ok(cbor);
     }
     let text = sidecar(file, TLOG_PROOF_EXT);
-    if text.exists() { text } else { cbor }
+    if text.exists() {
+        return Ok(text);
+    }
+    Err(format!(
+        "no receipt for {}: looked for {} and {}; name one with --receipt",
+        file.display(),
+        cbor.display(),
+        text.display()
+    ))
 }
 
 /// A verdict as JSON.
@@ -65,20 +74,22 @@ pub fn verdict_json(file: &Path, v: &VerifiedReceipt) -> serde_json::Value {
 /// Prints a human verdict.
 pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
     let c = v.claim();
-    println!("VERIFIED {}", file.display());
-    println!(
+    outln!("VERIFIED {}", file.display());
+    outln!(
         "  asset       sha256:{} ({}, {} bytes)",
         hex::encode(c.asset.sha256),
         c.asset.media_type,
         c.asset.size
     );
-    println!(
+    outln!(
         "  generator   {} / {} {}",
-        c.generator.vendor, c.generator.tool, c.generator.version
+        c.generator.vendor,
+        c.generator.tool,
+        c.generator.version
     );
-    println!("  signed by   {}", v.signed_claim.kid());
-    println!("  created     {} (unix seconds)", c.created);
-    println!("  source type {}", c.source_type);
+    outln!("  signed by   {}", v.signed_claim.kid());
+    outln!("  created     {} ({})", utc(c.created), c.created);
+    outln!("  source type {}", c.source_type);
     let disclosures: Vec<String> = c
         .disclosure
         .direct
@@ -91,7 +102,7 @@ pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
                 .map(|d| format!("{d} (indirect)")),
         )
         .collect();
-    println!(
+    outln!(
         "  disclosure  {}",
         if disclosures.is_empty() {
             "none".to_string()
@@ -100,20 +111,20 @@ pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
         }
     );
     if let Some(consent) = &c.consent {
-        println!("  consent     {consent}");
+        outln!("  consent     {consent}");
     }
-    println!("  log         {} entry #{}", v.checkpoint.origin, v.index);
-    println!(
+    outln!("  log         {} entry #{}", v.checkpoint.origin, v.index);
+    outln!(
         "  checkpoint  size {} root {}{}",
         v.checkpoint.size,
         hex::encode(v.checkpoint.root),
         v.checkpoint
             .timestamp_ms()
-            .map(|t| format!(" signed at {t} ms"))
+            .map(|t| format!(" signed at {}", utc(t / 1000)))
             .unwrap_or_default()
     );
     if !v.witnesses.is_empty() {
-        println!("  witnesses   {}", v.witnesses.join(", "));
+        outln!("  witnesses   {}", v.witnesses.join(", "));
     }
 }
 
@@ -125,15 +136,16 @@ pub fn verify_command(
     json: bool,
 ) -> Result<(), String> {
     let policy = trust.policy()?;
-    let receipt_path = receipt
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| default_receipt(file));
-    let receipt = read_receipt(&receipt_path)?;
     let (sha256, _, _) = hash_file(file)?;
+    let receipt_path = match receipt {
+        Some(r) => r.to_path_buf(),
+        None => default_receipt(file)?,
+    };
+    let receipt = read_receipt(&receipt_path)?;
     match receipt.verify_for_asset(&policy, &sha256) {
         Ok(v) => {
             if json {
-                println!("{}", verdict_json(file, &v));
+                outln!("{}", verdict_json(file, &v));
             } else {
                 print_verdict(file, &v);
             }
@@ -141,7 +153,7 @@ pub fn verify_command(
         }
         Err(e) => {
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"verified": false, "file": file.display().to_string(), "error": e.to_string()})
                 );
