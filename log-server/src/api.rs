@@ -192,13 +192,12 @@ async fn submit(state: &AppState, claims: Vec<Checked>) -> Result<Vec<Receipt>, 
     for (key, n) in per_key {
         if let Err(wait) = state.limiter.take(key, n) {
             return Err(if wait == u64::MAX {
-                Problem::rate_limited(
-                    1,
-                    format!(
-                        "a request of {n} claims exceeds the per-key burst of {}; split it",
-                        state.limiter.burst()
-                    ),
-                )
+                // Waiting can never help: the request is larger than the
+                // bucket. 413 tells clients to split, not to retry.
+                Problem::too_large(format!(
+                    "a request of {n} claims exceeds the per-key burst of {}; split it",
+                    state.limiter.burst()
+                ))
             } else {
                 Problem::rate_limited(
                     wait,

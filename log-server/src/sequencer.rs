@@ -110,6 +110,9 @@ pub struct Sequencer {
     /// Open hash tile per tile level (index = tile level).
     hash_tiles: Vec<OpenTile>,
     bundle: OpenTile,
+    /// Every node (all levels) completed by the batch being sequenced, so
+    /// its receipts' proofs need not re-read the tiles just written.
+    fresh: HashMap<NodeId, Hash>,
     last_timestamp: u64,
     published: SharedCheckpoint,
     metrics: Arc<Metrics>,
@@ -206,6 +209,7 @@ impl Sequencer {
             range,
             hash_tiles: Vec::new(),
             bundle: OpenTile::default(),
+            fresh: HashMap::new(),
             last_timestamp: checkpoint.timestamp_ms().unwrap_or(0),
             published: Arc::new(RwLock::new(Arc::new(Published { note, checkpoint }))),
             metrics,
@@ -389,6 +393,7 @@ impl Sequencer {
         let n = batch.len();
         self.metrics.pool_pending.dec_by(n as i64);
         let mut commit = Commit::default();
+        self.fresh.clear();
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         // (pending, index) for every reply to send after the commit.
         let mut answers: Vec<(Pending, u64)> = Vec::with_capacity(n);
@@ -459,7 +464,10 @@ impl Sequencer {
             .observe(started.elapsed().as_secs_f64());
         tracing::debug!(size, appended, batch = n, "committed batch");
 
-        let reader = CachedNodes::new(TileNodeReader::new(StoreTiles(&self.store), size));
+        let reader = CachedNodes::new(
+            &self.fresh,
+            TileNodeReader::new(StoreTiles(&self.store), size),
+        );
         for (p, index) in answers {
             let result = inclusion_proof(&reader, index, size)
                 .map(|proof| Receipt {
@@ -522,7 +530,9 @@ impl Sequencer {
             };
         }
         let hash_tiles = &mut self.hash_tiles;
+        let fresh = &mut self.fresh;
         let appended = self.range.append(leaf, |node: NodeId, hash: Hash| {
+            fresh.insert(node, hash);
             if !node.level.is_multiple_of(8) {
                 return;
             }
@@ -581,29 +591,33 @@ impl Sequencer {
     }
 }
 
-/// Memoises node reads, so the proofs of a batch of neighbouring leaves
-/// share the work of computing their common nodes from tiles.
-pub struct CachedNodes<R> {
+/// Node reader for a batch's receipts: nodes the batch itself completed
+/// come from memory (they are exactly what was just written to the tiles);
+/// older nodes are read from the stored tiles once and memoised, since the
+/// proofs of neighbouring leaves share them.
+pub struct CachedNodes<'a, R> {
+    fresh: &'a HashMap<NodeId, Hash>,
     inner: R,
     cache: std::cell::RefCell<HashMap<NodeId, Hash>>,
 }
 
-impl<R: NodeReader> CachedNodes<R> {
-    /// Wraps a node reader.
-    pub fn new(inner: R) -> Self {
+impl<'a, R: NodeReader> CachedNodes<'a, R> {
+    /// Wraps a node reader, serving `fresh` nodes from memory.
+    pub fn new(fresh: &'a HashMap<NodeId, Hash>, inner: R) -> Self {
         CachedNodes {
+            fresh,
             inner,
             cache: std::cell::RefCell::new(HashMap::new()),
         }
     }
 }
 
-impl<R: NodeReader> NodeReader for CachedNodes<R> {
+impl<R: NodeReader> NodeReader for CachedNodes<'_, R> {
     fn read_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, TreeError> {
         let missing: Vec<NodeId> = {
             let cache = self.cache.borrow();
             ids.iter()
-                .filter(|id| !cache.contains_key(id))
+                .filter(|id| !self.fresh.contains_key(id) && !cache.contains_key(id))
                 .copied()
                 .collect()
         };
@@ -617,8 +631,9 @@ impl<R: NodeReader> NodeReader for CachedNodes<R> {
         let cache = self.cache.borrow();
         ids.iter()
             .map(|id| {
-                cache
+                self.fresh
                     .get(id)
+                    .or_else(|| cache.get(id))
                     .copied()
                     .ok_or_else(|| TreeError::Storage(format!("node {id:?} missing after read")))
             })

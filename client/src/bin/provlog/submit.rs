@@ -247,15 +247,11 @@ async fn run_batch(
 /// A signed claim ready to submit: its job, entry bytes and asset hash.
 type Ready = (Job, Vec<u8>, [u8; 32]);
 
-/// Whether the log refused a batch for its size (413, or a batch over the
-/// per-key rate-limit burst), so halves of it may pass.
+/// Whether the log refused a batch for its size (413: over the body or
+/// claim-count limit, or over the per-key rate-limit burst), so halves of it
+/// may pass.
 fn too_big(e: &HttpError) -> bool {
-    match e {
-        HttpError::Status { status, detail, .. } => {
-            *status == 413 || (*status == 429 && detail.contains("burst"))
-        }
-        _ => false,
-    }
+    matches!(e, HttpError::Status { status: 413, .. })
 }
 
 /// Submits prepared claims as one batch (halving it while the log says it
