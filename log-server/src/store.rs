@@ -19,6 +19,8 @@ use provlog_client::tiles::{Tile, TileError, TileLevel, TileReader};
 const ENTRIES_LEVEL: u8 = 0xff;
 const META_CHECKPOINT: &[u8] = b"checkpoint";
 const META_TREE: &[u8] = b"tree";
+/// Memtable size of the random-key index keyspaces.
+const INDEX_MEMTABLE_BYTES: u64 = 8 << 20;
 
 /// Storage errors.
 #[derive(Debug, thiserror::Error)]
@@ -82,9 +84,13 @@ impl Store {
             // Durability is explicit: every commit fsyncs (see `commit`).
             .manual_journal_persist(true)
             .open()?;
+        // The indexes take random 32-byte keys; a smaller memtable keeps
+        // their skiplists shallow and cache-friendly (profiled: with the
+        // 64 MiB default, memtable inserts and lookups dominated commits).
+        let index_opts = || KeyspaceCreateOptions::default().max_memtable_size(INDEX_MEMTABLE_BYTES);
         let tiles = db.keyspace("tiles", KeyspaceCreateOptions::default)?;
-        let dedup = db.keyspace("dedup", KeyspaceCreateOptions::default)?;
-        let assets = db.keyspace("assets", KeyspaceCreateOptions::default)?;
+        let dedup = db.keyspace("dedup", index_opts)?;
+        let assets = db.keyspace("assets", index_opts)?;
         let meta = db.keyspace("meta", KeyspaceCreateOptions::default)?;
         Ok(Store {
             db,
