@@ -4,6 +4,7 @@
 //! Exit status is 0 only when what was asked succeeded and verified.
 
 mod claim_args;
+mod evidence;
 mod keys;
 mod net;
 mod submit;
@@ -74,6 +75,17 @@ enum Command {
     Checkpoint(net::CheckpointArgs),
     /// Prove the log's current checkpoint consistent with the remembered one.
     Audit(net::CheckpointArgs),
+    /// Check an evidence bundle offline with the accused log's (or witness's) vkey.
+    VerifyEvidence {
+        /// The evidence file (JSON, as served at a monitor's /v1/evidence).
+        file: PathBuf,
+        /// The accused log's or witness's verifier key.
+        #[arg(long, alias = "log-key")]
+        key: String,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -96,6 +108,9 @@ fn main() -> ExitCode {
         Command::Lookup(args) => run_async(net::lookup(args)),
         Command::Checkpoint(args) => run_async(net::checkpoint(args, false)),
         Command::Audit(args) => run_async(net::checkpoint(args, true)),
+        Command::VerifyEvidence { file, key, json } => {
+            evidence::verify_evidence_command(&file, &key, json)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
