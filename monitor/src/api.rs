@@ -73,10 +73,13 @@ async fn add_checkpoint(State(mon): State<Arc<Monitor>>, body: Bytes) -> Respons
         })
         .inc();
     // Every validly signed checkpoint is also compared with the audited tree.
+    // In the background: an audit in progress holds the tree lock, and the
+    // log is waiting for this answer.
     if let Some((origin, note, cp)) = seen
-        && let Some(log) = mon.logs.get(&origin)
+        && let Some(log) = mon.logs.get(&origin).cloned()
     {
-        mon.check(log, &note, &cp).await;
+        let m = mon.clone();
+        tokio::spawn(async move { m.check(&log, &note, &cp).await });
     }
     resp
 }
