@@ -223,12 +223,12 @@ impl Evidence {
     /// A stable identifier: hex SHA-256 of the two notes (order-independent
     /// for same-size bundles), so the same contradiction is stored once.
     pub fn id(&self) -> String {
-        let (a, b) = if self.kind == EvidenceKind::SameSizeDifferentRoots && self.larger < self.smaller
-        {
-            (&self.larger, &self.smaller)
-        } else {
-            (&self.smaller, &self.larger)
-        };
+        let (a, b) =
+            if self.kind == EvidenceKind::SameSizeDifferentRoots && self.larger < self.smaller {
+                (&self.larger, &self.smaller)
+            } else {
+                (&self.smaller, &self.larger)
+            };
         let mut buf = Vec::with_capacity(a.len() + b.len() + self.signer.len() + 2);
         buf.extend_from_slice(self.signer.as_bytes());
         buf.push(0);
@@ -336,20 +336,38 @@ mod tests {
         let a = MemoryTree::from_entries((0..10u32).map(|i| i.to_be_bytes()));
         let b = MemoryTree::from_entries((100..110u32).map(|i| i.to_be_bytes()));
         let key = log.verifier_key();
-        let ev = Evidence::same_size(&key, log.name(), &signed(&log, &a, 10), &signed(&log, &b, 10));
+        let ev = Evidence::same_size(
+            &key,
+            log.name(),
+            &signed(&log, &a, 10),
+            &signed(&log, &b, 10),
+        );
         let json = ev.to_json();
         let v = verify_evidence(&json, &key).unwrap();
         assert_eq!(v.kind, EvidenceKind::SameSizeDifferentRoots);
         // Same checkpoint twice is not evidence.
-        let same = Evidence::same_size(&key, log.name(), &signed(&log, &a, 10), &signed(&log, &a, 10));
-        assert!(matches!(same.verify(&key), Err(EvidenceError::NotContradictory(_))));
+        let same = Evidence::same_size(
+            &key,
+            log.name(),
+            &signed(&log, &a, 10),
+            &signed(&log, &a, 10),
+        );
+        assert!(matches!(
+            same.verify(&key),
+            Err(EvidenceError::NotContradictory(_))
+        ));
         // Another key does not verify it.
-        let other = NoteSigner::generate("log.example/a").unwrap().verifier_key();
+        let other = NoteSigner::generate("log.example/a")
+            .unwrap()
+            .verifier_key();
         assert!(verify_evidence(&json, &other).is_err());
         // A flipped byte in a note breaks it.
         let mut t = ev.clone();
         t.larger = t.larger.replacen("10\n", "11\n", 1);
-        assert!(matches!(t.verify(&key), Err(EvidenceError::Checkpoint { .. })));
+        assert!(matches!(
+            t.verify(&key),
+            Err(EvidenceError::Checkpoint { .. })
+        ));
         assert!(verify_evidence(b"{}", &key).is_err());
         assert!(verify_evidence(&vec![b' '; MAX_EVIDENCE_SIZE + 1], &key).is_err());
     }
@@ -373,7 +391,10 @@ mod tests {
                 &signed(&log, &honest, 40),
                 &proof,
             );
-            let v = Evidence::from_json(&ev.to_json()).unwrap().verify(&key).unwrap();
+            let v = Evidence::from_json(&ev.to_json())
+                .unwrap()
+                .verify(&key)
+                .unwrap();
             assert_eq!(v.implied_root, Some(tree_root(&view, old).unwrap()));
             // The honest smaller checkpoint is not evidence.
             let ok = Evidence::prefix(
@@ -383,7 +404,10 @@ mod tests {
                 &signed(&log, &honest, 40),
                 &proof,
             );
-            assert!(matches!(ok.verify(&key), Err(EvidenceError::NotContradictory(_))));
+            assert!(matches!(
+                ok.verify(&key),
+                Err(EvidenceError::NotContradictory(_))
+            ));
             // A doctored proof does not reproduce the larger root.
             let mut bad = ev.clone();
             bad.proof[0] = B64.encode([9u8; 32]);
@@ -399,7 +423,8 @@ mod tests {
         let b = MemoryTree::from_entries((5..10u32).map(|i| i.to_be_bytes()));
         let cosign = |note: Vec<u8>| {
             let mut n = Note::parse(&note).unwrap();
-            n.signatures.push(Note::sign(&n.text, &w, 1_700_000_000).unwrap());
+            n.signatures
+                .push(Note::sign(&n.text, &w, 1_700_000_000).unwrap());
             n.to_bytes()
         };
         let wkey = w.verifier_key();
@@ -411,7 +436,12 @@ mod tests {
         );
         ev.verify(&wkey).unwrap();
         // Without the witness's cosignature on one of them it is not evidence against it.
-        let ev2 = Evidence::same_size(&wkey, log.name(), &cosign(signed(&log, &a, 5)), &signed(&log, &b, 5));
+        let ev2 = Evidence::same_size(
+            &wkey,
+            log.name(),
+            &cosign(signed(&log, &a, 5)),
+            &signed(&log, &b, 5),
+        );
         assert!(ev2.verify(&wkey).is_err());
     }
 }

@@ -342,7 +342,10 @@ mod implied_root_tests {
             if old.is_power_of_two() {
                 proof.insert(0, old_root);
             }
-            assert_eq!(implied_old_root(old, 70, &tree.root(), &proof).unwrap(), old_root);
+            assert_eq!(
+                implied_old_root(old, 70, &tree.root(), &proof).unwrap(),
+                old_root
+            );
             let mut wrong = tree.root();
             wrong[0] ^= 1;
             assert_eq!(

@@ -208,7 +208,10 @@ pub fn parse_size_body(body: &[u8]) -> Result<u64, WitnessError> {
 
 /// The monitoring path of a log at a witness: `<hex sha256(origin)>/checkpoint`.
 pub fn monitoring_path(origin: &str) -> String {
-    format!("{}/checkpoint", hex::encode(Sha256::digest(origin.as_bytes())))
+    format!(
+        "{}/checkpoint",
+        hex::encode(Sha256::digest(origin.as_bytes()))
+    )
 }
 
 /// Keeps the cosignatures in `sigs` made by `witness` that verify over the
@@ -377,7 +380,9 @@ CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\
             many.extend_from_slice(format!("{}\n", B64.encode([0u8; 32])).as_bytes());
         }
         many.extend_from_slice(b"\n");
-        many.extend_from_slice(&SPEC_EXAMPLE.as_bytes()[SPEC_EXAMPLE.find("example.com").unwrap()..]);
+        many.extend_from_slice(
+            &SPEC_EXAMPLE.as_bytes()[SPEC_EXAMPLE.find("example.com").unwrap()..],
+        );
         assert!(matches!(
             AddCheckpointRequest::parse(&many),
             Err(WitnessError::MalformedRequest(_))

@@ -210,9 +210,8 @@ impl Config {
             args.witness.clone()
         };
         for spec in &specs {
-            cfg.witnesses.push(
-                crate::witnessing::WitnessTarget::parse(spec).map_err(ConfigError::Invalid)?,
-            );
+            cfg.witnesses
+                .push(crate::witnessing::WitnessTarget::parse(spec).map_err(ConfigError::Invalid)?);
         }
         cfg.witness_quorum = args
             .witness_quorum

@@ -13,7 +13,9 @@ use provlog_client::hash::Hash;
 use provlog_client::note::{Note, SIG_COSIGNATURE_V1, VerifierKey};
 use provlog_client::tiles::TileNodeReader;
 use provlog_client::tree::consistency_proof;
-use provlog_client::witness::{AddCheckpointRequest, AddOutcome, WitnessClient, attach_cosignatures};
+use provlog_client::witness::{
+    AddCheckpointRequest, AddOutcome, WitnessClient, attach_cosignatures,
+};
 
 use crate::store::{Store, StoreTiles};
 
@@ -62,7 +64,11 @@ pub struct Witnessing {
 
 impl Witnessing {
     /// Sets up clients for `targets` with a per-request `timeout`.
-    pub fn new(targets: Vec<WitnessTarget>, quorum: usize, timeout: Duration) -> Result<Self, String> {
+    pub fn new(
+        targets: Vec<WitnessTarget>,
+        quorum: usize,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -101,7 +107,9 @@ impl Witnessing {
         let mut jobs = Vec::new();
         for (i, w) in self.witnesses.iter().enumerate() {
             let old = if w.known_size > size { 0 } else { w.known_size };
-            let Some(proof) = proof_for(old) else { continue };
+            let Some(proof) = proof_for(old) else {
+                continue;
+            };
             jobs.push((i, old, proof));
         }
         let mut results = self.runtime.block_on(async {
@@ -140,7 +148,9 @@ impl Witnessing {
                 checkpoint: note.to_vec(),
             };
             let client = self.witnesses[i].client.clone();
-            let r = self.runtime.block_on(async move { client.add_checkpoint(&req).await });
+            let r = self
+                .runtime
+                .block_on(async move { client.add_checkpoint(&req).await });
             results.retain(|(j, _)| *j != i);
             results.push((i, r));
         }
@@ -149,23 +159,39 @@ impl Witnessing {
         for (i, r) in results {
             let w = &mut self.witnesses[i];
             match r {
-                Ok(AddOutcome::Cosigned(sigs)) => match attach_cosignatures(&out, &sigs, &w.target.key) {
-                    Ok(n) => {
-                        out = n;
-                        got += 1;
-                        w.known_size = size;
+                Ok(AddOutcome::Cosigned(sigs)) => {
+                    match attach_cosignatures(&out, &sigs, &w.target.key) {
+                        Ok(n) => {
+                            out = n;
+                            got += 1;
+                            w.known_size = size;
+                        }
+                        Err(e) => {
+                            tracing::warn!(witness = w.target.url, error = %e, "witness answer rejected")
+                        }
                     }
-                    Err(e) => tracing::warn!(witness = w.target.url, error = %e, "witness answer rejected"),
-                },
+                }
                 Ok(AddOutcome::Conflict(s)) => {
                     w.known_size = s;
-                    tracing::warn!(witness = w.target.url, witness_size = s, size, "witness is at another size");
+                    tracing::warn!(
+                        witness = w.target.url,
+                        witness_size = s,
+                        size,
+                        "witness is at another size"
+                    );
                 }
-                Err(e) => tracing::warn!(witness = w.target.url, error = %e, "witness did not cosign"),
+                Err(e) => {
+                    tracing::warn!(witness = w.target.url, error = %e, "witness did not cosign")
+                }
             }
         }
         if got < self.quorum {
-            tracing::warn!(got, quorum = self.quorum, size, "checkpoint published below the witness quorum");
+            tracing::warn!(
+                got,
+                quorum = self.quorum,
+                size,
+                "checkpoint published below the witness quorum"
+            );
         }
         out.to_bytes()
     }
@@ -179,7 +205,9 @@ mod tests {
 
     #[test]
     fn parses_vkey_equals_url() {
-        let w = NoteSigner::generate_cosigner("w.example/1").unwrap().verifier_key();
+        let w = NoteSigner::generate_cosigner("w.example/1")
+            .unwrap()
+            .verifier_key();
         let t = WitnessTarget::parse(&format!("{w}=http://127.0.0.1:9/")).unwrap();
         assert_eq!(t.key, w);
         assert_eq!(t.url, "http://127.0.0.1:9");

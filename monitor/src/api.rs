@@ -62,7 +62,10 @@ async fn add_checkpoint(State(mon): State<Arc<Monitor>>, body: Bytes) -> Respons
     let (resp, seen) = match tokio::task::spawn_blocking(move || witness(&m, &body)).await {
         Ok(r) => r,
         Err(e) => (
-            text(StatusCode::INTERNAL_SERVER_ERROR, format!("witness task failed: {e}")),
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("witness task failed: {e}"),
+            ),
             None,
         ),
     };
@@ -93,11 +96,17 @@ fn witness(mon: &Monitor, body: &[u8]) -> (Response, Seen) {
         Err(e) => return (text(StatusCode::BAD_REQUEST, e.to_string()), None),
     };
     let Ok(note) = Note::parse(&req.checkpoint) else {
-        return (text(StatusCode::BAD_REQUEST, "malformed checkpoint note"), None);
+        return (
+            text(StatusCode::BAD_REQUEST, "malformed checkpoint note"),
+            None,
+        );
     };
     let origin = note.text.split('\n').next().unwrap_or_default().to_owned();
     let Some(log) = mon.logs.get(&origin) else {
-        return (text(StatusCode::NOT_FOUND, format!("unknown log {origin:?}")), None);
+        return (
+            text(StatusCode::NOT_FOUND, format!("unknown log {origin:?}")),
+            None,
+        );
     };
     let verified = match verify_checkpoint(&req.checkpoint, &log.cfg.key) {
         Ok(v) => v,
@@ -115,7 +124,10 @@ fn witness(mon: &Monitor, body: &[u8]) -> (Response, Seen) {
     let seen = Some((origin.clone(), req.checkpoint.clone(), cp.clone()));
     if req.old_size > cp.size {
         return (
-            text(StatusCode::BAD_REQUEST, "old size is larger than the checkpoint size"),
+            text(
+                StatusCode::BAD_REQUEST,
+                "old size is larger than the checkpoint size",
+            ),
             seen,
         );
     }
@@ -126,7 +138,10 @@ fn witness(mon: &Monitor, body: &[u8]) -> (Response, Seen) {
             Ok(v) => Some(v.checkpoint),
             Err(e) => {
                 return (
-                    text(StatusCode::INTERNAL_SERVER_ERROR, format!("stored state: {e}")),
+                    text(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("stored state: {e}"),
+                    ),
                     seen,
                 );
             }
@@ -150,13 +165,21 @@ fn witness(mon: &Monitor, body: &[u8]) -> (Response, Seen) {
     if req.old_size == cp.size {
         if cp.root != latest_root {
             return (
-                text(StatusCode::CONFLICT, "same size as the latest cosigned checkpoint, different root"),
+                text(
+                    StatusCode::CONFLICT,
+                    "same size as the latest cosigned checkpoint, different root",
+                ),
                 seen,
             );
         }
-    } else if let Err(e) = verify_consistency(req.old_size, cp.size, &latest_root, &cp.root, &req.proof) {
+    } else if let Err(e) =
+        verify_consistency(req.old_size, cp.size, &latest_root, &cp.root, &req.proof)
+    {
         return (
-            text(StatusCode::UNPROCESSABLE_ENTITY, format!("consistency proof: {e}")),
+            text(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("consistency proof: {e}"),
+            ),
             seen,
         );
     }
@@ -166,7 +189,9 @@ fn witness(mon: &Monitor, body: &[u8]) -> (Response, Seen) {
         Err(e) => return (text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()), seen),
     };
     let mut stored = note.clone();
-    stored.signatures.retain(|s| s.name != mon.witness.name() || s.key_id != mon.witness.key_id());
+    stored
+        .signatures
+        .retain(|s| s.name != mon.witness.name() || s.key_id != mon.witness.key_id());
     stored.signatures.push(sig.clone());
     if let Err(e) = mon.store.set_witnessed(&origin, &stored.to_bytes()) {
         return (text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()), seen);
@@ -182,7 +207,10 @@ fn witness(mon: &Monitor, body: &[u8]) -> (Response, Seen) {
 }
 
 /// `GET /<hex sha256(origin)>/checkpoint`: the latest cosigned checkpoint.
-async fn witnessed_checkpoint(State(mon): State<Arc<Monitor>>, Path(log): Path<String>) -> Response {
+async fn witnessed_checkpoint(
+    State(mon): State<Arc<Monitor>>,
+    Path(log): Path<String>,
+) -> Response {
     let Some(ctx) = mon
         .logs
         .values()
@@ -244,7 +272,11 @@ async fn healthz(State(mon): State<Arc<Monitor>>) -> Response {
         let s = l.status.lock().map(|s| s.clone()).ok();
         logs.insert(origin.clone(), json!(s));
     }
-    let evidence = mon.store.all_evidence(usize::MAX).map(|v| v.len()).unwrap_or(0);
+    let evidence = mon
+        .store
+        .all_evidence(usize::MAX)
+        .map(|v| v.len())
+        .unwrap_or(0);
     axum::Json(json!({
         "witness": mon.witness.verifier_key().to_vkey(),
         "logs": logs,

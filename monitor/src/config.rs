@@ -225,7 +225,10 @@ impl Config {
             if let Some(o) = &l.origin
                 && o != key.name()
             {
-                return invalid(format!("log origin {o} differs from its key name {}", key.name()));
+                return invalid(format!(
+                    "log origin {o} differs from its key name {}",
+                    key.name()
+                ));
             }
             if logs.iter().any(|x| x.origin() == key.name()) {
                 return invalid(format!("log {} is listed twice", key.name()));
@@ -269,8 +272,9 @@ impl Config {
         for w in f.watch {
             let mut matches = Vec::new();
             if let Some(k) = w.vendor_key {
-                VerifierKey::parse(&k)
-                    .map_err(|e| ConfigError::Invalid(format!("watch {}: vendor_key: {e}", w.name)))?;
+                VerifierKey::parse(&k).map_err(|e| {
+                    ConfigError::Invalid(format!("watch {}: vendor_key: {e}", w.name))
+                })?;
                 matches.push(WatchMatch::VendorKey(k));
             }
             if let Some(g) = w.generator {
@@ -281,7 +285,10 @@ impl Config {
                     .ok()
                     .and_then(|v| v.try_into().ok())
                     .ok_or_else(|| {
-                        ConfigError::Invalid(format!("watch {}: asset is not 64 hex digits", w.name))
+                        ConfigError::Invalid(format!(
+                            "watch {}: asset is not 64 hex digits",
+                            w.name
+                        ))
                     })?;
                 matches.push(WatchMatch::Asset(h));
             }
@@ -338,7 +345,9 @@ mod tests {
     #[test]
     fn parses_and_rejects() {
         let log = NoteSigner::generate("log.example").unwrap().verifier_key();
-        let w = NoteSigner::generate_cosigner("w.example").unwrap().verifier_key();
+        let w = NoteSigner::generate_cosigner("w.example")
+            .unwrap()
+            .verifier_key();
         let text = format!(
             "witness_name = \"m1\"\n[[log]]\nurl = \"http://127.0.0.1:1\"\nvkey = \"{log}\"\n\
              [[peer]]\nurl = \"http://127.0.0.1:2\"\nvkey = \"{w}\"\n\
@@ -347,7 +356,10 @@ mod tests {
         let c = Config::parse(&text).unwrap();
         assert_eq!(c.logs[0].origin(), "log.example");
         assert_eq!(c.peers[0].key.as_ref().unwrap(), &w);
-        assert_eq!(c.watch[0].matches, vec![WatchMatch::Generator("imagegen".into())]);
+        assert_eq!(
+            c.watch[0].matches,
+            vec![WatchMatch::Generator("imagegen".into())]
+        );
         // A witness key is not a log key, and unknown keys are rejected.
         let bad = format!("[[log]]\nurl = \"http://x\"\nvkey = \"{w}\"\n");
         assert!(Config::parse(&bad).is_err());

@@ -88,7 +88,10 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
         .checkpoint_age_seconds
         .get_or_create(&label)
         .set((age_ms / 1000) as i64);
-    mon.metrics.log_size.get_or_create(&label).set(cp.size as i64);
+    mon.metrics
+        .log_size
+        .get_or_create(&label)
+        .set(cp.size as i64);
     {
         let mut s = log.status.lock().unwrap_or_else(|e| e.into_inner());
         s.log_size = cp.size;
@@ -110,7 +113,10 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
     if !mon.check_locked(log, &tree, &note, &cp) {
         return Err(Fault::Misbehaviour(
             "equivocation",
-            format!("checkpoint of size {} contradicts the audited tree", cp.size),
+            format!(
+                "checkpoint of size {} contradicts the audited tree",
+                cp.size
+            ),
         ));
     }
     if cp.size > tree.size() {
@@ -131,7 +137,12 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
             .audited_size
             .get_or_create(&label)
             .set(tree.size() as i64);
-        tracing::info!(origin = log.origin(), from = before, to = tree.size(), "audited");
+        tracing::info!(
+            origin = log.origin(),
+            from = before,
+            to = tree.size(),
+            "audited"
+        );
         mon.recheck_pending(log, &tree);
         mon.news.notify_one();
     } else if cp.size == tree.size() && tree.checkpoint.is_empty() {
@@ -187,7 +198,8 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
     } else {
         let prev = log.set_state(LogState::Ok, String::new());
         if prev == LogState::Unreachable || prev == LogState::Frozen {
-            mon.alerts.send(json!({"alert": "recovered", "log": log.origin()}));
+            mon.alerts
+                .send(json!({"alert": "recovered", "log": log.origin()}));
         }
     }
     Ok(())
@@ -264,7 +276,8 @@ async fn audit_range(
 /// Checks one claim's structure and signature, and the watch rules.
 fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8]) {
     let entry_url = format!("{}/v1/entries/{index}", log.cfg.url);
-    let claim = match SignedClaim::from_bytes(entry).and_then(|c| c.verify_signature().map(|()| c)) {
+    let claim = match SignedClaim::from_bytes(entry).and_then(|c| c.verify_signature().map(|()| c))
+    {
         Ok(c) => c,
         Err(e) => {
             mon.misbehaviour(

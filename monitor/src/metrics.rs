@@ -71,24 +71,48 @@ impl Metrics {
             witness_requests: Family::default(),
             gossip_failures: Counter::default(),
         };
-        r.register("entries_audited", "Entries re-derived and checked", m.entries_audited.clone());
+        r.register(
+            "entries_audited",
+            "Entries re-derived and checked",
+            m.entries_audited.clone(),
+        );
         r.register("audited_size", "Audited tree size", m.audited_size.clone());
-        r.register("log_size", "Latest tree size the log announced", m.log_size.clone());
-        r.register("lag_entries", "Announced entries not yet audited", m.lag_entries.clone());
+        r.register(
+            "log_size",
+            "Latest tree size the log announced",
+            m.log_size.clone(),
+        );
+        r.register(
+            "lag_entries",
+            "Announced entries not yet audited",
+            m.lag_entries.clone(),
+        );
         r.register(
             "checkpoint_age_seconds",
             "Age of the latest checkpoint's timestamp",
             m.checkpoint_age_seconds.clone(),
         );
-        r.register("misbehaviour", "Log misbehaviour reports", m.misbehaviour.clone());
-        r.register("unreachable", "Polls that failed transiently", m.unreachable.clone());
+        r.register(
+            "misbehaviour",
+            "Log misbehaviour reports",
+            m.misbehaviour.clone(),
+        );
+        r.register(
+            "unreachable",
+            "Polls that failed transiently",
+            m.unreachable.clone(),
+        );
         r.register("evidence", "Evidence bundles held", m.evidence.clone());
         r.register(
             "witness_requests",
             "add-checkpoint answers by HTTP status",
             m.witness_requests.clone(),
         );
-        r.register("gossip_failures", "Failed gossip exchanges", m.gossip_failures.clone());
+        r.register(
+            "gossip_failures",
+            "Failed gossip exchanges",
+            m.gossip_failures.clone(),
+        );
         Metrics { registry: r, ..m }
     }
 

@@ -205,7 +205,10 @@ impl Monitor {
     /// dropped.
     pub fn record_evidence(&self, ev: &Evidence) -> bool {
         let Some(key) = self.key_for(ev) else {
-            tracing::debug!(signer = ev.signer, "evidence against an unknown key ignored");
+            tracing::debug!(
+                signer = ev.signer,
+                "evidence against an unknown key ignored"
+            );
             return false;
         };
         if let Err(e) = ev.verify(&key) {

@@ -141,7 +141,12 @@ impl OwnTree {
 
     /// The consistency proof from `old` to the audited size, in the form
     /// evidence uses: with the old root first when `old` is a power of two.
-    pub fn seeded_proof(&self, store: &Store, origin: &str, old: u64) -> Result<Vec<Hash>, TreeError> {
+    pub fn seeded_proof(
+        &self,
+        store: &Store,
+        origin: &str,
+        old: u64,
+    ) -> Result<Vec<Hash>, TreeError> {
         let reader = TileNodeReader::new(OwnTiles { store, origin }, self.size());
         let mut proof = consistency_proof(&reader, old, self.size())?;
         if old.is_power_of_two() {

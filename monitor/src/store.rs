@@ -88,8 +88,13 @@ impl Store {
         let (n, rest) = rest.split_first_chunk::<2>().ok_or_else(|| bad("short"))?;
         let n = usize::from(u16::from_be_bytes(*n));
         let peaks_len = n * HASH_SIZE;
-        let peaks_raw = rest.get(..peaks_len).ok_or_else(|| bad("truncated peaks"))?;
-        let checkpoint = rest.get(peaks_len..).ok_or_else(|| bad("truncated"))?.to_vec();
+        let peaks_raw = rest
+            .get(..peaks_len)
+            .ok_or_else(|| bad("truncated peaks"))?;
+        let checkpoint = rest
+            .get(peaks_len..)
+            .ok_or_else(|| bad("truncated"))?
+            .to_vec();
         let peaks = peaks_raw
             .chunks_exact(HASH_SIZE)
             .filter_map(|c| Hash::try_from(c).ok())
@@ -111,7 +116,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
         for (level, index, data) in tiles {
-            batch.insert(&self.tiles, tile_key(origin, *level, *index), data.as_slice());
+            batch.insert(
+                &self.tiles,
+                tile_key(origin, *level, *index),
+                data.as_slice(),
+            );
         }
         let mut v = Vec::with_capacity(10 + state.peaks.len() * HASH_SIZE + state.checkpoint.len());
         v.extend_from_slice(&state.size.to_be_bytes());
@@ -126,7 +135,12 @@ impl Store {
     }
 
     /// Raw stored hash tile of `origin` at (level, index), whatever its width.
-    pub fn raw_tile(&self, origin: &str, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn raw_tile(
+        &self,
+        origin: &str,
+        level: u8,
+        index: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .tiles
             .get(tile_key(origin, level, index))?

@@ -22,11 +22,10 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn get_json(url: &str) -> Option<Value> {
-    let out = rt().block_on(async {
+    rt().block_on(async {
         let r = reqwest::get(url).await.ok()?;
         r.json::<Value>().await.ok()
-    });
-    out
+    })
 }
 
 fn get_text(url: &str) -> Option<String> {
@@ -77,7 +76,10 @@ fn honest_log_with_two_witnessing_monitors() {
     let log_url = format!("http://127.0.0.1:{port}");
     let a = MonitorProcess::start(
         &dir.path().join("ma"),
-        &format!("witness_name = \"ma.example\"\ngossip_interval_ms = 300\n{}", log_section(origin, &log_url, &vkey)),
+        &format!(
+            "witness_name = \"ma.example\"\ngossip_interval_ms = 300\n{}",
+            log_section(origin, &log_url, &vkey)
+        ),
     );
     let b = MonitorProcess::start(
         &dir.path().join("mb"),
@@ -93,7 +95,16 @@ fn honest_log_with_two_witnessing_monitors() {
     let log = LogProcess::try_start_on(
         &dir.path().join("log"),
         &format!("127.0.0.1:{port}"),
-        &["--batch-interval-ms", "20", "--witness", &wa, "--witness", &wb, "--witness-quorum", "2"],
+        &[
+            "--batch-interval-ms",
+            "20",
+            "--witness",
+            &wa,
+            "--witness",
+            &wb,
+            "--witness-quorum",
+            "2",
+        ],
     )
     .expect("log starts");
 
@@ -107,7 +118,9 @@ fn honest_log_with_two_witnessing_monitors() {
     policy
         .add_group("both", Threshold::All, vec!["ma".into(), "mb".into()])
         .expect("group");
-    policy.set_quorum(Quorum::Named("both".into())).expect("quorum");
+    policy
+        .set_quorum(Quorum::Named("both".into()))
+        .expect("quorum");
 
     let vendor = Vendor::new("vendor.example");
     let client = LogClient::new(&log.url).expect("client");
@@ -118,20 +131,29 @@ fn honest_log_with_two_witnessing_monitors() {
         let receipts = rt.block_on(client.submit_batch(&claims)).expect("submit");
         total += receipts.len() as u64;
         for r in &receipts {
-            let v = r.verify(&policy).expect("receipt verifies under the 2-of-2 policy");
+            let v = r
+                .verify(&policy)
+                .expect("receipt verifies under the 2-of-2 policy");
             assert_eq!(v.witnesses.len(), 2, "both witnesses cosigned");
         }
     }
     assert_eq!(total, 240);
     for m in [&a, &b] {
         let caught_up = wait_for(200, || (audited(m, origin) == total).then_some(()));
-        assert!(caught_up.is_some(), "monitor audited {} of {total}", audited(m, origin));
+        assert!(
+            caught_up.is_some(),
+            "monitor audited {} of {total}",
+            audited(m, origin)
+        );
         assert_eq!(status(m, origin).expect("status")["state"], "ok");
         assert!(evidence(m).is_empty(), "no false alarm");
         assert!(m.alerts_of("misbehaviour").is_empty());
         assert!(m.alerts_of("evidence").is_empty());
         assert_eq!(
-            metric(m, &format!("provlog_monitor_entries_audited_total{{log=\"{origin}\"}}")),
+            metric(
+                m,
+                &format!("provlog_monitor_entries_audited_total{{log=\"{origin}\"}}")
+            ),
             Some(total)
         );
         // The witness's monitoring endpoint serves a cosigned checkpoint.
@@ -164,7 +186,10 @@ fn split_view_is_caught_by_gossip_and_evidence_verifies() {
 
     let a = MonitorProcess::start(
         &dir.path().join("ma"),
-        &format!("gossip_interval_ms = 300\n{}", log_section(origin, &s1.url, &vkey)),
+        &format!(
+            "gossip_interval_ms = 300\n{}",
+            log_section(origin, &s1.url, &vkey)
+        ),
     );
     let b = MonitorProcess::start(
         &dir.path().join("mb"),
@@ -200,13 +225,22 @@ fn split_view_is_caught_by_gossip_and_evidence_verifies() {
             .expect("run provlog")
     };
     let ok = verify(&file, &vkey);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).starts_with("VALID evidence"));
     // Another key, and a tampered bundle, are rejected.
-    let other = NoteSigner::generate(origin).expect("key").verifier_key().to_vkey();
+    let other = NoteSigner::generate(origin)
+        .expect("key")
+        .verifier_key()
+        .to_vkey();
     assert!(!verify(&file, &other).status.success());
     let mut bad = ev.clone();
-    bad.smaller = bad.smaller.replacen(&format!("{origin}\n"), &format!("{origin}\n1"), 1);
+    bad.smaller = bad
+        .smaller
+        .replacen(&format!("{origin}\n"), &format!("{origin}\n1"), 1);
     let tampered = dir.path().join("tampered.json");
     std::fs::write(&tampered, bad.to_json()).expect("write");
     assert!(!verify(&tampered, &vkey).status.success());
@@ -220,7 +254,10 @@ fn split_view_is_caught_by_gossip_and_evidence_verifies() {
 fn resumes_after_kill9_and_reports_a_dead_log_as_unreachable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = LogProcess::start(&dir.path().join("log"), &["--batch-interval-ms", "20"]);
-    let origin = VerifierKey::parse(&log.vkey).expect("vkey").name().to_owned();
+    let origin = VerifierKey::parse(&log.vkey)
+        .expect("vkey")
+        .name()
+        .to_owned();
     let vendor = Vendor::new("vendor.example");
     let rt = rt();
     let client = LogClient::new(&log.url).expect("client");
@@ -240,7 +277,11 @@ fn resumes_after_kill9_and_reports_a_dead_log_as_unreachable() {
     assert_eq!(hit["matched"], "asset");
     assert_eq!(hit["index"], 3);
     assert_eq!(hit["entry_url"], format!("{}/v1/entries/3", log.url));
-    assert_eq!(m.alerts_of("watch").len(), 1, "only the matching entry alerts");
+    assert_eq!(
+        m.alerts_of("watch").len(),
+        1,
+        "only the matching entry alerts"
+    );
     m.kill9();
 
     rt.block_on(client.submit_batch(&(30..40).map(|i| vendor.claim(i)).collect::<Vec<_>>()))
@@ -248,17 +289,27 @@ fn resumes_after_kill9_and_reports_a_dead_log_as_unreachable() {
     let m = MonitorProcess::start(&mdir, &config);
     assert!(wait_for(200, || (audited(&m, &origin) == 40).then_some(())).is_some());
     assert_eq!(
-        metric(&m, &format!("provlog_monitor_entries_audited_total{{log=\"{origin}\"}}")),
+        metric(
+            &m,
+            &format!("provlog_monitor_entries_audited_total{{log=\"{origin}\"}}")
+        ),
         Some(10),
         "after a restart only the new entries are audited"
     );
-    assert!(m.alerts_of("watch").is_empty(), "no re-audit, no repeated alert");
+    assert!(
+        m.alerts_of("watch").is_empty(),
+        "no re-audit, no repeated alert"
+    );
 
     log.kill9();
     let down = wait_for(100, || {
         status(&m, &origin).filter(|s| s["state"] == "unreachable")
     });
-    assert!(down.is_some(), "a dead log is unreachable: {:?}", status(&m, &origin));
+    assert!(
+        down.is_some(),
+        "a dead log is unreachable: {:?}",
+        status(&m, &origin)
+    );
     assert!(m.alerts_of("misbehaviour").is_empty(), "not misbehaving");
     assert!(evidence(&m).is_empty());
     assert_eq!(m.alerts_of("unreachable").len(), 1);

@@ -85,13 +85,26 @@ fn witness_status_codes_and_atomic_size_check() {
     rt.block_on(async {
         // 404: unknown origin.
         let stranger = NoteSigner::generate("stranger.example").expect("key");
-        assert_eq!(post(&m.url, req(0, vec![], signed(&stranger, &t, 5))).await.0, 404);
+        assert_eq!(
+            post(&m.url, req(0, vec![], signed(&stranger, &t, 5)))
+                .await
+                .0,
+            404
+        );
         // 403: right origin, wrong key.
         let impostor = NoteSigner::generate("witnessed.example/log").expect("key");
-        assert_eq!(post(&m.url, req(0, vec![], signed(&impostor, &t, 5))).await.0, 403);
+        assert_eq!(
+            post(&m.url, req(0, vec![], signed(&impostor, &t, 5)))
+                .await
+                .0,
+            403
+        );
         // 400: malformed, and old size above the checkpoint size.
         assert_eq!(post(&m.url, b"old 0\nnot a note".to_vec()).await.0, 400);
-        assert_eq!(post(&m.url, req(6, vec![], signed(&log, &t, 5))).await.0, 400);
+        assert_eq!(
+            post(&m.url, req(6, vec![], signed(&log, &t, 5))).await.0,
+            400
+        );
         // 200 from zero; the cosignature verifies with the witness vkey.
         let note5 = signed(&log, &t, 5);
         let (status, ct, body) = post(&m.url, req(0, vec![], note5.clone())).await;
@@ -101,21 +114,38 @@ fn witness_status_codes_and_atomic_size_check() {
         let parsed = Note::parse(&note5).expect("note");
         let with = attach_cosignatures(&parsed, &sigs, &wkey).expect("valid cosignature");
         let v = with.verify(std::slice::from_ref(&wkey)).expect("verifies");
-        assert!(v[0].timestamp.is_some(), "cosignature/v1 carries a timestamp");
+        assert!(
+            v[0].timestamp.is_some(),
+            "cosignature/v1 carries a timestamp"
+        );
         // 409 with text/x.tlog.size when the old size is stale.
         let (status, ct, body) = post(&m.url, req(0, vec![], signed(&log, &t, 9))).await;
-        assert_eq!((status, ct.as_deref(), body.as_slice()), (409, Some(SIZE_CONTENT_TYPE), &b"5\n"[..]));
+        assert_eq!(
+            (status, ct.as_deref(), body.as_slice()),
+            (409, Some(SIZE_CONTENT_TYPE), &b"5\n"[..])
+        );
         // 422: a wrong consistency proof.
         let mut bad = proof(&t, 5, 9);
         bad[0][0] ^= 1;
         assert_eq!(post(&m.url, req(5, bad, signed(&log, &t, 9))).await.0, 422);
         // 200 with the right one.
-        assert_eq!(post(&m.url, req(5, proof(&t, 5, 9), signed(&log, &t, 9))).await.0, 200);
+        assert_eq!(
+            post(&m.url, req(5, proof(&t, 5, 9), signed(&log, &t, 9)))
+                .await
+                .0,
+            200
+        );
         // 409: same size, different root (and that is evidence of a split view).
         let fork = tree(2, 40);
-        assert_eq!(post(&m.url, req(9, vec![], signed(&log, &fork, 9))).await.0, 409);
+        assert_eq!(
+            post(&m.url, req(9, vec![], signed(&log, &fork, 9))).await.0,
+            409
+        );
         // Same size, same root: cosigned again (fresh timestamp).
-        assert_eq!(post(&m.url, req(9, vec![], signed(&log, &t, 9))).await.0, 200);
+        assert_eq!(
+            post(&m.url, req(9, vec![], signed(&log, &t, 9))).await.0,
+            200
+        );
 
         // Concurrent requests from the same old size: exactly one succeeds.
         let mut tasks = Vec::new();
@@ -134,22 +164,40 @@ fn witness_status_codes_and_atomic_size_check() {
 
         // The monitoring endpoint serves the latest cosigned checkpoint.
         let url = format!("{}/{}", m.url, monitoring_path(log.name()));
-        let latest = reqwest::get(&url).await.expect("get").bytes().await.expect("body");
+        let latest = reqwest::get(&url)
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("body");
         let latest = Note::parse(&latest).expect("note");
-        latest.verify(std::slice::from_ref(&wkey)).expect("cosigned by the witness");
-        let size: u64 = latest.text.lines().nth(1).and_then(|s| s.parse().ok()).expect("size");
+        latest
+            .verify(std::slice::from_ref(&wkey))
+            .expect("cosigned by the witness");
+        let size: u64 = latest
+            .text
+            .lines()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("size");
         assert!((10..18).contains(&size));
     });
     // The two size-9 checkpoints became evidence against the log.
     let ev = wait_for(50, || {
         let v: Value = rt.block_on(async {
-            reqwest::get(format!("{}/v1/evidence", m.url)).await.ok()?.json().await.ok()
+            reqwest::get(format!("{}/v1/evidence", m.url))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()
         })?;
         v["evidence"].as_array().filter(|a| !a.is_empty()).cloned()
     })
     .expect("evidence");
     let bundle = serde_json::to_vec(&ev[0]).expect("json");
-    provlog_client::evidence::verify_evidence(&bundle, &log.verifier_key()).expect("valid evidence");
+    provlog_client::evidence::verify_evidence(&bundle, &log.verifier_key())
+        .expect("valid evidence");
 }
 
 /// A fake log whose entry bundle does not hash to its signed checkpoint.
@@ -186,7 +234,8 @@ fn tiles_inconsistent_with_the_checkpoint_are_misbehaviour() {
     let cp = Checkpoint::new(log.name(), 8, honest.root()).with_timestamp(now_ms);
     let fake = Arc::new(FakeLog {
         checkpoint: sign_checkpoint(&cp, &log).expect("sign"),
-        bundle: encode_bundle(&served.iter().map(Vec::as_slice).collect::<Vec<_>>()).expect("bundle"),
+        bundle: encode_bundle(&served.iter().map(Vec::as_slice).collect::<Vec<_>>())
+            .expect("bundle"),
     });
     let rt = rt();
     let listener = rt
@@ -208,14 +257,27 @@ fn tiles_inconsistent_with_the_checkpoint_are_misbehaviour() {
     let origin = log.name().to_owned();
     let state = wait_for(100, || {
         let h: Value = rt.block_on(async {
-            reqwest::get(format!("{}/healthz", m.url)).await.ok()?.json().await.ok()
+            reqwest::get(format!("{}/healthz", m.url))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()
         })?;
         let s = h["logs"][&origin].clone();
         (s["state"] == "misbehaving").then_some(s)
     })
     .expect("reported as misbehaving");
-    assert!(state["detail"].as_str().unwrap_or_default().starts_with("tiles-inconsistent"));
-    assert_eq!(state["audited_size"], 0, "nothing from the bad bundle is accepted");
+    assert!(
+        state["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("tiles-inconsistent")
+    );
+    assert_eq!(
+        state["audited_size"], 0,
+        "nothing from the bad bundle is accepted"
+    );
     let alerts = m.alerts_of("misbehaviour");
     assert_eq!(alerts[0]["reason"], "tiles-inconsistent");
     assert!(m.alerts_of("unreachable").is_empty());
