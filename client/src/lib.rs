@@ -19,10 +19,14 @@
 //! - [`signed_claim`]: the claim signed as a COSE_Sign1 (the log entry).
 //! - [`receipt`]: the receipt (CBOR bundle and C2SP tlog-proof text) and its
 //!   offline verification.
+//! - [`witness`]: C2SP tlog-witness add-checkpoint formats and client.
+//! - [`evidence`]: evidence bundles (contradictory checkpoints) and their
+//!   offline verification.
 //! - `http` (feature `http`): an async client for a provlog log.
 
 pub mod checkpoint;
 pub mod claim;
+pub mod evidence;
 pub mod hash;
 #[cfg(feature = "http")]
 pub mod http;
@@ -33,3 +37,4 @@ pub mod receipt;
 pub mod signed_claim;
 pub mod tiles;
 pub mod tree;
+pub mod witness;

@@ -254,6 +254,115 @@ pub fn verify_consistency(
     Ok(())
 }
 
+/// The root of the `old`-leaf tree implied by a consistency proof that
+/// reproduces `new_root`: what the first `old` leaves of the tree with
+/// `new_root` must hash to. Used for evidence that a log signed a smaller
+/// checkpoint whose root is not a prefix of a larger one (spec/evidence.md).
+///
+/// Requires `0 < old < new`. `proof` is the RFC 9162 consistency proof,
+/// except that when `old` is a power of two it must start with the old
+/// root itself (the RFC form leaves it out, because a verifier that already
+/// knows the old root uses it as the seed). The function fails unless the
+/// proof has exactly the implied length and reproduces `new_root`; only
+/// then does the returned hash bind the log (under collision resistance).
+pub fn implied_old_root(
+    old: u64,
+    new: u64,
+    new_root: &Hash,
+    proof: &[Hash],
+) -> Result<Hash, ProofError> {
+    if old >= new || old == 0 {
+        return Err(ProofError::OldLargerThanNew { old, new });
+    }
+    let expected = consistency_len(old, new) + usize::from(old.is_power_of_two());
+    if proof.len() != expected {
+        return Err(ProofError::WrongProofLength {
+            expected,
+            got: proof.len(),
+        });
+    }
+    let Some((seed, rest)) = proof.split_first() else {
+        return Err(ProofError::WrongProofLength { expected, got: 0 });
+    };
+    let mut f = old - 1;
+    let mut s = new - 1;
+    while f & 1 == 1 {
+        f >>= 1;
+        s >>= 1;
+    }
+    let mut fr = *seed;
+    let mut sr = *seed;
+    for c in rest {
+        if s == 0 {
+            return Err(ProofError::WrongProofLength {
+                expected,
+                got: proof.len(),
+            });
+        }
+        if f & 1 == 1 || f == s {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            if f & 1 == 0 {
+                while f & 1 == 0 && f != 0 {
+                    f >>= 1;
+                    s >>= 1;
+                }
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    if s != 0 {
+        return Err(ProofError::WrongProofLength {
+            expected,
+            got: proof.len(),
+        });
+    }
+    if sr != *new_root {
+        return Err(ProofError::NewRootMismatch);
+    }
+    Ok(fr)
+}
+
+#[cfg(test)]
+mod implied_root_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::tree::{MemoryTree, consistency_proof, tree_root};
+
+    #[test]
+    fn implied_root_is_the_prefix_root_and_binds_the_new_root() {
+        let tree = MemoryTree::from_entries((0..70u32).map(|i| i.to_be_bytes()));
+        let view = tree.at_size(70).unwrap();
+        for old in 1..70u64 {
+            let mut proof = consistency_proof(&view, old, 70).unwrap();
+            let old_root = tree_root(&view, old).unwrap();
+            if old.is_power_of_two() {
+                proof.insert(0, old_root);
+            }
+            assert_eq!(
+                implied_old_root(old, 70, &tree.root(), &proof).unwrap(),
+                old_root
+            );
+            let mut wrong = tree.root();
+            wrong[0] ^= 1;
+            assert_eq!(
+                implied_old_root(old, 70, &wrong, &proof),
+                Err(ProofError::NewRootMismatch)
+            );
+            let short = &proof[1..];
+            assert!(matches!(
+                implied_old_root(old, 70, &tree.root(), short),
+                Err(ProofError::WrongProofLength { .. })
+            ));
+        }
+        assert!(implied_old_root(70, 70, &tree.root(), &[]).is_err());
+        assert!(implied_old_root(0, 70, &tree.root(), &[]).is_err());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -58,6 +58,15 @@ pub struct RunArgs {
     /// without new entries, so an idle log can be told from a frozen one.
     #[arg(long)]
     pub checkpoint_refresh_secs: Option<u64>,
+    /// A witness to ask for cosignatures, as `VKEY=URL` (repeatable).
+    #[arg(long = "witness", value_name = "VKEY=URL")]
+    pub witness: Vec<String>,
+    /// Cosignatures each checkpoint should get (a warning below it; default: all).
+    #[arg(long)]
+    pub witness_quorum: Option<usize>,
+    /// Timeout of one add-checkpoint call, in milliseconds (default 3000).
+    #[arg(long)]
+    pub witness_timeout_ms: Option<u64>,
 }
 
 /// The same settings as they may appear in the TOML file.
@@ -76,6 +85,9 @@ struct FileConfig {
     rate_limit: Option<f64>,
     rate_burst: Option<f64>,
     checkpoint_refresh_secs: Option<u64>,
+    witness: Option<Vec<String>>,
+    witness_quorum: Option<usize>,
+    witness_timeout_ms: Option<u64>,
 }
 
 /// Resolved configuration.
@@ -105,6 +117,12 @@ pub struct Config {
     pub rate_burst: f64,
     /// Idle checkpoint refresh period.
     pub checkpoint_refresh: Duration,
+    /// Witnesses asked to cosign each checkpoint.
+    pub witnesses: Vec<crate::witnessing::WitnessTarget>,
+    /// Cosignatures wanted per checkpoint.
+    pub witness_quorum: usize,
+    /// Timeout of one add-checkpoint call.
+    pub witness_timeout: Duration,
 }
 
 /// Errors loading the configuration.
@@ -177,7 +195,33 @@ impl Config {
                     .or(file.checkpoint_refresh_secs)
                     .unwrap_or(10),
             ),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+            witness_timeout: Duration::from_millis(
+                args.witness_timeout_ms
+                    .or(file.witness_timeout_ms)
+                    .unwrap_or(3000),
+            ),
         };
+        let mut cfg = cfg;
+        let specs = if args.witness.is_empty() {
+            file.witness.unwrap_or_default()
+        } else {
+            args.witness.clone()
+        };
+        for spec in &specs {
+            cfg.witnesses
+                .push(crate::witnessing::WitnessTarget::parse(spec).map_err(ConfigError::Invalid)?);
+        }
+        cfg.witness_quorum = args
+            .witness_quorum
+            .or(file.witness_quorum)
+            .unwrap_or(cfg.witnesses.len());
+        if cfg.witness_quorum > cfg.witnesses.len() {
+            return Err(ConfigError::Invalid(
+                "witness_quorum is larger than the number of witnesses".into(),
+            ));
+        }
         cfg.check()?;
         Ok(cfg)
     }

@@ -8,6 +8,7 @@
 //! - [`problem`]: RFC 9457 error bodies.
 //! - [`ratelimit`]: per-key token buckets.
 //! - [`metrics`]: Prometheus metrics.
+//! - [`witnessing`]: asking tlog-witnesses to cosign each checkpoint.
 
 pub mod api;
 pub mod config;
@@ -17,3 +18,4 @@ pub mod problem;
 pub mod ratelimit;
 pub mod sequencer;
 pub mod store;
+pub mod witnessing;

@@ -108,6 +108,20 @@ fn run(args: &RunArgs) -> Result<(), String> {
         },
     )
     .map_err(|e| e.to_string())?;
+    let mut seq = seq;
+    if !cfg.witnesses.is_empty() {
+        tracing::info!(
+            witnesses = cfg.witnesses.len(),
+            quorum = cfg.witness_quorum,
+            "asking witnesses to cosign every checkpoint"
+        );
+        let w = provlog_server::witnessing::Witnessing::new(
+            cfg.witnesses.clone(),
+            cfg.witness_quorum,
+            cfg.witness_timeout,
+        )?;
+        seq.set_witnessing(w);
+    }
     let published = seq.published();
     let size = published.read().map(|p| p.checkpoint.size).unwrap_or(0);
     let pending = Arc::new(AtomicUsize::new(0));

@@ -24,6 +24,7 @@ use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
 use crate::store::{Commit, Store, StoreError, StoreTiles, TreeState};
+use crate::witnessing::Witnessing;
 
 /// Entries (and hashes) per tile.
 const TILE_WIDTH: usize = 256;
@@ -117,6 +118,7 @@ pub struct Sequencer {
     published: SharedCheckpoint,
     metrics: Arc<Metrics>,
     cfg: SequencerConfig,
+    witnessing: Option<Witnessing>,
 }
 
 fn now_ms() -> u64 {
@@ -214,6 +216,7 @@ impl Sequencer {
             published: Arc::new(RwLock::new(Arc::new(Published { note, checkpoint }))),
             metrics,
             cfg,
+            witnessing: None,
         };
         seq.load_open_tiles()?;
         seq.metrics.tree_size.set(seq.range.size() as i64);
@@ -303,6 +306,20 @@ impl Sequencer {
         Ok(())
     }
 
+    /// Asks these witnesses to cosign every checkpoint from now on; the
+    /// checkpoint is published (and put in receipts) with their cosignatures.
+    pub fn set_witnessing(&mut self, w: Witnessing) {
+        self.witnessing = Some(w);
+    }
+
+    /// The committed note with witness cosignatures, if witnessing is on.
+    fn cosigned(&mut self, note: Vec<u8>, size: u64) -> Vec<u8> {
+        match &mut self.witnessing {
+            Some(w) => w.cosign(&note, size, &self.store),
+            None => note,
+        }
+    }
+
     /// Handle readers use to see the latest checkpoint.
     pub fn published(&self) -> SharedCheckpoint {
         self.published.clone()
@@ -377,7 +394,10 @@ impl Sequencer {
             ..Commit::default()
         };
         match self.store.commit(commit) {
-            Ok(()) => self.publish(note, cp),
+            Ok(()) => {
+                let note = self.cosigned(note, cp.size);
+                self.publish(note, cp);
+            }
             Err(e) => tracing::error!(error = %e, "checkpoint refresh failed"),
         }
     }
@@ -454,6 +474,7 @@ impl Sequencer {
             return;
         }
         let size = cp.size;
+        let note = self.cosigned(note, size);
         self.publish(note.clone(), cp);
         self.metrics.entries.inc_by(appended);
         self.metrics.batches.inc();

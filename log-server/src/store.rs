@@ -87,7 +87,8 @@ impl Store {
         // The indexes take random 32-byte keys; a smaller memtable keeps
         // their skiplists shallow and cache-friendly (profiled: with the
         // 64 MiB default, memtable inserts and lookups dominated commits).
-        let index_opts = || KeyspaceCreateOptions::default().max_memtable_size(INDEX_MEMTABLE_BYTES);
+        let index_opts =
+            || KeyspaceCreateOptions::default().max_memtable_size(INDEX_MEMTABLE_BYTES);
         let tiles = db.keyspace("tiles", KeyspaceCreateOptions::default)?;
         let dedup = db.keyspace("dedup", index_opts)?;
         let assets = db.keyspace("assets", index_opts)?;

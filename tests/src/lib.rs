@@ -57,10 +57,15 @@ impl LogProcess {
     /// Like [`LogProcess::start`], but returns the server's error output if it
     /// exits instead of serving (for self-check tests).
     pub fn try_start(data: &Path, extra: &[&str]) -> Result<LogProcess, String> {
+        Self::try_start_on(data, "127.0.0.1:0", extra)
+    }
+
+    /// Like [`LogProcess::try_start`], listening on `listen`.
+    pub fn try_start_on(data: &Path, listen: &str, extra: &[&str]) -> Result<LogProcess, String> {
         let mut child = Command::new(bin("provlog-server"))
             .arg("--data")
             .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -144,6 +149,32 @@ impl Drop for LogProcess {
             let _ = c.wait();
         }
     }
+}
+
+/// Writes a fresh log key named `origin` into `dir/log.key` (mode 0600),
+/// so a log's vkey is known before it starts; returns the signer.
+pub fn write_log_key(dir: &Path, origin: &str) -> NoteSigner {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::create_dir_all(dir).expect("log dir");
+    let key = NoteSigner::generate(origin).expect("log key");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dir.join("log.key"))
+        .expect("create log.key");
+    writeln!(f, "{}", key.to_skey()).expect("write log.key");
+    key
+}
+
+/// A loopback port that was free a moment ago (for processes that must
+/// know each other's address before they start).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A vendor: signing key and its vkey string.
@@ -271,4 +302,106 @@ pub fn write_media_tree(dir: &Path, n: usize, tag: &str) -> Vec<PathBuf> {
     }
     paths.sort();
     paths
+}
+
+/// A running `provlog-monitor`.
+pub struct MonitorProcess {
+    child: Option<Child>,
+    /// Base URL.
+    pub url: String,
+    /// Its witness vkey (cosignature/v1), as printed at start.
+    pub witness_vkey: String,
+    /// Its data directory.
+    pub data: PathBuf,
+    /// JSON alert lines it printed on stdout, collected in the background.
+    pub alerts: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl MonitorProcess {
+    /// Starts a monitor on 127.0.0.1:0 with `data` and the config text
+    /// `config` (written to `data/../<name>.toml`), and waits until it serves.
+    pub fn start(data: &Path, config: &str) -> MonitorProcess {
+        std::fs::create_dir_all(data).expect("data dir");
+        let cfg_path = data.with_extension("toml");
+        std::fs::write(&cfg_path, config).expect("write config");
+        let mut child = Command::new(bin("provlog-monitor"))
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(&cfg_path)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn provlog-monitor");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut url = None;
+        let mut vkey = None;
+        while url.is_none() || vkey.is_none() {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(u) = line.strip_prefix("listening on ") {
+                        url = Some(u.to_string());
+                    } else if let Some(k) = line.strip_prefix("witness-vkey ") {
+                        vkey = Some(k.to_string());
+                    }
+                }
+                _ => panic!("provlog-monitor exited before serving"),
+            }
+        }
+        let alerts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = alerts.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                    sink.lock().map(|mut a| a.push(v)).ok();
+                }
+            }
+        });
+        MonitorProcess {
+            child: Some(child),
+            url: url.unwrap_or_default(),
+            witness_vkey: vkey.unwrap_or_default(),
+            data: data.to_path_buf(),
+            alerts,
+        }
+    }
+
+    /// Alerts seen so far whose `alert` field is `kind`.
+    pub fn alerts_of(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.alerts
+            .lock()
+            .map(|a| a.iter().filter(|v| v["alert"] == kind).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// SIGKILL, as in a crash.
+    pub fn kill9(mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for MonitorProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, at most `tries` times.
+pub fn wait_for<T>(tries: u32, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..tries {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
 }

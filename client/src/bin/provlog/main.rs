@@ -4,6 +4,7 @@
 //! Exit status is 0 only when what was asked succeeded and verified.
 
 mod claim_args;
+mod evidence;
 mod keys;
 mod load;
 mod net;
@@ -78,6 +79,17 @@ enum Command {
     Audit(net::CheckpointArgs),
     /// Load generator: pre-signs claims, sends them, reports claims/s and latency.
     Load(load::LoadArgs),
+    /// Check an evidence bundle offline with the accused log's (or witness's) vkey.
+    VerifyEvidence {
+        /// The evidence file (JSON, as served at a monitor's /v1/evidence).
+        file: PathBuf,
+        /// The accused log's or witness's verifier key.
+        #[arg(long, alias = "log-key")]
+        key: String,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -101,6 +113,9 @@ fn main() -> ExitCode {
         Command::Checkpoint(args) => run_async(net::checkpoint(args, false)),
         Command::Audit(args) => run_async(net::checkpoint(args, true)),
         Command::Load(args) => run_async(load::load(args)),
+        Command::VerifyEvidence { file, key, json } => {
+            evidence::verify_evidence_command(&file, &key, json)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

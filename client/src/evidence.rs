@@ -1,0 +1,447 @@
+//! Evidence bundles: two signed checkpoints of one log that cannot both be
+//! true, packaged so anyone can check them offline with nothing but the
+//! signer's verifier key. The normative format is `spec/evidence.md`.
+//!
+//! The bundle is a JSON object:
+//!
+//! ```json
+//! {
+//!   "format": "provlog-evidence/v1",
+//!   "kind": "same-size-different-roots" | "inconsistent-prefix",
+//!   "signer": "<vkey of the accused log or witness>",
+//!   "origin": "<log origin>",
+//!   "smaller": "<signed checkpoint note>",
+//!   "larger": "<signed checkpoint note>",
+//!   "proof": ["<base64 hash>", ...]
+//! }
+//! ```
+//!
+//! - `same-size-different-roots`: both checkpoints have the same size and
+//!   different roots; `proof` is empty.
+//! - `inconsistent-prefix`: `smaller` has fewer leaves, and `proof` (the
+//!   RFC 9162 consistency proof from the smaller size to the larger, with the
+//!   old root prepended when the smaller size is a power of two) reproduces
+//!   the larger root but implies a different root for the smaller size.
+//!
+//! With a log key (type 0x01) both notes must carry a valid log signature
+//! (the log equivocated). With a witness key (cosignature/v1, type 0x04)
+//! both must carry a valid cosignature by that witness (the witness cosigned
+//! two checkpoints that cannot both be true).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::checkpoint::{Checkpoint, CheckpointError, verify_checkpoint};
+use crate::hash::Hash;
+use crate::note::{Note, NoteError, SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey};
+use crate::proof::{ProofError, implied_old_root};
+
+/// The `format` value of a version 1 bundle.
+pub const EVIDENCE_FORMAT: &str = "provlog-evidence/v1";
+/// Largest evidence bundle accepted, in bytes.
+pub const MAX_EVIDENCE_SIZE: usize = 256 * 1024;
+/// Most proof hashes a bundle may carry.
+pub const MAX_EVIDENCE_PROOF: usize = 65;
+
+/// What kind of contradiction a bundle shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvidenceKind {
+    /// Two checkpoints of equal size with different roots.
+    SameSizeDifferentRoots,
+    /// A smaller checkpoint whose root is not the prefix root the larger
+    /// checkpoint's tree implies.
+    InconsistentPrefix,
+}
+
+impl EvidenceKind {
+    /// The kebab-case name used in the JSON format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::SameSizeDifferentRoots => "same-size-different-roots",
+            EvidenceKind::InconsistentPrefix => "inconsistent-prefix",
+        }
+    }
+}
+
+/// An evidence bundle (unverified until [`Evidence::verify`] succeeds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Always [`EVIDENCE_FORMAT`].
+    pub format: String,
+    /// The contradiction shown.
+    pub kind: EvidenceKind,
+    /// The accused key, as a vkey (informational; verification uses the
+    /// key the verifier trusts).
+    pub signer: String,
+    /// The log's origin.
+    pub origin: String,
+    /// The smaller (or, for equal sizes, the first) signed checkpoint note.
+    pub smaller: String,
+    /// The larger (or, for equal sizes, the second) signed checkpoint note.
+    pub larger: String,
+    /// Base64 proof hashes (see the module docs).
+    #[serde(default)]
+    pub proof: Vec<String>,
+}
+
+/// Why a bundle is not valid evidence.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum EvidenceError {
+    /// Over [`MAX_EVIDENCE_SIZE`].
+    #[error("evidence of {0} bytes is over the limit")]
+    TooLarge(usize),
+    /// Not the JSON format.
+    #[error("evidence is not a provlog-evidence/v1 JSON object: {0}")]
+    Malformed(String),
+    /// A checkpoint does not verify under the given key.
+    #[error("{which} checkpoint does not verify: {source}")]
+    Checkpoint {
+        /// `smaller` or `larger`.
+        which: &'static str,
+        /// Why.
+        source: CheckpointError,
+    },
+    /// The two checkpoints are of different logs.
+    #[error("the checkpoints have different origins")]
+    OriginMismatch,
+    /// The bundle's `signer` differs from the key the verifier trusts.
+    #[error("the bundle accuses {bundle}, not the trusted key {trusted}")]
+    SignerMismatch {
+        /// The bundle's signer field.
+        bundle: String,
+        /// The trusted key.
+        trusted: String,
+    },
+    /// The two checkpoints do not contradict each other.
+    #[error("the checkpoints are consistent: {0}")]
+    NotContradictory(&'static str),
+    /// The proof is malformed or does not reproduce the larger root.
+    #[error("proof: {0}")]
+    Proof(String),
+}
+
+/// A verified contradiction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedEvidence {
+    /// The contradiction shown.
+    pub kind: EvidenceKind,
+    /// The key that signed both checkpoints.
+    pub signer: VerifierKey,
+    /// The smaller (or first) checkpoint.
+    pub smaller: Checkpoint,
+    /// The larger (or second) checkpoint.
+    pub larger: Checkpoint,
+    /// For [`EvidenceKind::InconsistentPrefix`], the root the larger tree
+    /// implies for the smaller size.
+    pub implied_root: Option<Hash>,
+}
+
+/// Verifies a note under `key` (log or witness) and parses its checkpoint.
+fn verified_body(
+    note: &str,
+    key: &VerifierKey,
+    which: &'static str,
+) -> Result<Checkpoint, EvidenceError> {
+    let err = |source| EvidenceError::Checkpoint { which, source };
+    match key.key_type() {
+        SIG_ED25519 => Ok(verify_checkpoint(note.as_bytes(), key)
+            .map_err(err)?
+            .checkpoint),
+        SIG_COSIGNATURE_V1 => {
+            let parsed = Note::parse(note.as_bytes()).map_err(|e| err(e.into()))?;
+            parsed
+                .verify(std::slice::from_ref(key))
+                .map_err(|e| err(e.into()))?;
+            Checkpoint::parse(&parsed.text).map_err(err)
+        }
+        other => Err(err(NoteError::UnsupportedKeyType(other).into())),
+    }
+}
+
+impl Evidence {
+    /// Builds a same-size bundle (no verification).
+    pub fn same_size(signer: &VerifierKey, origin: &str, a: &[u8], b: &[u8]) -> Self {
+        Self {
+            format: EVIDENCE_FORMAT.to_owned(),
+            kind: EvidenceKind::SameSizeDifferentRoots,
+            signer: signer.to_vkey(),
+            origin: origin.to_owned(),
+            smaller: String::from_utf8_lossy(a).into_owned(),
+            larger: String::from_utf8_lossy(b).into_owned(),
+            proof: Vec::new(),
+        }
+    }
+
+    /// Builds an inconsistent-prefix bundle (no verification). `proof` is
+    /// in the form [`implied_old_root`] takes.
+    pub fn prefix(
+        signer: &VerifierKey,
+        origin: &str,
+        smaller: &[u8],
+        larger: &[u8],
+        proof: &[Hash],
+    ) -> Self {
+        Self {
+            format: EVIDENCE_FORMAT.to_owned(),
+            kind: EvidenceKind::InconsistentPrefix,
+            signer: signer.to_vkey(),
+            origin: origin.to_owned(),
+            smaller: String::from_utf8_lossy(smaller).into_owned(),
+            larger: String::from_utf8_lossy(larger).into_owned(),
+            proof: proof.iter().map(|h| B64.encode(h)).collect(),
+        }
+    }
+
+    /// Parses a bundle from JSON, with a size limit.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, EvidenceError> {
+        if bytes.len() > MAX_EVIDENCE_SIZE {
+            return Err(EvidenceError::TooLarge(bytes.len()));
+        }
+        let ev: Evidence =
+            serde_json::from_slice(bytes).map_err(|e| EvidenceError::Malformed(e.to_string()))?;
+        if ev.format != EVIDENCE_FORMAT {
+            return Err(EvidenceError::Malformed(format!(
+                "format {:?} is not {EVIDENCE_FORMAT}",
+                ev.format
+            )));
+        }
+        if ev.proof.len() > MAX_EVIDENCE_PROOF {
+            return Err(EvidenceError::Malformed("too many proof hashes".into()));
+        }
+        Ok(ev)
+    }
+
+    /// Serializes the bundle as pretty JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+
+    /// A stable identifier: hex SHA-256 of the two notes (order-independent
+    /// for same-size bundles), so the same contradiction is stored once.
+    pub fn id(&self) -> String {
+        let (a, b) =
+            if self.kind == EvidenceKind::SameSizeDifferentRoots && self.larger < self.smaller {
+                (&self.larger, &self.smaller)
+            } else {
+                (&self.smaller, &self.larger)
+            };
+        let mut buf = Vec::with_capacity(a.len() + b.len() + self.signer.len() + 2);
+        buf.extend_from_slice(self.signer.as_bytes());
+        buf.push(0);
+        buf.extend_from_slice(a.as_bytes());
+        buf.push(0);
+        buf.extend_from_slice(b.as_bytes());
+        hex::encode(crate::hash::sha256(&buf))
+    }
+
+    /// Verifies the bundle with nothing but `key`: a log key (type 0x01)
+    /// or a witness key (cosignature/v1). Succeeds only if both checkpoints
+    /// are signed by `key`, share an origin, and contradict each other as
+    /// the bundle's kind says.
+    pub fn verify(&self, key: &VerifierKey) -> Result<VerifiedEvidence, EvidenceError> {
+        if self.format != EVIDENCE_FORMAT {
+            return Err(EvidenceError::Malformed("wrong format".into()));
+        }
+        if self.signer != key.to_vkey() {
+            return Err(EvidenceError::SignerMismatch {
+                bundle: self.signer.clone(),
+                trusted: key.to_vkey(),
+            });
+        }
+        let smaller = verified_body(&self.smaller, key, "smaller")?;
+        let larger = verified_body(&self.larger, key, "larger")?;
+        if smaller.origin != larger.origin || smaller.origin != self.origin {
+            return Err(EvidenceError::OriginMismatch);
+        }
+        let proof = self
+            .proof
+            .iter()
+            .take(MAX_EVIDENCE_PROOF + 1)
+            .map(|p| {
+                B64.decode(p)
+                    .ok()
+                    .and_then(|v| Hash::try_from(v.as_slice()).ok())
+                    .ok_or_else(|| EvidenceError::Proof("hash is not base64 of 32 bytes".into()))
+            })
+            .collect::<Result<Vec<Hash>, _>>()?;
+        if proof.len() > MAX_EVIDENCE_PROOF {
+            return Err(EvidenceError::Proof("too many hashes".into()));
+        }
+        let implied_root = match self.kind {
+            EvidenceKind::SameSizeDifferentRoots => {
+                if smaller.size != larger.size {
+                    return Err(EvidenceError::NotContradictory("sizes differ"));
+                }
+                if smaller.root == larger.root {
+                    return Err(EvidenceError::NotContradictory("roots are equal"));
+                }
+                if !proof.is_empty() {
+                    return Err(EvidenceError::Proof(
+                        "same-size evidence carries no proof".into(),
+                    ));
+                }
+                None
+            }
+            EvidenceKind::InconsistentPrefix => {
+                if smaller.size >= larger.size || smaller.size == 0 {
+                    return Err(EvidenceError::NotContradictory(
+                        "smaller size must be between 1 and the larger size",
+                    ));
+                }
+                let implied = implied_old_root(smaller.size, larger.size, &larger.root, &proof)
+                    .map_err(|e: ProofError| EvidenceError::Proof(e.to_string()))?;
+                if implied == smaller.root {
+                    return Err(EvidenceError::NotContradictory(
+                        "the larger tree implies the smaller root",
+                    ));
+                }
+                Some(implied)
+            }
+        };
+        Ok(VerifiedEvidence {
+            kind: self.kind,
+            signer: key.clone(),
+            smaller,
+            larger,
+            implied_root,
+        })
+    }
+}
+
+/// Parses and verifies an evidence file with nothing but `key`.
+pub fn verify_evidence(bytes: &[u8], key: &VerifierKey) -> Result<VerifiedEvidence, EvidenceError> {
+    Evidence::from_json(bytes)?.verify(key)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::checkpoint::sign_checkpoint;
+    use crate::note::NoteSigner;
+    use crate::tree::{MemoryTree, consistency_proof, tree_root};
+
+    fn signed(log: &NoteSigner, tree: &MemoryTree, size: u64) -> Vec<u8> {
+        let root = tree_root(&tree.at_size(size).unwrap(), size).unwrap();
+        sign_checkpoint(&Checkpoint::new(log.name(), size, root), log).unwrap()
+    }
+
+    #[test]
+    fn split_view_evidence_verifies_and_tampering_fails() {
+        let log = NoteSigner::generate("log.example/a").unwrap();
+        let a = MemoryTree::from_entries((0..10u32).map(|i| i.to_be_bytes()));
+        let b = MemoryTree::from_entries((100..110u32).map(|i| i.to_be_bytes()));
+        let key = log.verifier_key();
+        let ev = Evidence::same_size(
+            &key,
+            log.name(),
+            &signed(&log, &a, 10),
+            &signed(&log, &b, 10),
+        );
+        let json = ev.to_json();
+        let v = verify_evidence(&json, &key).unwrap();
+        assert_eq!(v.kind, EvidenceKind::SameSizeDifferentRoots);
+        // Same checkpoint twice is not evidence.
+        let same = Evidence::same_size(
+            &key,
+            log.name(),
+            &signed(&log, &a, 10),
+            &signed(&log, &a, 10),
+        );
+        assert!(matches!(
+            same.verify(&key),
+            Err(EvidenceError::NotContradictory(_))
+        ));
+        // Another key does not verify it.
+        let other = NoteSigner::generate("log.example/a")
+            .unwrap()
+            .verifier_key();
+        assert!(verify_evidence(&json, &other).is_err());
+        // A flipped byte in a note breaks it.
+        let mut t = ev.clone();
+        t.larger = t.larger.replacen("10\n", "11\n", 1);
+        assert!(matches!(
+            t.verify(&key),
+            Err(EvidenceError::Checkpoint { .. })
+        ));
+        assert!(verify_evidence(b"{}", &key).is_err());
+        assert!(verify_evidence(&vec![b' '; MAX_EVIDENCE_SIZE + 1], &key).is_err());
+    }
+
+    #[test]
+    fn prefix_evidence_for_every_split() {
+        let log = NoteSigner::generate("log.example/b").unwrap();
+        let key = log.verifier_key();
+        let honest = MemoryTree::from_entries((0..40u32).map(|i| i.to_be_bytes()));
+        let fork = MemoryTree::from_entries((0..40u32).map(|i| (i + 7).to_be_bytes()));
+        for old in [1u64, 2, 3, 8, 13, 32, 39] {
+            let view = honest.at_size(40).unwrap();
+            let mut proof = consistency_proof(&view, old, 40).unwrap();
+            if old.is_power_of_two() {
+                proof.insert(0, tree_root(&view, old).unwrap());
+            }
+            let ev = Evidence::prefix(
+                &key,
+                log.name(),
+                &signed(&log, &fork, old),
+                &signed(&log, &honest, 40),
+                &proof,
+            );
+            let v = Evidence::from_json(&ev.to_json())
+                .unwrap()
+                .verify(&key)
+                .unwrap();
+            assert_eq!(v.implied_root, Some(tree_root(&view, old).unwrap()));
+            // The honest smaller checkpoint is not evidence.
+            let ok = Evidence::prefix(
+                &key,
+                log.name(),
+                &signed(&log, &honest, old),
+                &signed(&log, &honest, 40),
+                &proof,
+            );
+            assert!(matches!(
+                ok.verify(&key),
+                Err(EvidenceError::NotContradictory(_))
+            ));
+            // A doctored proof does not reproduce the larger root.
+            let mut bad = ev.clone();
+            bad.proof[0] = B64.encode([9u8; 32]);
+            assert!(matches!(bad.verify(&key), Err(EvidenceError::Proof(_))));
+        }
+    }
+
+    #[test]
+    fn witness_evidence_uses_cosignatures() {
+        let log = NoteSigner::generate("log.example/c").unwrap();
+        let w = NoteSigner::generate_cosigner("witness.example").unwrap();
+        let a = MemoryTree::from_entries((0..5u32).map(|i| i.to_be_bytes()));
+        let b = MemoryTree::from_entries((5..10u32).map(|i| i.to_be_bytes()));
+        let cosign = |note: Vec<u8>| {
+            let mut n = Note::parse(&note).unwrap();
+            n.signatures
+                .push(Note::sign(&n.text, &w, 1_700_000_000).unwrap());
+            n.to_bytes()
+        };
+        let wkey = w.verifier_key();
+        let ev = Evidence::same_size(
+            &wkey,
+            log.name(),
+            &cosign(signed(&log, &a, 5)),
+            &cosign(signed(&log, &b, 5)),
+        );
+        ev.verify(&wkey).unwrap();
+        // Without the witness's cosignature on one of them it is not evidence against it.
+        let ev2 = Evidence::same_size(
+            &wkey,
+            log.name(),
+            &cosign(signed(&log, &a, 5)),
+            &signed(&log, &b, 5),
+        );
+        assert!(ev2.verify(&wkey).is_err());
+    }
+}

@@ -1,0 +1,369 @@
+//! The monitor's TOML configuration (see spec/monitor.md).
+
+use std::path::Path;
+use std::time::Duration;
+
+use provlog_client::hash::Hash;
+use provlog_client::note::{SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey};
+use serde::Deserialize;
+
+/// Largest config file read, in bytes.
+const MAX_CONFIG: u64 = 1 << 20;
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// File.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML does not parse or has unknown keys.
+    #[error("{path}: {source}")]
+    Parse {
+        /// File.
+        path: String,
+        /// Why.
+        source: toml::de::Error,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    witness_name: Option<String>,
+    public_url: Option<String>,
+    gossip_interval_ms: Option<u64>,
+    fetch_parallelism: Option<usize>,
+    #[serde(default)]
+    log: Vec<FileLog>,
+    #[serde(default)]
+    peer: Vec<FilePeer>,
+    #[serde(default)]
+    watch: Vec<FileWatch>,
+    #[serde(default)]
+    alerts: FileAlerts,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileLog {
+    url: String,
+    vkey: String,
+    origin: Option<String>,
+    poll_interval_ms: Option<u64>,
+    freshness_secs: Option<u64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FilePeer {
+    url: String,
+    vkey: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileWatch {
+    name: String,
+    vendor_key: Option<String>,
+    generator: Option<String>,
+    asset: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileAlerts {
+    stdout: Option<bool>,
+    webhook: Option<String>,
+    command: Option<String>,
+}
+
+impl Default for FileAlerts {
+    fn default() -> Self {
+        FileAlerts {
+            stdout: Some(true),
+            webhook: None,
+            command: None,
+        }
+    }
+}
+
+/// One log to follow and witness.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// Base URL of its tlog-tiles API.
+    pub url: String,
+    /// Its verifier key; the key name is the origin.
+    pub key: VerifierKey,
+    /// How often to fetch the checkpoint.
+    pub poll_interval: Duration,
+    /// A checkpoint whose timestamp is older than this means a frozen log.
+    pub freshness: Duration,
+}
+
+impl LogConfig {
+    /// The log's origin (its key name).
+    pub fn origin(&self) -> &str {
+        self.key.name()
+    }
+}
+
+/// A peer monitor to gossip with.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// Base URL of the peer monitor.
+    pub url: String,
+    /// The peer's witness key (cosignature/v1), if known.
+    pub key: Option<VerifierKey>,
+}
+
+/// What a watch rule matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchMatch {
+    /// The claim's COSE `kid` (the vendor's vkey).
+    VendorKey(String),
+    /// The generator's vendor or tool name, exactly.
+    Generator(String),
+    /// The asset's SHA-256.
+    Asset(Hash),
+}
+
+/// A named watch rule.
+#[derive(Debug, Clone)]
+pub struct WatchRule {
+    /// Name reported in alerts.
+    pub name: String,
+    /// What it matches (any of them).
+    pub matches: Vec<WatchMatch>,
+}
+
+/// Where alerts go.
+#[derive(Debug, Clone, Default)]
+pub struct AlertConfig {
+    /// JSON lines on stdout.
+    pub stdout: bool,
+    /// POST each alert as JSON to this URL.
+    pub webhook: Option<String>,
+    /// Run this program with the alert JSON on stdin.
+    pub command: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Name of the witness key created on first start.
+    pub witness_name: String,
+    /// The monitor's own base URL, used in alert links.
+    pub public_url: Option<String>,
+    /// Gossip period.
+    pub gossip_interval: Duration,
+    /// Concurrent entry-bundle downloads per log.
+    pub fetch_parallelism: usize,
+    /// Logs followed and witnessed.
+    pub logs: Vec<LogConfig>,
+    /// Peers.
+    pub peers: Vec<PeerConfig>,
+    /// Watch rules.
+    pub watch: Vec<WatchRule>,
+    /// Alert hooks.
+    pub alerts: AlertConfig,
+}
+
+fn invalid<T>(m: String) -> Result<T, ConfigError> {
+    Err(ConfigError::Invalid(m))
+}
+
+impl Config {
+    /// Reads and checks the config file (`None`: an empty config).
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let file = match path {
+            None => FileConfig::default(),
+            Some(p) => {
+                let read = |source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                };
+                let len = std::fs::metadata(p).map_err(read)?.len();
+                if len > MAX_CONFIG {
+                    return invalid(format!("{} is over 1 MiB", p.display()));
+                }
+                let text = std::fs::read_to_string(p).map_err(read)?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: p.display().to_string(),
+                    source,
+                })?
+            }
+        };
+        Self::from_file(file)
+    }
+
+    /// Parses config text (for tests).
+    #[cfg(test)]
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let file = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: "<config>".into(),
+            source,
+        })?;
+        Self::from_file(file)
+    }
+
+    fn from_file(f: FileConfig) -> Result<Config, ConfigError> {
+        let mut logs: Vec<LogConfig> = Vec::new();
+        for l in f.log {
+            let key = VerifierKey::parse(&l.vkey)
+                .map_err(|e| ConfigError::Invalid(format!("log vkey {}: {e}", l.vkey)))?;
+            if key.key_type() != SIG_ED25519 {
+                return invalid(format!("log vkey {} is not an Ed25519 log key", l.vkey));
+            }
+            if let Some(o) = &l.origin
+                && o != key.name()
+            {
+                return invalid(format!(
+                    "log origin {o} differs from its key name {}",
+                    key.name()
+                ));
+            }
+            if logs.iter().any(|x| x.origin() == key.name()) {
+                return invalid(format!("log {} is listed twice", key.name()));
+            }
+            let poll = l.poll_interval_ms.unwrap_or(1000);
+            if !(10..=3_600_000).contains(&poll) {
+                return invalid("poll_interval_ms must be between 10 and 3600000".into());
+            }
+            let fresh = l.freshness_secs.unwrap_or(60);
+            if fresh == 0 {
+                return invalid("freshness_secs must be at least 1".into());
+            }
+            check_url(&l.url)?;
+            logs.push(LogConfig {
+                url: l.url.trim_end_matches('/').to_owned(),
+                key,
+                poll_interval: Duration::from_millis(poll),
+                freshness: Duration::from_secs(fresh),
+            });
+        }
+        let mut peers = Vec::new();
+        for p in f.peer {
+            check_url(&p.url)?;
+            let key = match p.vkey {
+                Some(v) => {
+                    let k = VerifierKey::parse(&v)
+                        .map_err(|e| ConfigError::Invalid(format!("peer vkey {v}: {e}")))?;
+                    if k.key_type() != SIG_COSIGNATURE_V1 {
+                        return invalid(format!("peer vkey {v} is not a cosignature/v1 key"));
+                    }
+                    Some(k)
+                }
+                None => None,
+            };
+            peers.push(PeerConfig {
+                url: p.url.trim_end_matches('/').to_owned(),
+                key,
+            });
+        }
+        let mut watch = Vec::new();
+        for w in f.watch {
+            let mut matches = Vec::new();
+            if let Some(k) = w.vendor_key {
+                VerifierKey::parse(&k).map_err(|e| {
+                    ConfigError::Invalid(format!("watch {}: vendor_key: {e}", w.name))
+                })?;
+                matches.push(WatchMatch::VendorKey(k));
+            }
+            if let Some(g) = w.generator {
+                matches.push(WatchMatch::Generator(g));
+            }
+            if let Some(a) = w.asset {
+                let h: Hash = hex::decode(&a)
+                    .ok()
+                    .and_then(|v| v.try_into().ok())
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(format!(
+                            "watch {}: asset is not 64 hex digits",
+                            w.name
+                        ))
+                    })?;
+                matches.push(WatchMatch::Asset(h));
+            }
+            if matches.is_empty() {
+                return invalid(format!("watch {} matches nothing", w.name));
+            }
+            watch.push(WatchRule {
+                name: w.name,
+                matches,
+            });
+        }
+        let gossip = f.gossip_interval_ms.unwrap_or(5000);
+        if !(10..=3_600_000).contains(&gossip) {
+            return invalid("gossip_interval_ms must be between 10 and 3600000".into());
+        }
+        let par = f.fetch_parallelism.unwrap_or(4);
+        if !(1..=64).contains(&par) {
+            return invalid("fetch_parallelism must be between 1 and 64".into());
+        }
+        if let Some(w) = &f.alerts.webhook {
+            check_url(w)?;
+        }
+        Ok(Config {
+            witness_name: f.witness_name.unwrap_or_else(|| "provlog-monitor".into()),
+            public_url: f.public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            gossip_interval: Duration::from_millis(gossip),
+            fetch_parallelism: par,
+            logs,
+            peers,
+            watch,
+            alerts: AlertConfig {
+                stdout: f.alerts.stdout.unwrap_or(true),
+                webhook: f.alerts.webhook,
+                command: f.alerts.command,
+            },
+        })
+    }
+}
+
+fn check_url(u: &str) -> Result<(), ConfigError> {
+    if u.starts_with("http://") || u.starts_with("https://") {
+        Ok(())
+    } else {
+        invalid(format!("{u} is not an http(s) URL"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use provlog_client::note::NoteSigner;
+
+    #[test]
+    fn parses_and_rejects() {
+        let log = NoteSigner::generate("log.example").unwrap().verifier_key();
+        let w = NoteSigner::generate_cosigner("w.example")
+            .unwrap()
+            .verifier_key();
+        let text = format!(
+            "witness_name = \"m1\"\n[[log]]\nurl = \"http://127.0.0.1:1\"\nvkey = \"{log}\"\n\
+             [[peer]]\nurl = \"http://127.0.0.1:2\"\nvkey = \"{w}\"\n\
+             [[watch]]\nname = \"gen\"\ngenerator = \"imagegen\"\n"
+        );
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.logs[0].origin(), "log.example");
+        assert_eq!(c.peers[0].key.as_ref().unwrap(), &w);
+        assert_eq!(
+            c.watch[0].matches,
+            vec![WatchMatch::Generator("imagegen".into())]
+        );
+        // A witness key is not a log key, and unknown keys are rejected.
+        let bad = format!("[[log]]\nurl = \"http://x\"\nvkey = \"{w}\"\n");
+        assert!(Config::parse(&bad).is_err());
+        assert!(Config::parse("bogus = 1\n").is_err());
+        assert!(Config::parse("[[watch]]\nname = \"x\"\n").is_err());
+    }
+}

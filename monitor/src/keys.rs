@@ -1,0 +1,68 @@
+//! The witness key file: created on first start (mode 0600), refused if
+//! group or others can read it.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use provlog_client::note::{NoteSigner, SIG_COSIGNATURE_V1};
+
+/// File name of the witness key in the data directory.
+pub const WITNESS_KEY_FILE: &str = "witness.key";
+
+/// Loads the witness key from `dir`, creating it (named `name`) if absent.
+/// Returns the key and whether it was created.
+pub fn load_or_create(dir: &Path, name: &str) -> Result<(NoteSigner, bool), String> {
+    let path = dir.join(WITNESS_KEY_FILE);
+    let show = path.display().to_string();
+    if path.exists() {
+        let meta = fs::metadata(&path).map_err(|e| format!("{show}: {e}"))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{show} is readable by group or others (mode {mode:o}); run `chmod 600 {show}`"
+            ));
+        }
+        let text = fs::read_to_string(&path).map_err(|e| format!("{show}: {e}"))?;
+        let key = NoteSigner::parse_skey(text.trim()).map_err(|e| format!("{show}: {e}"))?;
+        if key.key_type() != SIG_COSIGNATURE_V1 {
+            return Err(format!("{show} is not a cosignature/v1 key"));
+        }
+        return Ok((key, false));
+    }
+    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let key = NoteSigner::generate_cosigner(name).map_err(|e| e.to_string())?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("{show}: {e}"))?;
+    f.write_all(format!("{}\n", key.to_skey()).as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("{show}: {e}"))?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok((key, true))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn created_once_and_refused_when_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, created) = load_or_create(dir.path(), "w.example").unwrap();
+        assert!(created);
+        let (b, created) = load_or_create(dir.path(), "ignored").unwrap();
+        assert!(!created);
+        assert_eq!(a.verifier_key(), b.verifier_key());
+        let path = dir.path().join(WITNESS_KEY_FILE);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(load_or_create(dir.path(), "w").is_err());
+    }
+}

@@ -1,0 +1,284 @@
+//! The monitor as a C2SP tlog-witness (every status code, atomic size
+//! check), and as an auditor of a log whose tiles contradict its checkpoint
+//! (a fake log served from this process).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use provlog_client::checkpoint::{Checkpoint, sign_checkpoint};
+use provlog_client::hash::leaf_hash;
+use provlog_client::note::{Note, NoteSigner, VerifierKey};
+use provlog_client::tiles::encode_bundle;
+use provlog_client::tree::{MemoryTree, consistency_proof, tree_root};
+use provlog_client::witness::{
+    AddCheckpointRequest, SIZE_CONTENT_TYPE, attach_cosignatures, monitoring_path,
+    parse_cosignature_response,
+};
+use provlog_e2e::{MonitorProcess, Vendor, wait_for};
+use serde_json::Value;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn tree(seed: u32, n: u32) -> MemoryTree {
+    MemoryTree::from_entries((0..n).map(|i| (seed, i)).map(|(s, i)| format!("{s}/{i}")))
+}
+
+fn signed(log: &NoteSigner, t: &MemoryTree, size: u64) -> Vec<u8> {
+    let root = tree_root(&t.at_size(size).expect("size"), size).expect("root");
+    let cp = Checkpoint::new(log.name(), size, root).with_timestamp(1_790_000_000_000);
+    sign_checkpoint(&cp, log).expect("sign")
+}
+
+fn proof(t: &MemoryTree, old: u64, new: u64) -> Vec<[u8; 32]> {
+    consistency_proof(&t.at_size(new).expect("size"), old, new).expect("proof")
+}
+
+async fn post(url: &str, body: Vec<u8>) -> (u16, Option<String>, Vec<u8>) {
+    let r = reqwest::Client::new()
+        .post(format!("{url}/add-checkpoint"))
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (status, ct, r.bytes().await.expect("body").to_vec())
+}
+
+fn req(old: u64, proof: Vec<[u8; 32]>, note: Vec<u8>) -> Vec<u8> {
+    AddCheckpointRequest {
+        old_size: old,
+        proof,
+        checkpoint: note,
+    }
+    .to_bytes()
+}
+
+#[test]
+fn witness_status_codes_and_atomic_size_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = NoteSigner::generate("witnessed.example/log").expect("key");
+    // The log's URL is unreachable: the witness works without the follower.
+    let m = MonitorProcess::start(
+        &dir.path().join("m"),
+        &format!(
+            "[[log]]\nurl = \"http://127.0.0.1:9\"\nvkey = \"{}\"\npoll_interval_ms = 5000\n",
+            log.verifier_key()
+        ),
+    );
+    let wkey = VerifierKey::parse(&m.witness_vkey).expect("witness vkey");
+    let t = tree(1, 40);
+    let rt = rt();
+    rt.block_on(async {
+        // 404: unknown origin.
+        let stranger = NoteSigner::generate("stranger.example").expect("key");
+        assert_eq!(
+            post(&m.url, req(0, vec![], signed(&stranger, &t, 5)))
+                .await
+                .0,
+            404
+        );
+        // 403: right origin, wrong key.
+        let impostor = NoteSigner::generate("witnessed.example/log").expect("key");
+        assert_eq!(
+            post(&m.url, req(0, vec![], signed(&impostor, &t, 5)))
+                .await
+                .0,
+            403
+        );
+        // 400: malformed, and old size above the checkpoint size.
+        assert_eq!(post(&m.url, b"old 0\nnot a note".to_vec()).await.0, 400);
+        assert_eq!(
+            post(&m.url, req(6, vec![], signed(&log, &t, 5))).await.0,
+            400
+        );
+        // 200 from zero; the cosignature verifies with the witness vkey.
+        let note5 = signed(&log, &t, 5);
+        let (status, ct, body) = post(&m.url, req(0, vec![], note5.clone())).await;
+        assert_eq!(status, 200);
+        assert!(ct.unwrap_or_default().starts_with("text/plain"));
+        let sigs = parse_cosignature_response(&body).expect("cosignature lines");
+        let parsed = Note::parse(&note5).expect("note");
+        let with = attach_cosignatures(&parsed, &sigs, &wkey).expect("valid cosignature");
+        let v = with.verify(std::slice::from_ref(&wkey)).expect("verifies");
+        assert!(
+            v[0].timestamp.is_some(),
+            "cosignature/v1 carries a timestamp"
+        );
+        // 409 with text/x.tlog.size when the old size is stale.
+        let (status, ct, body) = post(&m.url, req(0, vec![], signed(&log, &t, 9))).await;
+        assert_eq!(
+            (status, ct.as_deref(), body.as_slice()),
+            (409, Some(SIZE_CONTENT_TYPE), &b"5\n"[..])
+        );
+        // 422: a wrong consistency proof.
+        let mut bad = proof(&t, 5, 9);
+        bad[0][0] ^= 1;
+        assert_eq!(post(&m.url, req(5, bad, signed(&log, &t, 9))).await.0, 422);
+        // 200 with the right one.
+        assert_eq!(
+            post(&m.url, req(5, proof(&t, 5, 9), signed(&log, &t, 9)))
+                .await
+                .0,
+            200
+        );
+        // 409: same size, different root (and that is evidence of a split view).
+        let fork = tree(2, 40);
+        assert_eq!(
+            post(&m.url, req(9, vec![], signed(&log, &fork, 9))).await.0,
+            409
+        );
+        // Same size, same root: cosigned again (fresh timestamp).
+        assert_eq!(
+            post(&m.url, req(9, vec![], signed(&log, &t, 9))).await.0,
+            200
+        );
+
+        // Concurrent requests from the same old size: exactly one succeeds.
+        let mut tasks = Vec::new();
+        for new in 10..18u64 {
+            let body = req(9, proof(&t, 9, new), signed(&log, &t, new));
+            let url = m.url.clone();
+            tasks.push(tokio::spawn(async move { post(&url, body).await.0 }));
+        }
+        let mut codes = Vec::new();
+        for task in tasks {
+            codes.push(task.await.expect("task"));
+        }
+        codes.sort_unstable();
+        assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 1, "{codes:?}");
+        assert_eq!(codes.iter().filter(|&&c| c == 409).count(), 7, "{codes:?}");
+
+        // The monitoring endpoint serves the latest cosigned checkpoint.
+        let url = format!("{}/{}", m.url, monitoring_path(log.name()));
+        let latest = reqwest::get(&url)
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("body");
+        let latest = Note::parse(&latest).expect("note");
+        latest
+            .verify(std::slice::from_ref(&wkey))
+            .expect("cosigned by the witness");
+        let size: u64 = latest
+            .text
+            .lines()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("size");
+        assert!((10..18).contains(&size));
+    });
+    // The two size-9 checkpoints became evidence against the log.
+    let ev = wait_for(50, || {
+        let v: Value = rt.block_on(async {
+            reqwest::get(format!("{}/v1/evidence", m.url))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()
+        })?;
+        v["evidence"].as_array().filter(|a| !a.is_empty()).cloned()
+    })
+    .expect("evidence");
+    let bundle = serde_json::to_vec(&ev[0]).expect("json");
+    provlog_client::evidence::verify_evidence(&bundle, &log.verifier_key())
+        .expect("valid evidence");
+}
+
+/// A fake log whose entry bundle does not hash to its signed checkpoint.
+struct FakeLog {
+    checkpoint: Vec<u8>,
+    bundle: Vec<u8>,
+}
+
+async fn fake_checkpoint(State(f): State<Arc<FakeLog>>) -> Vec<u8> {
+    f.checkpoint.clone()
+}
+
+async fn fake_tile(State(f): State<Arc<FakeLog>>, Path(p): Path<String>) -> (StatusCode, Vec<u8>) {
+    if p == "entries/000.p/8" {
+        (StatusCode::OK, f.bundle.clone())
+    } else {
+        (StatusCode::NOT_FOUND, Vec::new())
+    }
+}
+
+#[test]
+fn tiles_inconsistent_with_the_checkpoint_are_misbehaviour() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = NoteSigner::generate("lying.example/log").expect("key");
+    let vendor = Vendor::new("vendor.example");
+    let signed_entries: Vec<Vec<u8>> = (0..8).map(|i| vendor.claim(i)).collect();
+    let served: Vec<Vec<u8>> = (100..108).map(|i| vendor.claim(i)).collect();
+    let honest = MemoryTree::from_entries(&signed_entries);
+    assert_ne!(leaf_hash(&signed_entries[0]), leaf_hash(&served[0]));
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let cp = Checkpoint::new(log.name(), 8, honest.root()).with_timestamp(now_ms);
+    let fake = Arc::new(FakeLog {
+        checkpoint: sign_checkpoint(&cp, &log).expect("sign"),
+        bundle: encode_bundle(&served.iter().map(Vec::as_slice).collect::<Vec<_>>())
+            .expect("bundle"),
+    });
+    let rt = rt();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = Router::new()
+        .route("/checkpoint", get(fake_checkpoint))
+        .route("/tile/{*path}", get(fake_tile))
+        .with_state(fake);
+    rt.spawn(async move { axum::serve(listener, app).await });
+    let m = MonitorProcess::start(
+        &dir.path().join("m"),
+        &format!(
+            "[[log]]\nurl = \"{url}\"\nvkey = \"{}\"\npoll_interval_ms = 200\n",
+            log.verifier_key()
+        ),
+    );
+    let origin = log.name().to_owned();
+    let state = wait_for(100, || {
+        let h: Value = rt.block_on(async {
+            reqwest::get(format!("{}/healthz", m.url))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()
+        })?;
+        let s = h["logs"][&origin].clone();
+        (s["state"] == "misbehaving").then_some(s)
+    })
+    .expect("reported as misbehaving");
+    assert!(
+        state["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("tiles-inconsistent")
+    );
+    assert_eq!(
+        state["audited_size"], 0,
+        "nothing from the bad bundle is accepted"
+    );
+    let alerts = m.alerts_of("misbehaviour");
+    assert_eq!(alerts[0]["reason"], "tiles-inconsistent");
+    assert!(m.alerts_of("unreachable").is_empty());
+}
