@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 
 use crate::keys::AcceptedKeys;
 use crate::metrics::Metrics;
+use crate::node_cache::NodeCache;
 use crate::problem::Problem;
 use crate::ratelimit::RateLimiter;
 use crate::sequencer::{Pending, Published, SharedCheckpoint};
@@ -63,6 +64,8 @@ pub struct AppState {
     pub max_batch_body: usize,
     /// Most claims per batch request.
     pub max_batch_claims: usize,
+    /// Full tiles' node trees, so proofs are lookups rather than rehashing.
+    pub nodes: NodeCache,
 }
 
 type Shared = Arc<AppState>;
@@ -493,7 +496,7 @@ async fn get_lookup(
             .store
             .lookup_asset(&asset, MAX_LOOKUP_RESULTS)
             .map_err(|e| Problem::internal(e.to_string()))?;
-        let reader = TileNodeReader::new(StoreTiles(&state.store), size);
+        let reader = state.nodes.reader(&state.store, size);
         indexes
             .into_iter()
             // The index may be ahead of the checkpoint we hold; skip those.

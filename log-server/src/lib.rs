@@ -8,12 +8,14 @@
 //! - [`problem`]: RFC 9457 error bodies.
 //! - [`ratelimit`]: per-key token buckets.
 //! - [`metrics`]: Prometheus metrics.
+//! - [`node_cache`]: cached node trees of full tiles, for fast proofs.
 //! - [`witnessing`]: asking tlog-witnesses to cosign each checkpoint.
 
 pub mod api;
 pub mod config;
 pub mod keys;
 pub mod metrics;
+pub mod node_cache;
 pub mod problem;
 pub mod ratelimit;
 pub mod sequencer;

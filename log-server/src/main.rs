@@ -14,6 +14,7 @@ use provlog_server::api::{AppState, router};
 use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
 use provlog_server::keys::{AcceptedKeys, LOG_KEY_FILE, load_or_create_log_key, load_private_key};
 use provlog_server::metrics::Metrics;
+use provlog_server::node_cache::NodeCache;
 use provlog_server::ratelimit::RateLimiter;
 use provlog_server::sequencer::{Sequencer, SequencerConfig};
 use provlog_server::store::Store;
@@ -143,6 +144,8 @@ fn run(args: &RunArgs) -> Result<(), String> {
         metrics,
         max_batch_body: cfg.max_batch_body,
         max_batch_claims: cfg.max_batch_claims,
+        // 4096 full tiles (~64 MiB) cover every level-0 tile of a 1M-entry log.
+        nodes: NodeCache::new(4096),
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

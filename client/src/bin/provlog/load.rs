@@ -49,6 +49,11 @@ pub struct LoadArgs {
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Instead of submitting, request this many inclusion proofs
+    /// (`GET /v1/proof/inclusion`) for random indexes of the current tree,
+    /// `--concurrency` at a time, and verify a sample of them.
+    #[arg(long)]
+    pub proofs: Option<usize>,
 }
 
 /// Signs `n` distinct claims with a fresh vendor key, on every core.
@@ -146,6 +151,9 @@ async fn send(client: &LogClient, batch: &[Vec<u8>]) -> Result<Vec<Receipt>, Htt
 pub async fn load(args: LoadArgs) -> Result<(), String> {
     let policy = args.trust.policy()?;
     let client = LogClient::new(&args.log).map_err(|e| e.to_string())?;
+    if let Some(n) = args.proofs {
+        return load_proofs(&args, &client, n).await;
+    }
     let batch = args.batch.clamp(1, 1024);
     eprintln!("pre-signing {} claims...", args.claims);
     let sign_start = Instant::now();
@@ -355,5 +363,109 @@ fn report(
         Ok(())
     } else {
         Err(format!("{} claims failed", errors.values().sum::<usize>()))
+    }
+}
+
+/// `provlog load --proofs N`: inclusion proofs served per second.
+async fn load_proofs(args: &LoadArgs, client: &LogClient, n: usize) -> Result<(), String> {
+    let log_key = args.trust.log_key()?;
+    let cp = client
+        .verified_checkpoint(&log_key)
+        .await
+        .map_err(|e| e.to_string())?
+        .checkpoint;
+    if cp.size == 0 {
+        return Err("the log is empty: nothing to prove".into());
+    }
+    // Random indexes from a seeded xorshift, so runs are repeatable.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let indexes: Arc<Vec<u64>> = Arc::new(
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x % cp.size
+            })
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (client, indexes, next, size) =
+            (client.clone(), indexes.clone(), next.clone(), cp.size);
+        set.spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&i) = indexes.get(k) else { break };
+                let t0 = Instant::now();
+                let r = client.inclusion_proof(i, size).await;
+                out.push((i, t0.elapsed(), r));
+            }
+            out
+        });
+    }
+    let mut results = Vec::with_capacity(n);
+    while let Some(r) = set.join_next().await {
+        results.extend(r.map_err(|e| format!("internal: {e}"))?);
+    }
+    let elapsed = started.elapsed();
+    let errors = results.iter().filter(|r| r.2.is_err()).count();
+    let mut lat: Vec<Duration> = results.iter().map(|r| r.1).collect();
+    lat.sort();
+    let pct =
+        |p: f64| lat[((lat.len().max(1) - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0;
+    // Verify a sample: fetch the entry, check the proof against the checkpoint.
+    let step = (results.len() / args.verify_sample.max(1)).max(1);
+    let mut verified = 0;
+    for (i, _, r) in results
+        .iter()
+        .step_by(step)
+        .take(args.verify_sample.min(200))
+    {
+        let Ok(proof) = r else { continue };
+        let entry = client.entry(*i).await.map_err(|e| e.to_string())?;
+        provlog_client::proof::verify_inclusion(
+            &provlog_client::hash::leaf_hash(&entry),
+            *i,
+            cp.size,
+            proof,
+            &cp.root,
+        )
+        .map_err(|e| format!("proof for index {i} does not verify: {e}"))?;
+        verified += 1;
+    }
+    let rate = (n - errors) as f64 / elapsed.as_secs_f64().max(1e-9);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "proofs": n, "errors": errors, "seconds": elapsed.as_secs_f64(),
+                "proofs_per_sec": rate, "tree_size": cp.size, "concurrency": args.concurrency,
+                "latency_ms": {"p50": pct(0.5), "p99": pct(0.99), "max": pct(1.0)},
+                "verified": verified,
+            })
+        );
+    } else {
+        println!(
+            "{} inclusion proofs in {:.2} s: {rate:.0} proofs/s (tree size {}, {} in flight)",
+            n - errors,
+            elapsed.as_secs_f64(),
+            cp.size,
+            args.concurrency
+        );
+        println!(
+            "latency ms: p50 {:.2}  p99 {:.2}  max {:.2}; verified {verified}; errors {errors}",
+            pct(0.5),
+            pct(0.99),
+            pct(1.0)
+        );
+    }
+    if errors == 0 {
+        Ok(())
+    } else {
+        Err(format!("{errors} requests failed"))
     }
 }
