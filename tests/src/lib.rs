@@ -272,3 +272,105 @@ pub fn write_media_tree(dir: &Path, n: usize, tag: &str) -> Vec<PathBuf> {
     paths.sort();
     paths
 }
+
+// ---------------------------------------------------------------------------
+// Reliability helpers (crash, torn-storage and hostile-input tests).
+
+/// A small deterministic PRNG (SplitMix64) so a failing randomised run can be
+/// replayed from the seed it prints.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from an explicit seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// Seed from the environment variable `var` if set, else from the clock.
+    /// Returns the generator and the seed (print it so a run can be replayed).
+    pub fn from_env(var: &str) -> (Rng, u64) {
+        let seed = std::env::var(var)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0x5eed)
+            });
+        (Rng(seed), seed)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+/// An unsigned integer from the environment, or `default`.
+pub fn env_u64(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// Everything a log serves for a tree of one size, downloaded over HTTP.
+pub struct ServedTree {
+    /// Tree size the tiles were fetched at.
+    pub size: u64,
+    /// Every entry, in index order, from the entry bundles.
+    pub entries: Vec<Vec<u8>>,
+    /// Every hash tile at its width for `size`.
+    pub tiles: provlog_client::tiles::MemoryTiles,
+}
+
+/// Downloads every entry bundle and hash tile of the tree of `size` leaves.
+pub async fn download_tree(
+    client: &provlog_client::http::LogClient,
+    size: u64,
+) -> Result<ServedTree, String> {
+    use provlog_client::tiles::{
+        MemoryTiles, decode_bundle, entry_bundles_for_size, hash_tiles_for_size,
+    };
+    let mut tiles = MemoryTiles::new();
+    for tile in hash_tiles_for_size(size) {
+        let data = client
+            .tile(&tile)
+            .await
+            .map_err(|e| format!("{}: {e}", tile.path()))?;
+        tiles.insert(&tile, data);
+    }
+    let mut entries = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    for tile in entry_bundles_for_size(size) {
+        let data = client
+            .tile(&tile)
+            .await
+            .map_err(|e| format!("{}: {e}", tile.path()))?;
+        let got = decode_bundle(&data).map_err(|e| format!("{}: {e}", tile.path()))?;
+        if got.len() != usize::from(tile.width) {
+            return Err(format!(
+                "{} holds {} entries, expected {}",
+                tile.path(),
+                got.len(),
+                tile.width
+            ));
+        }
+        entries.extend(got.into_iter().map(<[u8]>::to_vec));
+    }
+    Ok(ServedTree {
+        size,
+        entries,
+        tiles,
+    })
+}
