@@ -39,8 +39,12 @@ fn rate(threads: usize, f: impl Fn() + Sync) -> f64 {
 }
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| std::env::temp_dir().display().to_string());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| std::env::temp_dir().display().to_string());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let keys: Vec<SigningKey> = (0..256u16)
         .map(|i| {
             let mut seed = [7u8; 32];

@@ -8,8 +8,10 @@
 //! - [`problem`]: RFC 9457 error bodies.
 //! - [`ratelimit`]: per-key token buckets.
 //! - [`metrics`]: Prometheus metrics.
+//! - [`audit`]: the full offline audit behind `provlog-server check`.
 
 pub mod api;
+pub mod audit;
 pub mod config;
 pub mod keys;
 pub mod metrics;
