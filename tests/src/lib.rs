@@ -128,6 +128,11 @@ impl LogProcess {
             .is_some_and(|s| s.success())
     }
 
+    /// The server's process id (for reading its memory use in /proc).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: the process dies at once, as in a crash.
     pub fn kill9(mut self) {
         self.signal("-KILL");
@@ -373,4 +378,36 @@ pub async fn download_tree(
         entries,
         tiles,
     })
+}
+
+/// Resident memory of a process in KiB, from `/proc/<pid>/status` (Linux).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Sends raw bytes to `addr` (`host:port`) over one TCP connection (send
+/// `Connection: close` so the server ends it), and returns what the server answered (bounded by
+/// `max` bytes and a generous read timeout that only keeps a broken server
+/// from hanging the test).
+pub fn raw_http(addr: &str, request: &[u8], max: usize) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    // Write from another thread: the server may answer (e.g. 413) and close
+    // before the whole body is sent, and the answer must still be read.
+    let mut w = s.try_clone().expect("clone stream");
+    let request = request.to_vec();
+    let writer = std::thread::spawn(move || {
+        // No half-close: hyper treats a read EOF as the client going away.
+        let _ = w.write_all(&request);
+    });
+    let mut out = Vec::new();
+    let _ = Read::by_ref(&mut s).take(max as u64).read_to_end(&mut out);
+    let _ = writer.join();
+    String::from_utf8_lossy(&out).into_owned()
 }
