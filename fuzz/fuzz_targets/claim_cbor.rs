@@ -18,13 +18,16 @@ use provlog_client::{
 /// The spec's test-vector log key (checkpoints and receipts verify against it).
 #[allow(dead_code)]
 fn key() -> VerifierKey {
-    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim())
-        .expect("vector key")
+    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim()).expect("vector key")
 }
 
 // Claim CBOR: strict deterministic decoding; anything accepted round-trips.
 fuzz_target!(|data: &[u8]| {
     if let Ok(claim) = Claim::from_cbor(data) {
-        assert_eq!(claim.to_cbor(), data, "an accepted claim re-encodes to the same bytes");
+        assert_eq!(
+            claim.to_cbor(),
+            data,
+            "an accepted claim re-encodes to the same bytes"
+        );
     }
 });

@@ -18,8 +18,7 @@ use provlog_client::{
 /// The spec's test-vector log key (checkpoints and receipts verify against it).
 #[allow(dead_code)]
 fn key() -> VerifierKey {
-    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim())
-        .expect("vector key")
+    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim()).expect("vector key")
 }
 
 // C2SP signed notes and vkeys.
@@ -32,7 +31,12 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(s) = std::str::from_utf8(data) {
         if let Ok(k) = VerifierKey::parse(s) {
-            assert_eq!(VerifierKey::parse(&k.to_vkey()).expect("vkey round trip").to_vkey(), k.to_vkey());
+            assert_eq!(
+                VerifierKey::parse(&k.to_vkey())
+                    .expect("vkey round trip")
+                    .to_vkey(),
+                k.to_vkey()
+            );
         }
     }
 });

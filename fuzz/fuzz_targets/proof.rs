@@ -18,8 +18,7 @@ use provlog_client::{
 /// The spec's test-vector log key (checkpoints and receipts verify against it).
 #[allow(dead_code)]
 fn key() -> VerifierKey {
-    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim())
-        .expect("vector key")
+    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim()).expect("vector key")
 }
 
 // Proof verification with hostile sizes, indexes and proof lengths.

@@ -18,13 +18,14 @@ use provlog_client::{
 /// The spec's test-vector log key (checkpoints and receipts verify against it).
 #[allow(dead_code)]
 fn key() -> VerifierKey {
-    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim())
-        .expect("vector key")
+    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim()).expect("vector key")
 }
 
 // Hash tiles and entry bundles served by a (possibly hostile) log.
 fuzz_target!(|data: &[u8]| {
-    let Some((&w, body)) = data.split_first() else { return };
+    let Some((&w, body)) = data.split_first() else {
+        return;
+    };
     let width = u16::from(w).max(1);
     if let Ok(entries) = decode_bundle(body) {
         let refs: Vec<&[u8]> = entries.clone();

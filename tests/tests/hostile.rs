@@ -130,7 +130,12 @@ fn hostile_requests_get_the_right_problem_and_change_nothing() {
 
     // Oversized bodies, and bodies that lie about their size.
     let big = vec![0u8; 20 * 1024];
-    assert_problem(&post(&log, "/v1/claims", cose, &big), 413, "too-large", "oversized claim");
+    assert_problem(
+        &post(&log, "/v1/claims", cose, &big),
+        413,
+        "too-large",
+        "oversized claim",
+    );
     let big_batch = vec![0u8; 70 * 1024];
     assert_problem(
         &post(&log, "/v1/claims/batch", cbor_ct, &big_batch),
@@ -180,7 +185,10 @@ fn hostile_requests_get_the_right_problem_and_change_nothing() {
 
     // Huge declared lengths inside CBOR: byte strings, arrays, maps, text.
     for (case, body) in [
-        ("bstr 2^63", vec![0x81, 0x5b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+        (
+            "bstr 2^63",
+            vec![0x81, 0x5b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        ),
         ("array 2^32", vec![0x9b, 0, 0, 0, 1, 0, 0, 0, 0]),
         ("map 2^60", vec![0xbb, 0x10, 0, 0, 0, 0, 0, 0, 0]),
         ("text 4 GiB", vec![0x81, 0x7a, 0xff, 0xff, 0xff, 0xff]),
@@ -194,7 +202,12 @@ fn hostile_requests_get_the_right_problem_and_change_nothing() {
         );
         let mut claim = vec![0xd2, 0x84];
         claim.extend_from_slice(&body);
-        assert_problem(&post(&log, "/v1/claims", cose, &claim), 400, "invalid-claim", case);
+        assert_problem(
+            &post(&log, "/v1/claims", cose, &claim),
+            400,
+            "invalid-claim",
+            case,
+        );
     }
 
     // Invalid UTF-8 inside the claim's text (signature re-made, so only the
@@ -218,7 +231,10 @@ fn hostile_requests_get_the_right_problem_and_change_nothing() {
     let got = post(&log, "/v1/claims", cose, &unknown);
     assert_problem(&got, 400, "invalid-claim", "unknown key");
     assert!(
-        got.1["detail"].as_str().unwrap_or("").contains("zzzzzzzzzzzz"),
+        got.1["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("zzzzzzzzzzzz"),
         "the detail names the unknown key: {:?}",
         got.1
     );
@@ -294,7 +310,11 @@ fn hostile_requests_get_the_right_problem_and_change_nothing() {
     )
     .expect("headers");
     slow.write_all(&slow_claim[..10]).expect("first bytes");
-    assert_eq!(tree(&rt, &log), before, "reads are served during a slow body");
+    assert_eq!(
+        tree(&rt, &log),
+        before,
+        "reads are served during a slow body"
+    );
     for chunk in slow_claim[10..].chunks(64) {
         slow.write_all(chunk).expect("trickle");
         std::thread::sleep(Duration::from_millis(5));
@@ -376,7 +396,12 @@ fn hostile_requests_get_the_right_problem_and_change_nothing() {
     // No key material in the server's output.
     let key_file = std::fs::read_to_string(dir.path().join("log.key")).expect("log key");
     // PRIVATE+KEY+<name>+<hex id>+<base64 key>
-    let secret = key_file.trim().splitn(5, '+').nth(4).expect("skey").to_string();
+    let secret = key_file
+        .trim()
+        .splitn(5, '+')
+        .nth(4)
+        .expect("skey")
+        .to_string();
     assert!(secret.len() > 20);
     let stderr = log.stderr.clone();
     assert!(log.stop(), "clean stop");
