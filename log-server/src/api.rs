@@ -79,11 +79,19 @@ pub fn router(state: Shared) -> Router {
         .route("/tile/{*path}", get(get_tile))
         .route(
             "/v1/claims",
-            post(post_claim).layer(DefaultBodyLimit::max(single_limit)),
+            post(post_claim)
+                .layer(DefaultBodyLimit::max(single_limit))
+                .layer(axum::middleware::from_fn(move |r, n| {
+                    read_body_bounded(r, n, single_limit)
+                })),
         )
         .route(
             "/v1/claims/batch",
-            post(post_batch).layer(DefaultBodyLimit::max(batch_limit)),
+            post(post_batch)
+                .layer(DefaultBodyLimit::max(batch_limit))
+                .layer(axum::middleware::from_fn(move |r, n| {
+                    read_body_bounded(r, n, batch_limit)
+                })),
         )
         .route("/v1/entries/{index}", get(get_entry))
         .route("/v1/lookup", get(get_lookup))
@@ -93,6 +101,67 @@ pub fn router(state: Shared) -> Router {
         .route("/metrics", get(metrics))
         .fallback(|| async { Problem::not_found("no such endpoint") })
         .with_state(state)
+}
+
+/// Longest a submission's body may take to arrive.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Refuses a declared `Content-Length` over `limit` at once (413, without
+/// waiting for a body that may never come), and reads the body within
+/// [`BODY_TIMEOUT`] (else 408), so a slow or stalled sender cannot hold a
+/// request open indefinitely. The body is at most `limit` bytes in memory.
+async fn read_body_bounded(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    limit: usize,
+) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Problem::too_large(format!(
+            "the body is larger than the limit of {limit} bytes"
+        ))
+        .into_response();
+    }
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        Ok(Err(e)) => {
+            // http-body-util's LengthLimitError, somewhere in the chain.
+            let mut too_large = false;
+            let mut cause: Option<&dyn std::error::Error> = Some(&e);
+            while let Some(c) = cause {
+                too_large |= c.to_string().contains("length limit exceeded");
+                cause = c.source();
+            }
+            if too_large {
+                Problem::too_large(format!(
+                    "the body is larger than the limit of {limit} bytes"
+                ))
+                .into_response()
+            } else {
+                Problem::bad_request(
+                    "unreadable-body",
+                    format!("cannot read the request body: {e}"),
+                )
+                .into_response()
+            }
+        }
+        Err(_) => Problem::request_timeout(format!(
+            "the body did not arrive within {} s",
+            BODY_TIMEOUT.as_secs()
+        ))
+        .into_response(),
+    }
 }
 
 impl AppState {

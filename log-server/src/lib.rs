@@ -10,8 +10,10 @@
 //! - [`metrics`]: Prometheus metrics.
 //! - [`node_cache`]: cached node trees of full tiles, for fast proofs.
 //! - [`witnessing`]: asking tlog-witnesses to cosign each checkpoint.
+//! - [`audit`]: the full offline audit behind `provlog-server check`.
 
 pub mod api;
+pub mod audit;
 pub mod config;
 pub mod keys;
 pub mod metrics;

@@ -66,6 +66,16 @@ impl Problem {
         )
     }
 
+    /// 408: the request body did not arrive in time.
+    pub fn request_timeout(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "Request body too slow",
+            detail,
+        )
+    }
+
     /// 415: wrong Content-Type.
     pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
         Self::new(

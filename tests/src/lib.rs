@@ -133,6 +133,11 @@ impl LogProcess {
             .is_some_and(|s| s.success())
     }
 
+    /// The server's process id (for reading its memory use in /proc).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: the process dies at once, as in a crash.
     pub fn kill9(mut self) {
         self.signal("-KILL");
@@ -404,4 +409,138 @@ pub fn wait_for<T>(tries: u32, mut f: impl FnMut() -> Option<T>) -> Option<T> {
         std::thread::sleep(Duration::from_millis(100));
     }
     None
+}
+
+// ---------------------------------------------------------------------------
+// Reliability helpers (crash, torn-storage and hostile-input tests).
+
+/// A small deterministic PRNG (SplitMix64) so a failing randomised run can be
+/// replayed from the seed it prints.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from an explicit seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// Seed from the environment variable `var` if set, else from the clock.
+    /// Returns the generator and the seed (print it so a run can be replayed).
+    pub fn from_env(var: &str) -> (Rng, u64) {
+        let seed = std::env::var(var)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0x5eed)
+            });
+        (Rng(seed), seed)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+/// An unsigned integer from the environment, or `default`.
+pub fn env_u64(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// Everything a log serves for a tree of one size, downloaded over HTTP.
+pub struct ServedTree {
+    /// Tree size the tiles were fetched at.
+    pub size: u64,
+    /// Every entry, in index order, from the entry bundles.
+    pub entries: Vec<Vec<u8>>,
+    /// Every hash tile at its width for `size`.
+    pub tiles: provlog_client::tiles::MemoryTiles,
+}
+
+/// Downloads every entry bundle and hash tile of the tree of `size` leaves.
+pub async fn download_tree(
+    client: &provlog_client::http::LogClient,
+    size: u64,
+) -> Result<ServedTree, String> {
+    use provlog_client::tiles::{
+        MemoryTiles, decode_bundle, entry_bundles_for_size, hash_tiles_for_size,
+    };
+    let mut tiles = MemoryTiles::new();
+    for tile in hash_tiles_for_size(size) {
+        let data = client
+            .tile(&tile)
+            .await
+            .map_err(|e| format!("{}: {e}", tile.path()))?;
+        tiles.insert(&tile, data);
+    }
+    let mut entries = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    for tile in entry_bundles_for_size(size) {
+        let data = client
+            .tile(&tile)
+            .await
+            .map_err(|e| format!("{}: {e}", tile.path()))?;
+        let got = decode_bundle(&data).map_err(|e| format!("{}: {e}", tile.path()))?;
+        if got.len() != usize::from(tile.width) {
+            return Err(format!(
+                "{} holds {} entries, expected {}",
+                tile.path(),
+                got.len(),
+                tile.width
+            ));
+        }
+        entries.extend(got.into_iter().map(<[u8]>::to_vec));
+    }
+    Ok(ServedTree {
+        size,
+        entries,
+        tiles,
+    })
+}
+
+/// Resident memory of a process in KiB, from `/proc/<pid>/status` (Linux).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Sends raw bytes to `addr` (`host:port`) over one TCP connection (send
+/// `Connection: close` so the server ends it), and returns what the server answered (bounded by
+/// `max` bytes and a generous read timeout that only keeps a broken server
+/// from hanging the test).
+pub fn raw_http(addr: &str, request: &[u8], max: usize) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    // Write from another thread: the server may answer (e.g. 413) and close
+    // before the whole body is sent, and the answer must still be read.
+    let mut w = s.try_clone().expect("clone stream");
+    let request = request.to_vec();
+    let writer = std::thread::spawn(move || {
+        // No half-close: hyper treats a read EOF as the client going away.
+        let _ = w.write_all(&request);
+    });
+    let mut out = Vec::new();
+    let _ = Read::by_ref(&mut s).take(max as u64).read_to_end(&mut out);
+    let _ = writer.join();
+    String::from_utf8_lossy(&out).into_owned()
 }

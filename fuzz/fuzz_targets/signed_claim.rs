@@ -1,0 +1,33 @@
+#![no_main]
+#![allow(missing_docs)]
+//! Fuzz target (see fuzz/README.md).
+
+use libfuzzer_sys::fuzz_target;
+#[allow(unused_imports)]
+use provlog_client::{
+    checkpoint::{Checkpoint, verify_checkpoint},
+    claim::Claim,
+    note::{Note, VerifierKey},
+    policy::Policy,
+    proof::{verify_consistency, verify_inclusion},
+    receipt::Receipt,
+    signed_claim::SignedClaim,
+    tiles::{Tile, decode_bundle, encode_bundle},
+};
+
+/// The spec's test-vector log key (checkpoints and receipts verify against it).
+#[allow(dead_code)]
+fn key() -> VerifierKey {
+    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim()).expect("vector key")
+}
+
+// COSE_Sign1 signed claims (the log entry): structure, kid, claim, signature.
+fuzz_target!(|data: &[u8]| {
+    if let Ok(sc) = SignedClaim::from_bytes(data) {
+        assert_eq!(sc.to_bytes(), data, "the entry is kept byte for byte");
+        let _ = sc.verify_signature();
+        let _ = sc.signed_message();
+        let again = SignedClaim::from_bytes(sc.to_bytes()).expect("re-parse");
+        assert_eq!(again.claim(), sc.claim());
+    }
+});
