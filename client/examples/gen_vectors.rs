@@ -13,6 +13,7 @@ use provlog_client::claim::{
     Asset, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure, Generator,
     IndirectDisclosure,
 };
+use provlog_client::evidence::{EVIDENCE_FORMAT, Evidence, EvidenceKind};
 use provlog_client::hash::{leaf_hash, sha256};
 use provlog_client::note::{Note, NoteSigner, SIG_COSIGNATURE_V1, SIG_ED25519};
 use provlog_client::policy::Policy;
@@ -189,6 +190,33 @@ pub fn generate() -> BTreeMap<String, Vec<u8>> {
     };
     put("receipt-5.provlog", receipt.to_cbor());
     put("receipt-5.tlog-proof", receipt.to_tlog_proof().into_bytes());
+
+    // Equivocation evidence: the log also signed a size-7 checkpoint of a
+    // tree whose last entry differs (a split view).
+    let mut forked = entries[..SIZE as usize - 1].to_vec();
+    forked.push(
+        SignedClaim::sign(&claim(100), vendor.signing_key(), &vendor_vkey)
+            .expect("sign")
+            .to_bytes()
+            .to_vec(),
+    );
+    let forked_tree = MemoryTree::from_entries(forked.iter().map(Vec::as_slice));
+    let forked_root = tree_root(&forked_tree.at_size(SIZE).expect("view"), SIZE).expect("root");
+    let forked_cp = sign_checkpoint(
+        &Checkpoint::new(ORIGIN, SIZE, forked_root).with_timestamp(CHECKPOINT_MS + 100),
+        &log,
+    )
+    .expect("sign");
+    let evidence = Evidence {
+        format: EVIDENCE_FORMAT.to_string(),
+        kind: EvidenceKind::SameSizeDifferentRoots,
+        signer: log.verifier_key().to_vkey(),
+        origin: ORIGIN.to_string(),
+        smaller: String::from_utf8(cp7).expect("utf8"),
+        larger: String::from_utf8(forked_cp).expect("utf8"),
+        proof: vec![],
+    };
+    put("evidence-split-view.json", evidence.to_json());
     out
 }
 

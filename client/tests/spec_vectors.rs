@@ -133,4 +133,10 @@ fn vectors_verify() {
     let v = r.verify(&policy).expect("receipt verifies");
     assert_eq!((v.index, v.checkpoint.size), (5, 7));
     assert_eq!(v.witnesses, vec!["witness.example".to_string()]);
+
+    // The split-view evidence convicts the log's key and nobody else's.
+    let evidence = read("evidence-split-view.json");
+    provlog_client::evidence::verify_evidence(&evidence, &log_key).expect("evidence verifies");
+    let vendor_key = VerifierKey::parse(text("keys/vendor.vkey").trim()).expect("vendor vkey");
+    assert!(provlog_client::evidence::verify_evidence(&evidence, &vendor_key).is_err());
 }

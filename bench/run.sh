@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs the whole benchmark set and prints the figures BENCHMARKS.md records.
+#
+#   bench/run.sh            # everything (about 10 minutes on 2 cores)
+#   RUNS=5 bench/run.sh     # more repetitions of the HTTP load runs
+#
+# Steps: machine limits (raw Ed25519 verify_strict, SHA-256 node hashes,
+# fsyncs, measured now, on this machine), criterion benchmarks of the hot
+# paths, then a release provlog-server on loopback driven by `provlog load`
+# from the same machine: closed-loop ingest (median of RUNS), open-loop
+# latency at 5,000 claims/s offered, inclusion proofs served, storage per
+# entry, and restart time. Results go to bench/results/<timestamp>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+CLAIMS=${CLAIMS:-200000}
+out="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+echo "== machine"
+{ uname -a; nproc; grep -m1 "model name" /proc/cpuinfo; free -g | head -2; } | tee "$out/machine.txt"
+
+cargo build --release -p provlog-server -p provlog-client -p provlog-monitor --bins --examples 2>&1 | tail -1
+bin=target/release
+
+echo "== machine limits"
+"$bin/examples/machine_limits" "$work" | tee "$out/limits.json"
+
+echo "== criterion"
+cargo bench -p provlog-client --bench merkle --bench claims --bench receipt -- --warm-up-time 1 --measurement-time 3 2>&1 \
+    | grep -E "^[a-zA-Z].*|time:" | tee "$out/criterion-client.txt"
+cargo bench -p provlog-server --bench server -- --warm-up-time 1 --measurement-time 5 2>&1 \
+    | grep -E "^[a-zA-Z].*|time:|thrpt:" | tee "$out/criterion-server.txt"
+if [ -f monitor/benches/audit.rs ]; then
+    cargo bench -p provlog-monitor --bench audit -- --warm-up-time 1 --measurement-time 5 2>&1 \
+        | grep -E "^[a-zA-Z].*|time:|thrpt:" | tee "$out/criterion-monitor.txt"
+fi
+
+start_log() {
+    "$bin/provlog-server" --data "$work/data" --listen 127.0.0.1:0 "$@" > "$work/out" 2> "$work/err" &
+    echo $! > "$work/pid"
+    for _ in $(seq 100); do grep -q '^vkey ' "$work/out" 2>/dev/null && break; sleep 0.1; done
+    URL=$(sed -n 's/^listening on //p' "$work/out")
+    VKEY=$(sed -n 's/^vkey //p' "$work/out")
+}
+stop_log() { kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true; }
+
+echo "== ingest, closed loop (${RUNS} runs of ${CLAIMS} claims, 32 x 256 in flight)"
+start_log
+for i in $(seq "$RUNS"); do
+    "$bin/provlog" load --log "$URL" --log-key "$VKEY" --claims "$CLAIMS" --concurrency 32 --batch 256 --json \
+        | tee -a "$out/ingest.jsonl"
+done
+
+echo "== latency, open loop at 5000 claims/s offered (100,000 claims, batch 50)"
+"$bin/provlog" load --log "$URL" --log-key "$VKEY" --claims 100000 --batch 50 --rate 5000 --concurrency 512 --json \
+    | tee "$out/latency.jsonl"
+
+echo "== inclusion proofs served (${RUNS} runs of 200,000, 64 in flight)"
+for i in $(seq "$RUNS"); do
+    "$bin/provlog" load --log "$URL" --log-key "$VKEY" --proofs 200000 --concurrency 64 --json | tee -a "$out/proofs.jsonl"
+done
+
+echo "== storage"
+size=$(curl -s "$URL/healthz" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p')
+stop_log
+disk=$(du -sb "$work/data" | cut -f1)
+echo "{\"tree_size\": $size, \"disk_bytes\": $disk}" | tee "$out/storage.json"
+
+echo "== restart time (SIGTERM, start, first /healthz answer)"
+t0=$(date +%s.%N)
+start_log
+until curl -sf "$URL/healthz" > /dev/null; do sleep 0.01; done
+t1=$(date +%s.%N)
+echo "{\"tree_size\": $size, \"restart_seconds\": $(echo "$t1 - $t0" | bc)}" | tee "$out/restart.json"
+stop_log
+echo "results in $out"
