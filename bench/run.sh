@@ -3,6 +3,7 @@
 #
 #   bench/run.sh            # everything (about 10 minutes on 2 cores)
 #   RUNS=5 bench/run.sh     # more repetitions of the HTTP load runs
+#   SKIP_CRITERION=1 CLAIMS=20000 RUNS=1 bench/run.sh   # quick smoke run
 #
 # Steps: machine limits (raw Ed25519 verify_strict, SHA-256 node hashes,
 # fsyncs, measured now, on this machine), criterion benchmarks of the hot
@@ -28,6 +29,7 @@ bin=target/release
 echo "== machine limits"
 "$bin/examples/machine_limits" "$work" | tee "$out/limits.json"
 
+if [ -z "${SKIP_CRITERION:-}" ]; then
 echo "== criterion"
 cargo bench -p provlog-client --bench merkle --bench claims --bench receipt -- --warm-up-time 1 --measurement-time 3 2>&1 \
     | grep -E "^[a-zA-Z].*|time:" | tee "$out/criterion-client.txt"
@@ -36,6 +38,7 @@ cargo bench -p provlog-server --bench server -- --warm-up-time 1 --measurement-t
 if [ -f monitor/benches/audit.rs ]; then
     cargo bench -p provlog-monitor --bench audit -- --warm-up-time 1 --measurement-time 5 2>&1 \
         | grep -E "^[a-zA-Z].*|time:|thrpt:" | tee "$out/criterion-monitor.txt"
+fi
 fi
 
 start_log() {

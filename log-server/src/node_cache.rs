@@ -4,8 +4,10 @@
 //! the hash of up to 128 stored hashes, so a proof computed from tiles alone
 //! costs hundreds of SHA-256 calls. A full tile never changes, so the
 //! complete subtree over its 256 hashes (all 511 nodes) can be computed once
-//! and kept: then every node inside it is a lookup. Partial tiles at the
-//! right edge change with each batch and are read from storage as before.
+//! and kept: then every node inside it is a lookup. A partial tile at the
+//! right edge is cached the same way under its width: its content at a given
+//! width never changes either, and a wider version replaces it in the LRU as
+//! the log grows.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -19,14 +21,18 @@ use crate::store::{Store, StoreTiles};
 /// Entries or hashes in a full tile.
 const WIDTH: u64 = 256;
 
-/// The 9 levels (256, 128, ..., 1 hashes) of one full tile.
+/// The complete nodes over one tile's hashes: level k holds `width >> k`
+/// nodes (for a full tile: 256, 128, ..., 1).
 struct TileTree {
     levels: Vec<Vec<Hash>>,
 }
 
 impl TileTree {
     fn build(raw: &[u8]) -> Option<TileTree> {
-        if raw.len() != WIDTH as usize * HASH_SIZE {
+        if raw.is_empty()
+            || !raw.len().is_multiple_of(HASH_SIZE)
+            || raw.len() > WIDTH as usize * HASH_SIZE
+        {
             return None;
         }
         let base: Vec<Hash> = raw
@@ -39,7 +45,7 @@ impl TileTree {
             .collect();
         let mut levels = vec![base];
         while let Some(last) = levels.last() {
-            if last.len() == 1 {
+            if last.len() < 2 {
                 break;
             }
             let next = last
@@ -52,9 +58,9 @@ impl TileTree {
     }
 }
 
-/// Shared LRU cache of full tile trees, keyed by (tile level, tile index).
+/// Shared LRU cache of tile trees, keyed by (tile level, tile index, width).
 pub struct NodeCache {
-    tiles: Mutex<lru::LruCache<(u8, u64), Arc<TileTree>>>,
+    tiles: Mutex<lru::LruCache<(u8, u64, u16), Arc<TileTree>>>,
 }
 
 impl NodeCache {
@@ -67,7 +73,7 @@ impl NodeCache {
         }
     }
 
-    fn get(&self, key: (u8, u64)) -> Option<Arc<TileTree>> {
+    fn get(&self, key: (u8, u64, u16)) -> Option<Arc<TileTree>> {
         self.tiles
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -75,7 +81,7 @@ impl NodeCache {
             .cloned()
     }
 
-    fn put(&self, key: (u8, u64), tree: Arc<TileTree>) {
+    fn put(&self, key: (u8, u64, u16), tree: Arc<TileTree>) {
         self.tiles
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -100,9 +106,9 @@ pub struct CachedTileNodes<'a> {
 }
 
 impl CachedTileNodes<'_> {
-    /// The node from a full tile's cached tree, or `None` if its tile is not
-    /// full at this size.
-    fn node_in_full_tile(&self, id: NodeId) -> Result<Option<Hash>, TreeError> {
+    /// The node from its tile's cached tree (the tile read at the width it
+    /// has at this size), or `None` if that tile does not exist at this size.
+    fn node_in_tile(&self, id: NodeId) -> Result<Option<Hash>, TreeError> {
         let tile_level = id.level / TILE_HEIGHT;
         let k = u32::from(id.level % TILE_HEIGHT);
         let base_shift = u32::from(tile_level) * u32::from(TILE_HEIGHT);
@@ -116,10 +122,13 @@ impl CachedTileNodes<'_> {
         } else {
             self.size >> base_shift
         };
-        if (tile_index + 1).saturating_mul(WIDTH) > hashes_at_level {
+        let width = hashes_at_level
+            .saturating_sub(tile_index.saturating_mul(WIDTH))
+            .min(WIDTH);
+        if width == 0 {
             return Ok(None);
         }
-        let key = (tile_level, tile_index);
+        let key = (tile_level, tile_index, width as u16);
         let tree = match self.cache.get(key) {
             Some(t) => t,
             None => {
@@ -130,11 +139,14 @@ impl CachedTileNodes<'_> {
                     .ok_or_else(|| {
                         TreeError::Storage(format!("hash tile {tile_level}/{tile_index} missing"))
                     })?;
-                // A stored full tile is exactly 256 hashes; anything else is corruption.
-                let tree = TileTree::build(raw.get(..WIDTH as usize * HASH_SIZE).unwrap_or(&raw))
+                // The stored tile may be wider than this size needs (it grew
+                // since); its first `width` hashes are the tile at this size.
+                let tree = raw
+                    .get(..width as usize * HASH_SIZE)
+                    .and_then(TileTree::build)
                     .ok_or_else(|| {
-                    TreeError::Storage(format!("hash tile {tile_level}/{tile_index} is short"))
-                })?;
+                        TreeError::Storage(format!("hash tile {tile_level}/{tile_index} is short"))
+                    })?;
                 let tree = Arc::new(tree);
                 self.cache.put(key, tree.clone());
                 tree
@@ -154,7 +166,7 @@ impl NodeReader for CachedTileNodes<'_> {
         let mut out: Vec<Option<Hash>> = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();
         for id in ids {
-            let h = self.node_in_full_tile(*id)?;
+            let h = self.node_in_tile(*id)?;
             if h.is_none() {
                 missing.push(*id);
             }
@@ -198,6 +210,13 @@ mod tests {
             inclusion_proof(&t.at_size(256).expect("view"), 5, 256).expect("proof")[1],
             tree.levels[1][3]
         );
-        assert!(TileTree::build(&raw[..32 * 255]).is_none());
+        // A partial tile holds the complete nodes of its width only.
+        let partial = TileTree::build(&raw[..32 * 5]).expect("partial tile");
+        assert_eq!(
+            partial.levels.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![5, 2, 1]
+        );
+        assert_eq!(partial.levels[2][0], tree.levels[2][0]);
+        assert!(TileTree::build(&raw[..31]).is_none());
     }
 }
