@@ -76,7 +76,7 @@ impl LogProcess {
         let stderr_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let stderr = child.stderr.take().ok_or("no stderr")?;
         let sink = stderr_lines.clone();
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 sink.lock().map(|mut v| v.push(line)).ok();
             }
@@ -96,7 +96,9 @@ impl LogProcess {
                 }
                 _ => {
                     let status = child.wait().map_err(|e| e.to_string())?;
-                    std::thread::sleep(Duration::from_millis(100));
+                    // The pipe closes when the process exits: wait for the
+                    // reader to take everything it wrote (no fixed sleep).
+                    let _ = stderr_reader.join();
                     let err = stderr_lines
                         .lock()
                         .map(|v| v.join("\n"))
