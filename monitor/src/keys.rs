@@ -33,15 +33,23 @@ pub fn load_or_create(dir: &Path, name: &str) -> Result<(NoteSigner, bool), Stri
     }
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let key = NoteSigner::generate_cosigner(name).map_err(|e| e.to_string())?;
+    // Written to a temporary file and linked into place once complete: a
+    // crash here must not leave an empty or partial key that would keep
+    // the monitor from ever starting again.
+    let tmp = dir.join(format!("{WITNESS_KEY_FILE}.tmp"));
+    let _ = fs::remove_file(&tmp);
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&path)
-        .map_err(|e| format!("{show}: {e}"))?;
+        .open(&tmp)
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
     f.write_all(format!("{}\n", key.to_skey()).as_bytes())
         .and_then(|()| f.sync_all())
-        .map_err(|e| format!("{show}: {e}"))?;
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let linked = fs::hard_link(&tmp, &path).map_err(|e| format!("{show}: {e}"));
+    let _ = fs::remove_file(&tmp);
+    linked?;
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
@@ -64,5 +72,22 @@ mod tests {
         let path = dir.path().join(WITNESS_KEY_FILE);
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         assert!(load_or_create(dir.path(), "w").is_err());
+    }
+
+    #[test]
+    fn a_partial_key_left_by_a_crash_is_not_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join(format!("{WITNESS_KEY_FILE}.tmp"));
+        fs::write(&tmp, b"PRIVATE+KEY+moncrash").unwrap();
+        let (a, created) = load_or_create(dir.path(), "w.example").unwrap();
+        assert!(created);
+        assert!(!tmp.exists());
+        let (b, _) = load_or_create(dir.path(), "w.example").unwrap();
+        assert_eq!(a.verifier_key(), b.verifier_key());
+        let mode = fs::metadata(dir.path().join(WITNESS_KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

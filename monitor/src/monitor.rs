@@ -309,9 +309,18 @@ impl Monitor {
             self.record_log_evidence(ev);
             return false;
         }
-        // Ahead of the audit: keep it, and compare with others of its size.
-        let mut pending = log.pending.lock().unwrap_or_else(|e| e.into_inner());
+        // Ahead of the audit: compare with the checkpoint this witness
+        // cosigned (durable, unlike `pending`: a crash must not lose the
+        // contradiction), keep it, and compare with others of its size.
         let mut consistent = true;
+        if let Some((wcp, wnote)) = self.witnessed_as_signed(log)
+            && wcp.size == cp.size
+            && wcp.root != cp.root
+        {
+            self.record_log_evidence(Evidence::same_size(&log.cfg.key, origin, &wnote, note));
+            consistent = false;
+        }
+        let mut pending = log.pending.lock().unwrap_or_else(|e| e.into_inner());
         for (other, other_note) in pending.iter() {
             if other.size == cp.size && other.root != cp.root {
                 self.record_log_evidence(Evidence::same_size(
@@ -333,6 +342,19 @@ impl Monitor {
             pending.push((cp.clone(), note.to_vec()));
         }
         consistent
+    }
+
+    /// The latest checkpoint this witness cosigned for `log`, as the log
+    /// signed it (this witness's cosignature removed, so the evidence it
+    /// yields is the one built from the note as received).
+    fn witnessed_as_signed(&self, log: &LogCtx) -> Option<(Checkpoint, Vec<u8>)> {
+        let stored = self.store.witnessed(log.origin()).ok()??;
+        let mut note = Note::parse(&stored).ok()?;
+        note.signatures
+            .retain(|s| s.name != self.witness.name() || s.key_id != self.witness.key_id());
+        let bytes = note.to_bytes();
+        let cp = verify_checkpoint(&bytes, &log.cfg.key).ok()?.checkpoint;
+        Some((cp, bytes))
     }
 
     /// Re-checks kept checkpoints that the audited tree now covers.
