@@ -67,9 +67,12 @@ pub enum NoteError {
     /// The signature type byte is not one this implementation supports.
     #[error("unsupported signature type 0x{0:02x} (supported: 0x01 Ed25519, 0x04 cosignature/v1)")]
     UnsupportedKeyType(u8),
-    /// The public key bytes are not a valid Ed25519 point, or are a weak (small-order) key.
+    /// The public key bytes are not a valid Ed25519 point.
     #[error("invalid Ed25519 public key: {0}")]
     InvalidPublicKey(&'static str),
+    /// The public key is a weak (small-order) point: signatures by it prove nothing.
+    #[error("invalid Ed25519 public key: small-order (weak) key")]
+    WeakPublicKey,
     /// The note is larger than [`MAX_NOTE_SIZE`].
     #[error("note is {size} bytes, more than the limit of {max}")]
     TooLarge {
@@ -216,7 +219,7 @@ impl VerifierKey {
         check_name(name)?;
         check_type(key_type)?;
         if public.is_weak() {
-            return Err(NoteError::InvalidPublicKey("small-order (weak) key"));
+            return Err(NoteError::WeakPublicKey);
         }
         Ok(Self {
             name: name.to_owned(),

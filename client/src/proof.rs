@@ -207,6 +207,27 @@ pub fn verify_consistency(
             }
         }
     };
+    let (fr, sr) = consistency_walk(old, new, seed, rest, expected, proof.len())?;
+    if fr != *old_root {
+        return Err(ProofError::OldRootMismatch);
+    }
+    if sr != *new_root {
+        return Err(ProofError::NewRootMismatch);
+    }
+    Ok(())
+}
+
+/// The RFC 9162 §2.1.4.2 walk: from the seed (the old tree's last complete
+/// subtree) and the remaining proof hashes, the (old root, new root) they
+/// imply. `expected`/`got` only label a length error.
+fn consistency_walk(
+    old: u64,
+    new: u64,
+    seed: &Hash,
+    rest: &[Hash],
+    expected: usize,
+    got: usize,
+) -> Result<(Hash, Hash), ProofError> {
     let mut f = old - 1;
     let mut s = new - 1;
     // Skip the levels where the old tree's last node is a right child whose
@@ -219,10 +240,7 @@ pub fn verify_consistency(
     let mut sr = *seed;
     for c in rest {
         if s == 0 {
-            return Err(ProofError::WrongProofLength {
-                expected,
-                got: proof.len(),
-            });
+            return Err(ProofError::WrongProofLength { expected, got });
         }
         if f & 1 == 1 || f == s {
             fr = node_hash(c, &fr);
@@ -240,18 +258,9 @@ pub fn verify_consistency(
         s >>= 1;
     }
     if s != 0 {
-        return Err(ProofError::WrongProofLength {
-            expected,
-            got: proof.len(),
-        });
+        return Err(ProofError::WrongProofLength { expected, got });
     }
-    if fr != *old_root {
-        return Err(ProofError::OldRootMismatch);
-    }
-    if sr != *new_root {
-        return Err(ProofError::NewRootMismatch);
-    }
-    Ok(())
+    Ok((fr, sr))
 }
 
 /// The root of the `old`-leaf tree implied by a consistency proof that
@@ -284,42 +293,7 @@ pub fn implied_old_root(
     let Some((seed, rest)) = proof.split_first() else {
         return Err(ProofError::WrongProofLength { expected, got: 0 });
     };
-    let mut f = old - 1;
-    let mut s = new - 1;
-    while f & 1 == 1 {
-        f >>= 1;
-        s >>= 1;
-    }
-    let mut fr = *seed;
-    let mut sr = *seed;
-    for c in rest {
-        if s == 0 {
-            return Err(ProofError::WrongProofLength {
-                expected,
-                got: proof.len(),
-            });
-        }
-        if f & 1 == 1 || f == s {
-            fr = node_hash(c, &fr);
-            sr = node_hash(c, &sr);
-            if f & 1 == 0 {
-                while f & 1 == 0 && f != 0 {
-                    f >>= 1;
-                    s >>= 1;
-                }
-            }
-        } else {
-            sr = node_hash(&sr, c);
-        }
-        f >>= 1;
-        s >>= 1;
-    }
-    if s != 0 {
-        return Err(ProofError::WrongProofLength {
-            expected,
-            got: proof.len(),
-        });
-    }
+    let (fr, sr) = consistency_walk(old, new, seed, rest, expected, proof.len())?;
     if sr != *new_root {
         return Err(ProofError::NewRootMismatch);
     }

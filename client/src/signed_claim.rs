@@ -140,7 +140,7 @@ pub enum SignedClaimError {
 /// unique per key.
 fn parse_vkey(vkey: &str) -> Result<VerifierKey, SignedClaimError> {
     let key = VerifierKey::parse(vkey).map_err(|e| match e {
-        NoteError::InvalidPublicKey(why) if why.contains("weak") => SignedClaimError::WeakKey,
+        NoteError::WeakPublicKey => SignedClaimError::WeakKey,
         e => SignedClaimError::InvalidKid(e.to_string()),
     })?;
     if key.key_type() != SIG_ED25519 {

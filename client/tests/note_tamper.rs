@@ -351,7 +351,7 @@ fn vkey_and_skey_reject_bad_forms() {
     let weak = format!("weak+{weak_id:08x}+{}", B64.encode(&raw));
     assert!(matches!(
         VerifierKey::parse(&weak),
-        Err(NoteError::InvalidPublicKey(_))
+        Err(NoteError::WeakPublicKey)
     ));
     // skey: vkey given as skey, and skey with wrong id.
     assert!(NoteSigner::parse_skey(&vkey).is_err());
