@@ -10,7 +10,7 @@
 //! 3. hand the bundle to a blocking worker that parses every claim and
 //!    checks its signature with `verify_strict` ([`check_claim`]);
 //!
-//! while at most `workers` bundles are being checked at once. Results are
+//! with up to `2 * workers` bundles being checked at once. Results are
 //! reported in entry order, so misbehaviour and watch alerts come out in
 //! the same order, with the same contents, as with a single sequential
 //! loop; if the audit stops (bad bundle, download failure) every entry of
@@ -38,6 +38,7 @@
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use provlog_client::hash::leaf_hash;
 use provlog_client::signed_claim::{SignedClaim, SignedClaimError};
@@ -83,27 +84,44 @@ pub fn check_claims(entries: &[&[u8]]) -> Vec<ClaimCheck> {
     entries.iter().map(|e| check_claim(e)).collect()
 }
 
-/// [`check_claims`] on `threads` threads (contiguous chunks); the result is
-/// identical, in the same order.
+/// Entries per unit of work in [`check_claims_parallel`].
+const CHUNK: usize = 64;
+
+/// [`check_claims`] on `threads` threads; the result is identical, in the
+/// same order. Threads take chunks of [`CHUNK`] entries from a shared
+/// counter, so one descheduled thread (on a busy machine) does not hold the
+/// others up at the end.
 pub fn check_claims_parallel(entries: &[&[u8]], threads: usize) -> Vec<ClaimCheck> {
-    let threads = threads.max(1);
-    if threads == 1 || entries.len() < 2 {
+    let chunks: Vec<&[&[u8]]> = entries.chunks(CHUNK).collect();
+    let threads = threads.clamp(1, chunks.len().max(1));
+    if threads == 1 {
         return check_claims(entries);
     }
-    let chunk = entries.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = entries
-            .chunks(chunk)
-            .map(|part| (part, s.spawn(move || check_claims(part))))
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Vec<ClaimCheck>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(chunk) = chunks.get(i) else {
+                            break;
+                        };
+                        out.push((i, check_claims(chunk)));
+                    }
+                    out
+                })
+            })
             .collect();
-        let mut out = Vec::with_capacity(entries.len());
-        for (part, h) in handles {
-            // A panicking check (a bug) must not lose entries: check that
-            // chunk again here, where a panic propagates as usual.
-            out.extend(h.join().unwrap_or_else(|_| check_claims(part)));
-        }
-        out
-    })
+        // A panicking check (a bug) propagates, as it would sequentially.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().flat_map(|(_, c)| c).collect()
 }
 
 /// Hashes `entries` into `tree` (leaf hash, compact-range append, hash
@@ -153,8 +171,8 @@ async fn report_oldest<E>(
 }
 
 /// Re-derives the tree from `bundles` (in order) and checks every claim on
-/// up to `workers` blocking threads, calling `report(index, entry, check)`
-/// for every new entry in index order. Returns the number of entries
+/// blocking threads (up to `2 * workers` bundles at once), calling
+/// `report(index, entry, check)` for every new entry in index order. Returns the number of entries
 /// audited. Stops at the first source error or bad bundle, after reporting
 /// every entry before it (see the module docs). The caller compares the
 /// resulting root with the checkpoint.
@@ -216,7 +234,9 @@ pub async fn audit_bundles<E>(
         if stop.is_some() {
             break;
         }
-        while pending.len() > workers {
+        // Two bundles per worker in flight: a worker that finishes while
+        // the oldest bundle is still being checked has the next one to do.
+        while pending.len() >= 2 * workers {
             report_oldest(&mut pending, &mut report).await?;
         }
     }
