@@ -5,15 +5,17 @@
 //! the checkpoint), checks every claim, applies the watch rules, and commits
 //! the new audited state atomically so a restart resumes from it.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Instant;
 
 use provlog_client::checkpoint::{Checkpoint, verify_checkpoint};
 use provlog_client::hash::{leaf_hash, sha256};
 use provlog_client::http::{HttpError, LogClient};
-use provlog_client::signed_claim::SignedClaim;
 use provlog_client::tiles::{TILE_WIDTH, Tile, TileLevel};
 use serde_json::json;
 
+use crate::audit::{AuditStop, Bundle, ClaimCheck, audit_bundles};
 use crate::config::WatchMatch;
 use crate::metrics::LogLabel;
 use crate::monitor::{LogCtx, LogState, Monitor};
@@ -121,6 +123,7 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
     }
     if cp.size > tree.size() {
         let before = tree.size();
+        let started = Instant::now();
         let mut work = (*tree).clone();
         audit_range(mon, log, client, &mut work, &cp).await?;
         work.checkpoint = note.clone();
@@ -137,10 +140,13 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
             .audited_size
             .get_or_create(&label)
             .set(tree.size() as i64);
+        let secs = started.elapsed().as_secs_f64();
         tracing::info!(
             origin = log.origin(),
             from = before,
             to = tree.size(),
+            elapsed_ms = (secs * 1000.0) as u64,
+            entries_per_sec = ((tree.size() - before) as f64 / secs.max(1e-9)) as u64,
             "audited"
         );
         mon.recheck_pending(log, &tree);
@@ -205,8 +211,65 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
     Ok(())
 }
 
+/// Downloads the entry bundles `first..last` of a tree of `size` entries,
+/// keeping `par` downloads in flight, and sends them in order. Stops after
+/// the first failure, or when the receiver is dropped.
+fn spawn_downloader(
+    client: &LogClient,
+    first: u64,
+    last: u64,
+    start: u64,
+    size: u64,
+    par: usize,
+) -> tokio::sync::mpsc::Receiver<Result<Bundle, Fault>> {
+    let par = par.max(1);
+    let (tx, rx) = tokio::sync::mpsc::channel(par);
+    let client = client.clone();
+    tokio::spawn(async move {
+        let mut next = first;
+        let mut inflight = VecDeque::new();
+        loop {
+            while inflight.len() < par && next < last {
+                let tile = Tile {
+                    level: TileLevel::Entries,
+                    index: next,
+                    width: (size - next * TILE_WIDTH).min(TILE_WIDTH) as u16,
+                };
+                let c = client.clone();
+                inflight.push_back((tile, tokio::spawn(async move { c.tile(&tile).await })));
+                next += 1;
+            }
+            let Some((tile, task)) = inflight.pop_front() else {
+                break;
+            };
+            let item = match task.await {
+                Err(e) => Err(Fault::Transient(format!("download task: {e}"))),
+                Ok(Err(e)) => Err(http_fault(&tile.path(), e)),
+                Ok(Ok(data)) => Ok(Bundle {
+                    tile,
+                    skip: if tile.index == first {
+                        (start % TILE_WIDTH) as usize
+                    } else {
+                        0
+                    },
+                    data,
+                }),
+            };
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+        for (_, task) in inflight {
+            task.abort();
+        }
+    });
+    rx
+}
+
 /// Downloads the entry bundles from `tree.size()` to `cp.size`, appends
-/// them to `tree`, checks each claim and the resulting root.
+/// them to `tree`, checks each claim (on every core, reported in entry
+/// order) and the resulting root.
 async fn audit_range(
     mon: &Monitor,
     log: &LogCtx,
@@ -217,49 +280,35 @@ async fn audit_range(
     let start = tree.size();
     let first = start / TILE_WIDTH;
     let last = cp.size.div_ceil(TILE_WIDTH);
-    let par = mon.cfg.fetch_parallelism as u64;
     let label = LogLabel {
         log: log.origin().to_owned(),
     };
-    let mut index = first;
-    while index < last {
-        let end = (index + par).min(last);
-        let mut tasks = Vec::new();
-        for i in index..end {
-            let width = (cp.size - i * TILE_WIDTH).min(TILE_WIDTH) as u16;
-            let tile = Tile {
-                level: TileLevel::Entries,
-                index: i,
-                width,
-            };
-            let c = client.clone();
-            tasks.push((tile, tokio::spawn(async move { c.tile(&tile).await })));
+    let audited = mon.metrics.entries_audited.get_or_create(&label).clone();
+    let mut bundles = spawn_downloader(
+        client,
+        first,
+        last,
+        start,
+        cp.size,
+        mon.cfg.fetch_parallelism,
+    );
+    let result = audit_bundles(
+        tree,
+        &mut bundles,
+        crate::audit::default_workers(),
+        |index, entry, check| {
+            audited.inc();
+            check_entry(mon, log, index, entry, check);
+        },
+    )
+    .await;
+    match result {
+        Ok(_) => {}
+        Err(AuditStop::Source(fault)) => return Err(fault),
+        Err(AuditStop::BadBundle(detail)) => {
+            return Err(Fault::Misbehaviour("bad-bundle", detail));
         }
-        for (tile, task) in tasks {
-            let data = task
-                .await
-                .map_err(|e| Fault::Transient(format!("download task: {e}")))?
-                .map_err(|e| http_fault(&tile.path(), e))?;
-            let skip = if tile.index == first {
-                (start % TILE_WIDTH) as usize
-            } else {
-                0
-            };
-            let entries = tile
-                .parse_bundle(&data)
-                .map_err(|e| Fault::Misbehaviour("bad-bundle", e.to_string()))?;
-            let base = tile.index * TILE_WIDTH;
-            for (k, entry) in entries.iter().enumerate().skip(skip) {
-                tree.append(leaf_hash(entry))
-                    .map_err(|e| Fault::Misbehaviour("bad-bundle", e.to_string()))?;
-                check_entry(mon, log, base + k as u64, entry);
-            }
-            mon.metrics
-                .entries_audited
-                .get_or_create(&label)
-                .inc_by((entries.len() - skip.min(entries.len())) as u64);
-        }
-        index = end;
+        Err(AuditStop::Worker(detail)) => return Err(Fault::Transient(detail)),
     }
     if tree.root() != cp.root {
         return Err(Fault::Misbehaviour(
@@ -274,12 +323,11 @@ async fn audit_range(
 }
 
 /// Checks one claim's structure and signature, and the watch rules.
-fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8]) {
-    let entry_url = format!("{}/v1/entries/{index}", log.cfg.url);
-    let claim = match SignedClaim::from_bytes(entry).and_then(|c| c.verify_signature().map(|()| c))
-    {
+fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], check: ClaimCheck) {
+    let claim = match check {
         Ok(c) => c,
         Err(e) => {
+            let entry_url = format!("{}/v1/entries/{index}", log.cfg.url);
             mon.misbehaviour(
                 log,
                 "invalid-entry",
@@ -288,6 +336,10 @@ fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8]) {
             return;
         }
     };
+    if mon.cfg.watch.is_empty() {
+        return;
+    }
+    let entry_url = format!("{}/v1/entries/{index}", log.cfg.url);
     for rule in &mon.cfg.watch {
         for m in &rule.matches {
             let c = claim.claim();

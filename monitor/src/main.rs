@@ -3,28 +3,17 @@
 //! monitors, turns contradictory checkpoints into evidence anyone can
 //! verify, and raises watch-list alerts. See spec/monitor.md.
 
-mod alerts;
-mod api;
-mod config;
-mod follower;
-mod gossip;
-mod keys;
-mod metrics;
-mod monitor;
-mod owntree;
-mod store;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::Config;
-use crate::monitor::Monitor;
-use crate::store::Store;
+use provlog_monitor::config::Config;
+use provlog_monitor::monitor::Monitor;
+use provlog_monitor::store::Store;
+use provlog_monitor::{api, follower, gossip, keys};
 
 /// Command-line flags.
 #[derive(Parser)]
@@ -43,14 +32,6 @@ struct Cli {
     /// TOML configuration (logs, peers, witness name, watch rules, alerts).
     #[arg(long)]
     config: Option<PathBuf>,
-}
-
-/// Wall-clock time in Unix milliseconds.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn main() -> std::process::ExitCode {

@@ -27,7 +27,23 @@ pub struct OwnTree {
     full: Vec<(u8, u64, Vec<u8>)>,
 }
 
+impl Default for OwnTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl OwnTree {
+    /// The empty tree (nothing audited yet, no checkpoint).
+    pub fn new() -> Self {
+        OwnTree {
+            range: CompactRange::new(),
+            open: vec![OpenTile::default()],
+            checkpoint: Vec::new(),
+            full: Vec::new(),
+        }
+    }
+
     /// Loads the audited tree of `origin` from the store.
     pub fn load(store: &Store, origin: &str) -> Result<Self, StoreError> {
         let st = store.audit_state(origin)?;
