@@ -4,12 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use provlog_client::evidence::{Evidence, verify_evidence};
-use provlog_client::note::VerifierKey;
-
-/// The spec's test-vector log key.
-fn key() -> VerifierKey {
-    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim()).expect("vector key")
-}
+use provlog_fuzz::prelude::key;
 
 // Evidence bundles come from gossip peers and from files anyone can hand a
 // verifier: parse, verify, and re-encode what parses.

@@ -3,23 +3,7 @@
 //! Fuzz target (see fuzz/README.md).
 
 use libfuzzer_sys::fuzz_target;
-#[allow(unused_imports)]
-use provlog_client::{
-    checkpoint::{Checkpoint, verify_checkpoint},
-    claim::Claim,
-    note::{Note, VerifierKey},
-    policy::Policy,
-    proof::{verify_consistency, verify_inclusion},
-    receipt::Receipt,
-    signed_claim::SignedClaim,
-    tiles::{Tile, decode_bundle, encode_bundle},
-};
-
-/// The spec's test-vector log key (checkpoints and receipts verify against it).
-#[allow(dead_code)]
-fn key() -> VerifierKey {
-    VerifierKey::parse(include_str!("../../spec/vectors/keys/log.vkey").trim()).expect("vector key")
-}
+use provlog_fuzz::prelude::*;
 
 // COSE_Sign1 signed claims (the log entry): structure, kid, claim, signature.
 fuzz_target!(|data: &[u8]| {
