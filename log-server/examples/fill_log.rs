@@ -20,7 +20,10 @@ use provlog_server::store::Store;
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = std::path::PathBuf::from(args.next().expect("usage: fill_log DIR N"));
-    let n: u64 = args.next().and_then(|s| s.parse().ok()).expect("usage: fill_log DIR N");
+    let n: u64 = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("usage: fill_log DIR N");
     let (signer, _) = load_or_create_log_key(&dir, "localhost/provlog").expect("key");
     let store = Store::open(&dir).expect("store");
     let seq = Sequencer::open(
@@ -40,15 +43,22 @@ fn main() {
         .map(|p| p.checkpoint.size)
         .unwrap_or(0);
     let (tx, rx) = mpsc::channel();
-    let handle = std::thread::spawn(move || seq.run(rx, Arc::new(AtomicUsize::new(usize::MAX / 2))));
+    let handle =
+        std::thread::spawn(move || seq.run(rx, Arc::new(AtomicUsize::new(usize::MAX / 2))));
     let t0 = Instant::now();
     let mut waiting = std::collections::VecDeque::new();
     for i in start_size..start_size + n {
         let mut e = vec![0x5au8; 439];
         e[..8].copy_from_slice(&i.to_be_bytes());
         let (rtx, rrx) = tokio::sync::oneshot::channel();
-        tx.send(Pending { leaf: leaf_hash(&e), asset: sha256(&e), entry: e, admitted: Instant::now(), reply: rtx })
-            .expect("send");
+        tx.send(Pending {
+            leaf: leaf_hash(&e),
+            asset: sha256(&e),
+            entry: e,
+            admitted: Instant::now(),
+            reply: rtx,
+        })
+        .expect("send");
         waiting.push_back(rrx);
         // Keep at most two batches in flight, like a steady client load.
         while waiting.len() > 8192 {
@@ -57,7 +67,10 @@ fn main() {
             }
         }
         if i % 1_000_000 == 0 && i > start_size {
-            eprintln!("{i} entries, {:.0}/s", (i - start_size) as f64 / t0.elapsed().as_secs_f64());
+            eprintln!(
+                "{i} entries, {:.0}/s",
+                (i - start_size) as f64 / t0.elapsed().as_secs_f64()
+            );
         }
     }
     for r in waiting {
@@ -65,5 +78,8 @@ fn main() {
     }
     drop(tx);
     handle.join().expect("sequencer");
-    println!("appended {n} entries in {:.1} s", t0.elapsed().as_secs_f64());
+    println!(
+        "appended {n} entries in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
 }
