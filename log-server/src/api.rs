@@ -219,15 +219,13 @@ fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result<Checked, P
     if let Some(accepted) = &state.accepted
         && !accepted.contains(claim.kid())
     {
-        {
-            return Err(Problem::forbidden(format!(
-                "{which}vendor key {} (key ID {}) is not on this log's accepted-keys list; ask the log operator to add its vkey",
-                claim.kid(),
-                VerifierKey::parse(claim.kid())
-                    .map(|k| format!("{:08x}", k.key_id()))
-                    .unwrap_or_else(|_| "unknown".into())
-            )));
-        }
+        return Err(Problem::forbidden(format!(
+            "{which}vendor key {} (key ID {}) is not on this log's accepted-keys list; ask the log operator to add its vkey",
+            claim.kid(),
+            VerifierKey::parse(claim.kid())
+                .map(|k| format!("{:08x}", k.key_id()))
+                .unwrap_or_else(|_| "unknown".into())
+        )));
     }
     Ok(Checked {
         entry: bytes.to_vec(),
