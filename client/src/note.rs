@@ -197,6 +197,29 @@ fn parse_hex_id(s: &str) -> Option<u32> {
 }
 
 /// Splits `key_type || 32 bytes` into its parts.
+/// Splits and syntax-checks `name+hexid+base64(type||32 bytes)`, the shape
+/// shared by vkeys and (after `PRIVATE+KEY+`) skeys. `err` wraps a message in
+/// the caller's error variant; `shape` and `bytes` describe what was expected.
+fn parse_key_fields<'a>(
+    s: &'a str,
+    err: fn(&'static str) -> NoteError,
+    shape: &'static str,
+    bytes: &'static str,
+) -> Result<(&'a str, u32, u8, [u8; 32]), NoteError> {
+    // The name cannot contain '+', but base64 can, so split at most twice.
+    let mut parts = s.splitn(3, '+');
+    let (Some(name), Some(hex_id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(err(shape));
+    };
+    check_name(name)?;
+    let id = parse_hex_id(hex_id).ok_or(err("key id must be 8 lowercase hex digits"))?;
+    let raw = B64
+        .decode(b64)
+        .map_err(|_| err("key is not canonical base64"))?;
+    let (key_type, key) = split_typed_key(&raw).ok_or(err(bytes))?;
+    Ok((name, id, key_type, key))
+}
+
 fn split_typed_key(bytes: &[u8]) -> Option<(u8, [u8; 32])> {
     let (&t, rest) = bytes.split_first()?;
     let key: [u8; 32] = rest.try_into().ok()?;
@@ -234,24 +257,12 @@ impl VerifierKey {
     /// type 0x01 or 0x04, the key a valid non-weak Ed25519 point, and the ID
     /// must equal the one computed from the name, type and key.
     pub fn parse(vkey: &str) -> Result<Self, NoteError> {
-        // The name cannot contain '+', but base64 can, so split at most twice.
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(hex_id), Some(b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(NoteError::MalformedVerifierKey(
-                "expected name+hexid+base64key",
-            ));
-        };
-        check_name(name)?;
-        let found = parse_hex_id(hex_id).ok_or(NoteError::MalformedVerifierKey(
-            "key id must be 8 lowercase hex digits",
-        ))?;
-        let raw = B64
-            .decode(b64)
-            .map_err(|_| NoteError::MalformedVerifierKey("key is not canonical base64"))?;
-        let (key_type, pk) = split_typed_key(&raw).ok_or(NoteError::MalformedVerifierKey(
+        let (name, found, key_type, pk) = parse_key_fields(
+            vkey,
+            NoteError::MalformedVerifierKey,
+            "expected name+hexid+base64key",
             "key must be a type byte followed by a 32-byte Ed25519 public key",
-        ))?;
+        )?;
         check_type(key_type)?;
         let computed = key_id(name, key_type, &pk);
         if computed != found {
@@ -411,23 +422,12 @@ impl NoteSigner {
             .ok_or(NoteError::MalformedSignerKey(
                 "must start with PRIVATE+KEY+",
             ))?;
-        let mut parts = rest.splitn(3, '+');
-        let (Some(name), Some(hex_id), Some(b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(NoteError::MalformedSignerKey(
-                "expected PRIVATE+KEY+name+hexid+base64key",
-            ));
-        };
-        check_name(name)?;
-        let found = parse_hex_id(hex_id).ok_or(NoteError::MalformedSignerKey(
-            "key id must be 8 lowercase hex digits",
-        ))?;
-        let raw = B64
-            .decode(b64)
-            .map_err(|_| NoteError::MalformedSignerKey("key is not canonical base64"))?;
-        let (key_type, seed) = split_typed_key(&raw).ok_or(NoteError::MalformedSignerKey(
+        let (name, found, key_type, seed) = parse_key_fields(
+            rest,
+            NoteError::MalformedSignerKey,
+            "expected PRIVATE+KEY+name+hexid+base64key",
             "key must be a type byte followed by a 32-byte Ed25519 seed",
-        ))?;
+        )?;
         let signer = Self::from_seed(name, key_type, seed)?;
         if signer.key_id != found {
             return Err(NoteError::KeyIdMismatch {
