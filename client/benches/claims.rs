@@ -8,6 +8,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey, verify_batch};
 use provlog_client::claim::*;
 use provlog_client::hash::sha256;
+use provlog_client::note::{SIG_ED25519, VerifierKey};
 use provlog_client::signed_claim::SignedClaim;
 
 /// A typical AI-output claim: C2PA binding, one watermark, disclosures.
@@ -53,26 +54,11 @@ fn claim(seq: u64) -> Claim {
     }
 }
 
-/// The C2SP vkey of a key (computed here so the bench does not depend on note.rs).
+/// The C2SP vkey of a key (the signed claim's `kid`).
 fn vkey(name: &str, k: &SigningKey) -> String {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    let pk = k.verifying_key().to_bytes();
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update([0x0a, 0x01]);
-    h.update(pk);
-    let d = h.finalize();
-    let mut raw = vec![0x01];
-    raw.extend_from_slice(&pk);
-    format!(
-        "{name}+{:02x}{:02x}{:02x}{:02x}+{}",
-        d[0],
-        d[1],
-        d[2],
-        d[3],
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
+    VerifierKey::new(name, SIG_ED25519, k.verifying_key())
+        .unwrap()
+        .to_vkey()
 }
 
 fn benches(c: &mut Criterion) {
