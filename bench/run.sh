@@ -23,7 +23,7 @@ trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' E
 echo "== machine"
 { uname -a; nproc; grep -m1 "model name" /proc/cpuinfo; free -g | head -2; } | tee "$out/machine.txt"
 
-cargo build --release -p provlog-server -p provlog-client -p provlog-monitor --bins --examples 2>&1 | tail -1
+cargo build --release -p provlog-server -p provlog-cli -p provlog-monitor --bins --examples 2>&1 | tail -1
 bin=target/release
 
 echo "== machine limits"
@@ -31,7 +31,7 @@ echo "== machine limits"
 
 if [ -z "${SKIP_CRITERION:-}" ]; then
 echo "== criterion"
-cargo bench -p provlog-client --bench merkle --bench claims --bench receipt -- --warm-up-time 1 --measurement-time 3 2>&1 \
+cargo bench -p provlog-core --bench merkle --bench claims --bench receipt -- --warm-up-time 1 --measurement-time 3 2>&1 \
     | grep -E "^[a-zA-Z].*|time:" | tee "$out/criterion-client.txt"
 cargo bench -p provlog-server --bench server -- --warm-up-time 1 --measurement-time 5 2>&1 \
     | grep -E "^[a-zA-Z].*|time:|thrpt:" | tee "$out/criterion-server.txt"

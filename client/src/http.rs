@@ -8,11 +8,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 
-use crate::checkpoint::{SignedCheckpoint, verify_checkpoint};
-use crate::hash::Hash;
-use crate::note::VerifierKey;
-use crate::receipt::{Receipt, ReceiptError};
-use crate::tiles::Tile;
+use provlog_core::cbor::{decode_bytes_array, encode_bytes_array};
+use provlog_core::checkpoint::{SignedCheckpoint, verify_checkpoint};
+use provlog_core::hash::Hash;
+use provlog_core::note::VerifierKey;
+use provlog_core::receipt::{Receipt, ReceiptError};
+use provlog_core::tiles::Tile;
 
 /// Largest response body the client reads (a batch of receipts).
 pub const MAX_RESPONSE: usize = 64 << 20;
@@ -242,17 +243,7 @@ impl LogClient {
     /// `POST /v1/claims/batch`: submits signed claims; receipts in the same order.
     pub async fn submit_batch(&self, signed_claims: &[Vec<u8>]) -> Result<Vec<Receipt>, HttpError> {
         let url = self.url("v1/claims/batch");
-        let array = ciborium::Value::Array(
-            signed_claims
-                .iter()
-                .map(|c| ciborium::Value::Bytes(c.clone()))
-                .collect(),
-        );
-        let mut body = Vec::new();
-        ciborium::into_writer(&array, &mut body).map_err(|e| HttpError::BadResponse {
-            url: url.clone(),
-            detail: format!("cannot encode the batch: {e}"),
-        })?;
+        let body = encode_bytes_array(signed_claims);
         let req = self
             .http
             .post(&url)
@@ -263,20 +254,14 @@ impl LogClient {
             url: url.clone(),
             detail: detail.to_string(),
         };
-        let value: ciborium::Value = ciborium::from_reader(resp.as_slice())
-            .map_err(|_| bad("batch response is not CBOR"))?;
-        let ciborium::Value::Array(items) = value else {
-            return Err(bad("batch response is not an array"));
-        };
+        let items = decode_bytes_array(&resp, signed_claims.len())
+            .map_err(|e| bad(&format!("batch response: {e}")))?;
         if items.len() != signed_claims.len() {
             return Err(bad("batch response has the wrong number of receipts"));
         }
         items
             .into_iter()
-            .map(|item| match item {
-                ciborium::Value::Bytes(b) => Ok(Receipt::from_cbor(&b)?),
-                _ => Err(bad("batch response item is not a byte string")),
-            })
+            .map(|b| Ok(Receipt::from_cbor(b)?))
             .collect()
     }
 

@@ -3,7 +3,7 @@
 //! Fuzz target (see fuzz/README.md).
 
 use libfuzzer_sys::fuzz_target;
-use provlog_client::evidence::{Evidence, verify_evidence};
+use provlog_core::evidence::{Evidence, verify_evidence};
 use provlog_fuzz::prelude::key;
 
 // Evidence bundles come from gossip peers and from files anyone can hand a

@@ -3,7 +3,7 @@
 //! Fuzz target (see fuzz/README.md).
 
 use libfuzzer_sys::fuzz_target;
-use provlog_client::witness::{AddCheckpointRequest, parse_cosignature_response, parse_size_body};
+use provlog_core::witness::{AddCheckpointRequest, parse_cosignature_response, parse_size_body};
 
 // C2SP tlog-witness bodies: the add-checkpoint request a witness receives
 // from anyone, and the two answers a log parses from a witness.

@@ -2,7 +2,7 @@
 
 /// What most targets use: the parsers under test and the vector log key.
 pub mod prelude {
-    pub use provlog_client::{
+    pub use provlog_core::{
         checkpoint::{Checkpoint, verify_checkpoint},
         claim::Claim,
         note::{Note, VerifierKey},

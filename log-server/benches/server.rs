@@ -9,10 +9,10 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use provlog_client::hash::{leaf_hash, sha256};
-use provlog_client::note::NoteSigner;
-use provlog_client::tiles::{TileLevel, TileNodeReader};
-use provlog_client::tree::inclusion_proof;
+use provlog_core::hash::{leaf_hash, sha256};
+use provlog_core::note::NoteSigner;
+use provlog_core::tiles::{TileLevel, TileNodeReader};
+use provlog_core::tree::inclusion_proof;
 use provlog_server::metrics::Metrics;
 use provlog_server::node_cache::NodeCache;
 use provlog_server::sequencer::{Pending, Sequencer, SequencerConfig};

@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use provlog_client::hash::{leaf_hash, sha256};
+use provlog_core::hash::{leaf_hash, sha256};
 use provlog_server::keys::load_or_create_log_key;
 use provlog_server::metrics::Metrics;
 use provlog_server::sequencer::{Pending, Sequencer, SequencerConfig};

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use provlog_client::hash::node_hash;
+use provlog_core::hash::node_hash;
 
 const RUN: Duration = Duration::from_secs(3);
 

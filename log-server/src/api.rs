@@ -15,13 +15,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ciborium::Value;
-use provlog_client::hash::{Hash, leaf_hash};
-use provlog_client::note::VerifierKey;
-use provlog_client::receipt::Receipt;
-use provlog_client::signed_claim::{MAX_ENTRY_SIZE, SignedClaim};
-use provlog_client::tiles::{Tile, TileLevel};
-use provlog_client::tree::{consistency_proof, inclusion_proof};
+use provlog_core::cbor::{ArrayError, decode_bytes_array, encode_bytes_array};
+use provlog_core::hash::{Hash, leaf_hash};
+use provlog_core::note::VerifierKey;
+use provlog_core::receipt::Receipt;
+use provlog_core::signed_claim::{MAX_ENTRY_SIZE, SignedClaim};
+use provlog_core::tiles::{Tile, TileLevel};
+use provlog_core::tree::{consistency_proof, inclusion_proof};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
@@ -367,45 +367,27 @@ async fn post_batch(
         }
         let claims = verify_signatures(checked, true).await?;
         let receipts = submit(&state, claims).await?;
-        let array = Value::Array(receipts.iter().map(|r| Value::Bytes(r.to_cbor())).collect());
-        let mut out = Vec::new();
-        ciborium::into_writer(&array, &mut out)
-            .map_err(|e| Problem::internal(format!("encoding receipts: {e}")))?;
-        Ok(cbor_response(out))
+        let encoded: Vec<Vec<u8>> = receipts.iter().map(Receipt::to_cbor).collect();
+        Ok(cbor_response(encode_bytes_array(&encoded)))
     };
     run.await.map_err(|p| state.reject(p))
 }
 
 /// A batch body is a CBOR array of byte strings, each one signed claim.
-fn decode_batch(body: &[u8], max_claims: usize) -> Result<Vec<Vec<u8>>, Problem> {
-    let value: Value = ciborium::from_reader(body)
-        .map_err(|e| Problem::bad_request("invalid-batch", format!("body is not CBOR: {e}")))?;
-    let Value::Array(items) = value else {
-        return Err(Problem::bad_request(
+/// The count is checked against the limit before anything is allocated,
+/// and bytes after the array are refused.
+fn decode_batch(body: &[u8], max_claims: usize) -> Result<Vec<&[u8]>, Problem> {
+    decode_bytes_array(body, max_claims).map_err(|e| match e {
+        ArrayError::TooMany { count, max } => Problem::too_large(format!(
+            "the batch has {count} claims; the limit is {max} per request"
+        )),
+        ArrayError::Empty => Problem::bad_request("invalid-batch", "the batch is empty"),
+        ArrayError::NotArray => Problem::bad_request(
             "invalid-batch",
             "body must be a CBOR array of byte strings, one signed claim each",
-        ));
-    };
-    if items.is_empty() {
-        return Err(Problem::bad_request("invalid-batch", "the batch is empty"));
-    }
-    if items.len() > max_claims {
-        return Err(Problem::too_large(format!(
-            "the batch has {} claims; the limit is {max_claims} per request",
-            items.len()
-        )));
-    }
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| match v {
-            Value::Bytes(b) => Ok(b),
-            _ => Err(Problem::bad_request(
-                "invalid-batch",
-                format!("item {i} is not a byte string"),
-            )),
-        })
-        .collect()
+        ),
+        e => Problem::bad_request("invalid-batch", format!("body is not a valid batch: {e}")),
+    })
 }
 
 async fn get_checkpoint(State(state): State<Shared>) -> Response {
@@ -482,7 +464,7 @@ fn read_entry(store: &Store, index: u64, size: u64) -> Result<Vec<u8>, Problem> 
         .raw_tile(TileLevel::Entries, bundle)
         .map_err(|e| Problem::internal(e.to_string()))?
         .ok_or_else(|| Problem::internal(format!("entry bundle {bundle} is not stored")))?;
-    let entries = provlog_client::tiles::decode_bundle(&raw)
+    let entries = provlog_core::tiles::decode_bundle(&raw)
         .map_err(|e| Problem::internal(format!("entry bundle {bundle} is corrupt: {e}")))?;
     entries
         .get((index % 256) as usize)

@@ -14,11 +14,11 @@
 
 use std::path::Path;
 
-use provlog_client::checkpoint::verify_checkpoint;
-use provlog_client::hash::{HASH_SIZE, Hash, leaf_hash};
-use provlog_client::signed_claim::SignedClaim;
-use provlog_client::tiles::{TileLevel, decode_bundle};
-use provlog_client::tree::CompactRange;
+use provlog_core::checkpoint::verify_checkpoint;
+use provlog_core::hash::{HASH_SIZE, Hash, leaf_hash};
+use provlog_core::signed_claim::SignedClaim;
+use provlog_core::tiles::{TileLevel, decode_bundle};
+use provlog_core::tree::CompactRange;
 
 use crate::keys::{LOG_KEY_FILE, load_private_key};
 use crate::store::Store;

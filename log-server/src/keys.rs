@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use provlog_client::note::{NoteSigner, VerifierKey};
+use provlog_core::note::{NoteSigner, VerifierKey};
 
 /// File name of the log key inside the data directory.
 pub const LOG_KEY_FILE: &str = "log.key";

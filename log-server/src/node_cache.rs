@@ -12,9 +12,9 @@
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use provlog_client::hash::{HASH_SIZE, Hash, node_hash};
-use provlog_client::tiles::{TILE_HEIGHT, TileLevel, TileNodeReader};
-use provlog_client::tree::{NodeId, NodeReader, TreeError};
+use provlog_core::hash::{HASH_SIZE, Hash, node_hash};
+use provlog_core::tiles::{TILE_HEIGHT, TileLevel, TileNodeReader};
+use provlog_core::tree::{NodeId, NodeReader, TreeError};
 
 use crate::store::{Store, StoreTiles};
 
@@ -135,9 +135,9 @@ impl CachedTileNodes<'_> {
                 let raw = self
                     .store
                     .raw_tile(TileLevel::Hash(tile_level), tile_index)
-                    .map_err(|e| TreeError::Storage(e.to_string()))?
+                    .map_err(|e| TreeError::read_msg(e.to_string()))?
                     .ok_or_else(|| {
-                        TreeError::Storage(format!("hash tile {tile_level}/{tile_index} missing"))
+                        TreeError::read_msg(format!("hash tile {tile_level}/{tile_index} missing"))
                     })?;
                 // The stored tile may be wider than this size needs (it grew
                 // since); its first `width` hashes are the tile at this size.
@@ -145,7 +145,7 @@ impl CachedTileNodes<'_> {
                     .get(..width as usize * HASH_SIZE)
                     .and_then(TileTree::build)
                     .ok_or_else(|| {
-                        TreeError::Storage(format!("hash tile {tile_level}/{tile_index} is short"))
+                        TreeError::read_msg(format!("hash tile {tile_level}/{tile_index} is short"))
                     })?;
                 let tree = Arc::new(tree);
                 self.cache.put(key, tree.clone());
@@ -181,7 +181,7 @@ impl NodeReader for CachedTileNodes<'_> {
             }
         }
         out.into_iter()
-            .map(|h| h.ok_or_else(|| TreeError::Storage("node missing after read".into())))
+            .map(|h| h.ok_or_else(|| TreeError::read_msg("node missing after read")))
             .collect()
     }
 }
@@ -189,7 +189,7 @@ impl NodeReader for CachedTileNodes<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use provlog_client::tree::{MemoryTree, inclusion_proof, tree_root};
+    use provlog_core::tree::{MemoryTree, inclusion_proof, tree_root};
 
     #[test]
     fn tile_tree_root_matches_a_memory_tree() {

@@ -12,14 +12,12 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use provlog_client::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
-use provlog_client::hash::{EMPTY_ROOT, HASH_SIZE, Hash, leaf_hash};
-use provlog_client::note::NoteSigner;
-use provlog_client::receipt::Receipt;
-use provlog_client::tiles::{Tile, TileLevel, TileNodeReader, decode_bundle};
-use provlog_client::tree::{
-    CompactRange, NodeId, NodeReader, TreeError, inclusion_proof, tree_root,
-};
+use provlog_core::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
+use provlog_core::hash::{EMPTY_ROOT, HASH_SIZE, Hash, leaf_hash};
+use provlog_core::note::NoteSigner;
+use provlog_core::receipt::Receipt;
+use provlog_core::tiles::{Tile, TileLevel, TileNodeReader, decode_bundle};
+use provlog_core::tree::{CompactRange, NodeId, NodeReader, TreeError, inclusion_proof, tree_root};
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
@@ -656,7 +654,7 @@ impl<R: NodeReader> NodeReader for CachedNodes<'_, R> {
                     .get(id)
                     .or_else(|| cache.get(id))
                     .copied()
-                    .ok_or_else(|| TreeError::Storage(format!("node {id:?} missing after read")))
+                    .ok_or_else(|| TreeError::read_msg(format!("node {id:?} missing after read")))
             })
             .collect()
     }

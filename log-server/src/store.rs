@@ -21,9 +21,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
-use provlog_client::hash::{EMPTY_ROOT, HASH_SIZE, Hash, sha256};
-use provlog_client::tiles::{Tile, TileError, TileLevel, TileNodeReader, TileReader};
-use provlog_client::tree::{CompactRange, tree_root};
+use provlog_core::hash::{EMPTY_ROOT, HASH_SIZE, Hash, sha256};
+use provlog_core::tiles::{Tile, TileError, TileLevel, TileNodeReader, TileReader};
+use provlog_core::tree::{CompactRange, tree_root};
 
 /// Key byte used for entry-bundle tiles in the `tiles` keyspace.
 const ENTRIES_LEVEL: u8 = 0xff;

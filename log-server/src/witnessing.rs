@@ -9,13 +9,12 @@
 
 use std::time::Duration;
 
-use provlog_client::hash::Hash;
-use provlog_client::note::{Note, SIG_COSIGNATURE_V1, VerifierKey};
-use provlog_client::tiles::TileNodeReader;
-use provlog_client::tree::consistency_proof;
-use provlog_client::witness::{
-    AddCheckpointRequest, AddOutcome, WitnessClient, attach_cosignatures,
-};
+use provlog_client::witness::WitnessClient;
+use provlog_core::hash::Hash;
+use provlog_core::note::{Note, SIG_COSIGNATURE_V1, VerifierKey};
+use provlog_core::tiles::TileNodeReader;
+use provlog_core::tree::consistency_proof;
+use provlog_core::witness::{AddCheckpointRequest, AddOutcome, attach_cosignatures};
 
 use crate::store::{Store, StoreTiles};
 
@@ -201,7 +200,7 @@ impl Witnessing {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use provlog_client::note::NoteSigner;
+    use provlog_core::note::NoteSigner;
 
     #[test]
     fn parses_vkey_equals_url() {

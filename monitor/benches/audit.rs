@@ -16,13 +16,13 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signature, VerifyingKey};
-use provlog_client::claim::{
+use provlog_core::claim::{
     Asset, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure, Generator,
     IndirectDisclosure,
 };
-use provlog_client::note::NoteSigner;
-use provlog_client::signed_claim::SignedClaim;
-use provlog_client::tiles::{TILE_WIDTH, Tile, TileLevel, encode_bundle};
+use provlog_core::note::NoteSigner;
+use provlog_core::signed_claim::SignedClaim;
+use provlog_core::tiles::{TILE_WIDTH, Tile, TileLevel, encode_bundle};
 use provlog_monitor::audit::{
     Bundle, audit_bundles, check_claims, check_claims_parallel, default_workers, rederive,
 };
@@ -41,7 +41,7 @@ fn claim(i: u64) -> Claim {
     Claim {
         version: 1,
         asset: Asset {
-            sha256: provlog_client::hash::sha256(format!("bench asset {i}").as_bytes()),
+            sha256: provlog_core::hash::sha256(format!("bench asset {i}").as_bytes()),
             media_type: "image/png".into(),
             size: 1_048_576 + i,
         },
@@ -123,7 +123,7 @@ fn bench_rederive(c: &mut Criterion) {
     g.bench_function("leaf_hash_only", |b| {
         b.iter(|| {
             for e in &refs {
-                black_box(provlog_client::hash::leaf_hash(e));
+                black_box(provlog_core::hash::leaf_hash(e));
             }
         })
     });

@@ -9,12 +9,12 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use provlog_client::checkpoint::{Checkpoint, verify_checkpoint};
-use provlog_client::evidence::Evidence;
-use provlog_client::hash::sha256;
-use provlog_client::note::{Note, NoteError};
-use provlog_client::proof::verify_consistency;
-use provlog_client::witness::{
+use provlog_core::checkpoint::{Checkpoint, verify_checkpoint};
+use provlog_core::evidence::Evidence;
+use provlog_core::hash::sha256;
+use provlog_core::note::{Note, NoteError};
+use provlog_core::proof::verify_consistency;
+use provlog_core::witness::{
     AddCheckpointRequest, COSIGNATURE_CONTENT_TYPE, MAX_REQUEST_SIZE, SIZE_CONTENT_TYPE,
     cosignature_response, size_body,
 };
@@ -110,7 +110,7 @@ fn witness(mon: &Monitor, body: &[u8]) -> (Response, Seen) {
     };
     let verified = match verify_checkpoint(&req.checkpoint, &log.cfg.key) {
         Ok(v) => v,
-        Err(provlog_client::checkpoint::CheckpointError::Note(
+        Err(provlog_core::checkpoint::CheckpointError::Note(
             NoteError::NoKnownSignature | NoteError::InvalidSignature { .. },
         )) => {
             return (
@@ -152,7 +152,7 @@ fn witness(mon: &Monitor, body: &[u8]) -> (Response, Seen) {
     let (latest_size, latest_root) = latest
         .as_ref()
         .map(|c| (c.size, c.root))
-        .unwrap_or((0, provlog_client::hash::EMPTY_ROOT));
+        .unwrap_or((0, provlog_core::hash::EMPTY_ROOT));
     if req.old_size != latest_size {
         let resp = (
             StatusCode::CONFLICT,

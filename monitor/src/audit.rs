@@ -40,10 +40,10 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use provlog_client::hash::leaf_hash;
-use provlog_client::signed_claim::{SignedClaim, SignedClaimError};
-use provlog_client::tiles::{TILE_WIDTH, Tile};
-use provlog_client::tree::TreeError;
+use provlog_core::hash::leaf_hash;
+use provlog_core::signed_claim::{SignedClaim, SignedClaimError};
+use provlog_core::tiles::{TILE_WIDTH, Tile};
+use provlog_core::tree::TreeError;
 
 use crate::owntree::OwnTree;
 
@@ -252,7 +252,7 @@ pub async fn audit_bundles<E>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use provlog_client::tiles::{TileLevel, encode_bundle};
+    use provlog_core::tiles::{TileLevel, encode_bundle};
 
     /// A tree whose leaves are `entries`, re-derived one leaf at a time.
     fn reference(entries: &[Vec<u8>]) -> OwnTree {
@@ -347,11 +347,11 @@ mod tests {
 
     /// `n` validly signed claims (about 400 bytes each).
     fn signed(n: usize) -> Vec<Vec<u8>> {
-        use provlog_client::claim::{
+        use provlog_core::claim::{
             Asset, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure, Generator,
             IndirectDisclosure,
         };
-        use provlog_client::note::NoteSigner;
+        use provlog_core::note::NoteSigner;
         let signer = NoteSigner::generate("vendor.example").expect("keygen");
         let vkey = signer.verifier_key().to_vkey();
         (0..n as u64)
@@ -359,7 +359,7 @@ mod tests {
                 let claim = Claim {
                     version: 1,
                     asset: Asset {
-                        sha256: provlog_client::hash::sha256(&i.to_be_bytes()),
+                        sha256: provlog_core::hash::sha256(&i.to_be_bytes()),
                         media_type: "image/png".into(),
                         size: 1000 + i,
                     },

@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use provlog_client::hash::Hash;
-use provlog_client::note::{SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey};
+use provlog_core::hash::Hash;
+use provlog_core::note::{SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey};
 use serde::Deserialize;
 
 /// Largest config file read, in bytes.
@@ -340,7 +340,7 @@ fn check_url(u: &str) -> Result<(), ConfigError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use provlog_client::note::NoteSigner;
+    use provlog_core::note::NoteSigner;
 
     #[test]
     fn parses_and_rejects() {

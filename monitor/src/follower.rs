@@ -9,10 +9,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use provlog_client::checkpoint::{Checkpoint, verify_checkpoint};
-use provlog_client::hash::{leaf_hash, sha256};
 use provlog_client::http::{HttpError, LogClient};
-use provlog_client::tiles::{TILE_WIDTH, Tile, TileLevel};
+use provlog_core::checkpoint::{Checkpoint, verify_checkpoint};
+use provlog_core::hash::{leaf_hash, sha256};
+use provlog_core::tiles::{TILE_WIDTH, Tile, TileLevel};
 use serde_json::json;
 
 use crate::audit::{AuditStop, Bundle, ClaimCheck, audit_bundles};
@@ -153,7 +153,7 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
         mon.news.notify_one();
     } else if cp.size == tree.size() && tree.checkpoint.is_empty() {
         // Size 0: nothing to audit, but remember the signed checkpoint.
-        if cp.root != provlog_client::hash::EMPTY_ROOT {
+        if cp.root != provlog_core::hash::EMPTY_ROOT {
             return Err(Fault::Misbehaviour(
                 "bad-checkpoint",
                 "empty tree with a non-empty root".into(),

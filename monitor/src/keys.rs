@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use provlog_client::note::{NoteSigner, SIG_COSIGNATURE_V1};
+use provlog_core::note::{NoteSigner, SIG_COSIGNATURE_V1};
 
 /// File name of the witness key in the data directory.
 pub const WITNESS_KEY_FILE: &str = "witness.key";

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use provlog_client::checkpoint::{Checkpoint, verify_checkpoint};
-use provlog_client::evidence::Evidence;
-use provlog_client::note::{Note, NoteSigner, VerifierKey};
+use provlog_core::checkpoint::{Checkpoint, verify_checkpoint};
+use provlog_core::evidence::Evidence;
+use provlog_core::note::{Note, NoteSigner, VerifierKey};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Notify;

@@ -1,9 +1,9 @@
 //! The monitor's own copy of a log's tree: the compact range used to
 //! re-derive roots, and the hash tiles it writes as leaves are appended.
 
-use provlog_client::hash::{HASH_SIZE, Hash};
-use provlog_client::tiles::TileNodeReader;
-use provlog_client::tree::{CompactRange, NodeId, TreeError, consistency_proof, tree_root};
+use provlog_core::hash::{HASH_SIZE, Hash};
+use provlog_core::tiles::TileNodeReader;
+use provlog_core::tree::{CompactRange, NodeId, TreeError, consistency_proof, tree_root};
 
 use crate::store::{AuditState, OwnTiles, Store, StoreError};
 

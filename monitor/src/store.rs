@@ -12,8 +12,8 @@
 use std::path::Path;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
-use provlog_client::hash::{HASH_SIZE, Hash, sha256};
-use provlog_client::tiles::{Tile, TileError, TileLevel, TileReader};
+use provlog_core::hash::{HASH_SIZE, Hash, sha256};
+use provlog_core::tiles::{Tile, TileError, TileLevel, TileReader};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use provlog_client::claim::{
+use provlog_core::claim::{
     Asset, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure, Generator,
     IndirectDisclosure,
 };
-use provlog_client::hash::sha256;
-use provlog_client::note::NoteSigner;
-use provlog_client::signed_claim::SignedClaim;
+use provlog_core::hash::sha256;
+use provlog_core::note::NoteSigner;
+use provlog_core::signed_claim::SignedClaim;
 
 /// Path of a workspace binary, built next to the test executable.
 ///
@@ -472,7 +472,7 @@ pub struct ServedTree {
     /// Every entry, in index order, from the entry bundles.
     pub entries: Vec<Vec<u8>>,
     /// Every hash tile at its width for `size`.
-    pub tiles: provlog_client::tiles::MemoryTiles,
+    pub tiles: provlog_core::tiles::MemoryTiles,
 }
 
 /// Downloads every entry bundle and hash tile of the tree of `size` leaves.
@@ -480,7 +480,7 @@ pub async fn download_tree(
     client: &provlog_client::http::LogClient,
     size: u64,
 ) -> Result<ServedTree, String> {
-    use provlog_client::tiles::{
+    use provlog_core::tiles::{
         MemoryTiles, decode_bundle, entry_bundles_for_size, hash_tiles_for_size,
     };
     let mut tiles = MemoryTiles::new();

@@ -2,14 +2,14 @@
 //! processes on ephemeral ports.
 //!
 //! The binaries must be built first (`cargo test --workspace` does; for this
-//! test alone: `cargo build -p provlog-client --bin provlog -p provlog-server`).
+//! test alone: `cargo build -p provlog-cli -p provlog-server`).
 
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use provlog_client::receipt::Receipt;
+use provlog_core::receipt::Receipt;
 use provlog_e2e::{CliRun, LogProcess, provlog, write_media_tree};
 
 /// Makes a vendor key with `provlog keygen`; returns its path and vkey.
@@ -127,7 +127,7 @@ fn claim_hashes_sniffs_and_signs_a_file() {
     assert!(run.ok(), "claim failed: {run:?}");
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("claim JSON");
     let bytes = std::fs::read(&files[0]).expect("read");
-    let sha = hex::encode(provlog_client::hash::sha256(&bytes));
+    let sha = hex::encode(provlog_core::hash::sha256(&bytes));
     let claim = &json["claim"];
     assert_eq!(claim["asset"]["sha256"], sha.as_str());
     assert_eq!(claim["asset"]["size"], bytes.len() as u64);
@@ -140,7 +140,7 @@ fn claim_hashes_sniffs_and_signs_a_file() {
     assert_eq!(claim["source_type"], "compositeWithTrainedAlgorithmicMedia");
     assert_eq!(claim["generator"]["vendor"], "Example AI");
     assert_eq!(json["vendor_key"], vkey.as_str());
-    let signed = provlog_client::signed_claim::SignedClaim::from_bytes(
+    let signed = provlog_core::signed_claim::SignedClaim::from_bytes(
         &std::fs::read(&out).expect("signed claim written"),
     )
     .expect("a signed claim");
@@ -303,7 +303,7 @@ fn submit_a_folder_then_verify_lookup_and_reject_tampering() {
 
     // Under a policy: the log alone (quorum none) verifies; a witness quorum
     // the receipt cannot meet fails, naming the quorum.
-    let witness = provlog_client::note::NoteSigner::generate_cosigner("witness.example")
+    let witness = provlog_core::note::NoteSigner::generate_cosigner("witness.example")
         .expect("witness key")
         .verifier_key()
         .to_vkey();

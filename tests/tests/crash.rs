@@ -19,14 +19,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use provlog_client::checkpoint::verify_checkpoint;
-use provlog_client::hash::{Hash, leaf_hash};
 use provlog_client::http::LogClient;
-use provlog_client::note::VerifierKey;
-use provlog_client::policy::Policy;
-use provlog_client::proof::{verify_consistency, verify_inclusion};
-use provlog_client::tiles::TileNodeReader;
-use provlog_client::tree::{CompactRange, inclusion_proof};
+use provlog_core::checkpoint::verify_checkpoint;
+use provlog_core::hash::{Hash, leaf_hash};
+use provlog_core::note::VerifierKey;
+use provlog_core::policy::Policy;
+use provlog_core::proof::{verify_consistency, verify_inclusion};
+use provlog_core::tiles::TileNodeReader;
+use provlog_core::tree::{CompactRange, inclusion_proof};
 use provlog_e2e::{LogProcess, Rng, Vendor, download_tree, env_u64};
 
 /// Server flags: short batches so kills land inside commits often.

@@ -9,9 +9,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use ed25519_dalek::Signer;
-use provlog_client::checkpoint::verify_checkpoint;
 use provlog_client::http::{HttpError, LogClient};
-use provlog_client::note::VerifierKey;
+use provlog_core::checkpoint::verify_checkpoint;
+use provlog_core::note::VerifierKey;
 use provlog_e2e::{LogProcess, Vendor, raw_http, rss_kib};
 
 fn rt() -> tokio::runtime::Runtime {
@@ -213,7 +213,7 @@ fn hostile_requests_get_the_right_problem_and_change_nothing() {
     // Invalid UTF-8 inside the claim's text (signature re-made, so only the
     // schema check can refuse it), and an unknown key in the claim map.
     let entry = vendor.claim(1);
-    let sc = provlog_client::signed_claim::SignedClaim::from_bytes(&entry).expect("parse");
+    let sc = provlog_core::signed_claim::SignedClaim::from_bytes(&entry).expect("parse");
     let mut payload = sc.payload().to_vec();
     let at = payload
         .windows(8)

@@ -4,14 +4,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use provlog_client::checkpoint::verify_checkpoint;
-use provlog_client::hash::{Hash, leaf_hash, sha256};
 use provlog_client::http::{HttpError, LogClient};
-use provlog_client::note::VerifierKey;
-use provlog_client::policy::Policy;
-use provlog_client::proof::{verify_consistency, verify_inclusion};
-use provlog_client::receipt::Receipt;
-use provlog_client::tiles::{Tile, TileLevel, decode_bundle};
+use provlog_core::checkpoint::verify_checkpoint;
+use provlog_core::hash::{Hash, leaf_hash, sha256};
+use provlog_core::note::VerifierKey;
+use provlog_core::policy::Policy;
+use provlog_core::proof::{verify_consistency, verify_inclusion};
+use provlog_core::receipt::Receipt;
+use provlog_core::tiles::{Tile, TileLevel, decode_bundle};
 use provlog_e2e::{LogProcess, Vendor};
 
 fn rt() -> tokio::runtime::Runtime {

@@ -34,12 +34,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use provlog_client::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
-use provlog_client::evidence::{Evidence, verify_evidence};
-use provlog_client::hash::{Hash, sha256};
-use provlog_client::note::{Note, NoteSigner, VerifierKey};
-use provlog_client::tree::{MemoryTree, consistency_proof, tree_root};
-use provlog_client::witness::{
+use provlog_core::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
+use provlog_core::evidence::{Evidence, verify_evidence};
+use provlog_core::hash::{Hash, sha256};
+use provlog_core::note::{Note, NoteSigner, VerifierKey};
+use provlog_core::tree::{MemoryTree, consistency_proof, tree_root};
+use provlog_core::witness::{
     AddCheckpointRequest, SIZE_CONTENT_TYPE, attach_cosignatures, monitoring_path,
     parse_cosignature_response, parse_size_body,
 };

@@ -5,11 +5,11 @@
 
 use std::process::Command;
 
-use provlog_client::evidence::Evidence;
-use provlog_client::hash::sha256;
 use provlog_client::http::LogClient;
-use provlog_client::note::{NoteSigner, VerifierKey};
-use provlog_client::policy::{Policy, Quorum, Threshold};
+use provlog_core::evidence::Evidence;
+use provlog_core::hash::sha256;
+use provlog_core::note::{NoteSigner, VerifierKey};
+use provlog_core::policy::{Policy, Quorum, Threshold};
 use provlog_e2e::{LogProcess, MonitorProcess, Vendor, bin, free_port, wait_for, write_log_key};
 use serde_json::Value;
 
@@ -157,7 +157,7 @@ fn honest_log_with_two_witnessing_monitors() {
             Some(total)
         );
         // The witness's monitoring endpoint serves a cosigned checkpoint.
-        let path = provlog_client::witness::monitoring_path(origin);
+        let path = provlog_core::witness::monitoring_path(origin);
         let note = get_text(&format!("{}/{path}", m.url)).expect("witnessed checkpoint");
         assert!(note.starts_with(origin));
     }

@@ -8,12 +8,12 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use provlog_client::checkpoint::{Checkpoint, sign_checkpoint};
-use provlog_client::hash::leaf_hash;
-use provlog_client::note::{Note, NoteSigner, VerifierKey};
-use provlog_client::tiles::encode_bundle;
-use provlog_client::tree::{MemoryTree, consistency_proof, tree_root};
-use provlog_client::witness::{
+use provlog_core::checkpoint::{Checkpoint, sign_checkpoint};
+use provlog_core::hash::leaf_hash;
+use provlog_core::note::{Note, NoteSigner, VerifierKey};
+use provlog_core::tiles::encode_bundle;
+use provlog_core::tree::{MemoryTree, consistency_proof, tree_root};
+use provlog_core::witness::{
     AddCheckpointRequest, SIZE_CONTENT_TYPE, attach_cosignatures, monitoring_path,
     parse_cosignature_response,
 };
@@ -196,8 +196,7 @@ fn witness_status_codes_and_atomic_size_check() {
     })
     .expect("evidence");
     let bundle = serde_json::to_vec(&ev[0]).expect("json");
-    provlog_client::evidence::verify_evidence(&bundle, &log.verifier_key())
-        .expect("valid evidence");
+    provlog_core::evidence::verify_evidence(&bundle, &log.verifier_key()).expect("valid evidence");
 }
 
 /// A fake log whose entry bundle does not hash to its signed checkpoint.

@@ -10,10 +10,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use provlog_client::checkpoint::verify_checkpoint;
 use provlog_client::http::LogClient;
-use provlog_client::note::VerifierKey;
-use provlog_client::tiles::{Tile, TileLevel, entry_bundles_for_size, hash_tiles_for_size};
+use provlog_core::checkpoint::verify_checkpoint;
+use provlog_core::note::VerifierKey;
+use provlog_core::tiles::{Tile, TileLevel, entry_bundles_for_size, hash_tiles_for_size};
 use provlog_e2e::{LogProcess, Vendor, bin};
 use provlog_server::store::{Commit, Store};
 

@@ -1,0 +1,54 @@
+//! Vendor key files: creation (mode 0600) and loading (refused if others can read it).
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use provlog_core::note::NoteSigner;
+
+use crate::out::outln;
+
+/// `provlog keygen`.
+pub fn keygen(out: &Path, name: &str) -> Result<(), String> {
+    let signer =
+        NoteSigner::generate(name).map_err(|e| format!("cannot make a key named {name:?}: {e}"))?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .map_err(|e| {
+            format!(
+                "cannot create {}: {e} (it is never overwritten)",
+                out.display()
+            )
+        })?;
+    f.write_all(format!("{}\n", signer.to_skey()).as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!(
+        "wrote private key {} (mode 0600); give the vkey below to log operators",
+        out.display()
+    );
+    outln!("{}", signer.verifier_key().to_vkey());
+    Ok(())
+}
+
+/// Loads a vendor private key, refusing a file group or others can read.
+pub fn load_key(path: &Path) -> Result<NoteSigner, String> {
+    let meta =
+        fs::metadata(path).map_err(|e| format!("cannot read key {}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "key file {} is readable by group or others (mode {mode:o}); run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    let text =
+        fs::read_to_string(path).map_err(|e| format!("cannot read key {}: {e}", path.display()))?;
+    NoteSigner::parse_skey(text.trim())
+        .map_err(|e| format!("{} is not a provlog key: {e}", path.display()))
+}

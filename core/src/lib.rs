@@ -1,0 +1,43 @@
+//! # provlog-core
+//!
+//! The provlog protocol core: everything a verifier needs and nothing a
+//! server needs. It does no I/O: no async runtime, HTTP, CLI or storage
+//! crate is in its dependency tree, so it can be embedded anywhere. It holds the byte-exact formats (RFC 6962 hashing, C2SP
+//! tlog-tiles, signed-note, tlog-checkpoint, cosignature/v1, tlog-proof,
+//! tlog-policy), the provenance claim and its COSE_Sign1 envelope, the
+//! receipt, and the verification of all of them.
+//!
+//! Module map:
+//! - [`cbor`]: the one strict CBOR reader and deterministic writer.
+//! - [`hash`]: RFC 6962 leaf and node hashing.
+//! - [`tree`]: tree hashes from stored nodes, the compact range used for
+//!   appending, and inclusion/consistency proof *generation*.
+//! - [`proof`]: inclusion and consistency proof *verification* (RFC 9162).
+//! - [`tiles`]: C2SP tlog-tiles coordinates, paths, hash tiles and entry bundles.
+//! - [`tile_builder`]: the one tile builder (appends, produces hash tiles
+//!   and bundles to store) used by the sequencer, monitor and `check`.
+//! - [`note`]: C2SP signed-note signing/verification, keys, cosignature/v1.
+//! - [`checkpoint`]: C2SP tlog-checkpoint bodies, with provlog's timestamp line.
+//! - [`policy`]: trust policy (log keys, witnesses, groups, quorum).
+//! - [`claim`]: the provenance claim (schema v1) in deterministic CBOR.
+//! - [`signed_claim`]: the claim signed as a COSE_Sign1 (the log entry).
+//! - [`receipt`]: the receipt (CBOR bundle and C2SP tlog-proof text) and its
+//!   offline verification.
+//! - [`witness`]: C2SP tlog-witness add-checkpoint formats and client.
+//! - [`evidence`]: evidence bundles (contradictory checkpoints) and their
+//!   offline verification.
+
+pub mod cbor;
+pub mod checkpoint;
+pub mod claim;
+pub mod evidence;
+pub mod hash;
+pub mod note;
+pub mod policy;
+pub mod proof;
+pub mod receipt;
+pub mod signed_claim;
+pub mod tile_builder;
+pub mod tiles;
+pub mod tree;
+pub mod witness;
