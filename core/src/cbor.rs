@@ -329,14 +329,16 @@ pub fn decode_bytes_array(bytes: &[u8], max_items: usize) -> Result<Vec<&[u8]>, 
     if count == 0 {
         return Err(ArrayError::Empty);
     }
+    // A count the rest of the input cannot hold is a malformed body, not a
+    // large one; both checks come before any allocation.
+    if count > r.remaining() {
+        return Err(CborError::Truncated.into());
+    }
     if count > max_items as u64 {
         return Err(ArrayError::TooMany {
             count,
             max: max_items,
         });
-    }
-    if count > r.remaining() {
-        return Err(CborError::Truncated.into());
     }
     let mut out = Vec::with_capacity(count as usize);
     for i in 0..count {
