@@ -11,12 +11,17 @@
 //!   problem document with `Retry-After: 1` and is closed;
 //! - a **header-read timeout** for a new connection's first request;
 //! - an **idle timeout** for a connection with no request in progress;
-//! - a **body timeout** for each request body.
+//! - a **body timeout** for each request body;
+//!
+//! and, per route, [`BodyLimit`]: a body declared over the limit is refused
+//! with `413` before any of it is read, one without a declared length is
+//! cut off at the limit.
 //!
 //! HTTP/1.1 and HTTP/2 are both served (hyper-util's auto builder).
 //! Graceful shutdown: when `shutdown` completes, no connection is accepted,
 //! idle connections close, and requests in progress finish.
 
+mod body_limit;
 mod config;
 
 use std::collections::BTreeMap;
@@ -38,6 +43,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tower_service::Service as _;
 
+pub use body_limit::{BodyLimit, BodyLimitService, too_large};
 pub use config::{
     ConnArgs, ConnFile, ConnLimits, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, open_files_limit,

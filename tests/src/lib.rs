@@ -67,7 +67,27 @@ impl LogProcess {
 
     /// Like [`LogProcess::try_start`], listening on `listen`.
     pub fn try_start_on(data: &Path, listen: &str, extra: &[&str]) -> Result<LogProcess, String> {
-        let mut child = Command::new(bin("provlog-server"))
+        Self::try_start_cmd(Command::new(bin("provlog-server")), data, listen, extra)
+    }
+
+    /// Like [`LogProcess::start`], with the process's open-files limit
+    /// (`ulimit -n`) set to `nofile` (through `prlimit`).
+    pub fn start_with_fd_limit(data: &Path, extra: &[&str], nofile: u64) -> LogProcess {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(bin("provlog-server"));
+        Self::try_start_cmd(cmd, data, "127.0.0.1:0", extra)
+            .unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    fn try_start_cmd(
+        mut cmd: Command,
+        data: &Path,
+        listen: &str,
+        extra: &[&str],
+    ) -> Result<LogProcess, String> {
+        let mut child = cmd
             .arg("--data")
             .arg(data)
             .args(["--listen", listen])

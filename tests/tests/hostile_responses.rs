@@ -78,7 +78,7 @@ fn every_log_call() -> Vec<(&'static str, usize, Call)> {
             "tile (hash)",
             limits::HASH_TILE,
             Box::new(move |c: LogClient| {
-                let t = hash_tile.clone();
+                let t = hash_tile;
                 Box::pin(async move { c.tile(&t).await.map(drop) })
             }),
         ),
@@ -86,7 +86,7 @@ fn every_log_call() -> Vec<(&'static str, usize, Call)> {
             "tile (full bundle)",
             limits::BUNDLE,
             Box::new(move |c: LogClient| {
-                let t = bundle.clone();
+                let t = bundle;
                 Box::pin(async move { c.tile(&t).await.map(drop) })
             }),
         ),
@@ -94,7 +94,7 @@ fn every_log_call() -> Vec<(&'static str, usize, Call)> {
             "tile (partial bundle)",
             limits::tile(&partial),
             Box::new(move |c: LogClient| {
-                let t = partial.clone();
+                let t = partial;
                 Box::pin(async move { c.tile(&t).await.map(drop) })
             }),
         ),
