@@ -17,7 +17,10 @@
 //! with `413` before any of it is read, one without a declared length is
 //! cut off at the limit.
 //!
-//! HTTP/1.1 and HTTP/2 are both served (hyper-util's auto builder).
+//! HTTP/1.1 and HTTP/2 are both served (hyper-util's auto builder). Each
+//! request carries the peer's address as axum's
+//! `ConnectInfo<SocketAddr>` extension, as with
+//! `into_make_service_with_connect_info`.
 //! Graceful shutdown: when `shutdown` completes, no connection is accepted,
 //! idle connections close, and requests in progress finish.
 
@@ -177,7 +180,7 @@ pub async fn serve_with_stats(
     let mut last_refusal_log: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             r = listener.accept() => match r {
                 Ok(c) => c,
@@ -234,7 +237,7 @@ pub async fn serve_with_stats(
             stop: stop_rx.clone(),
             _done: done_tx.clone(),
         };
-        tokio::spawn(conn.run(stream, router.clone()));
+        tokio::spawn(conn.run(stream, peer, router.clone()));
     }
     drop(listener);
     let _ = stop_tx.send(true);
@@ -282,12 +285,14 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(mut self, stream: TcpStream, router: Router) {
+    async fn run(mut self, stream: TcpStream, peer: std::net::SocketAddr, router: Router) {
         let state = self.state.clone();
         let body_timeout = self.limits.body_timeout;
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let busy = Busy::new(&state);
-            let req = req.map(|b| Body::new(DeadlineBody::new(b, body_timeout)));
+            let mut req = req.map(|b| Body::new(DeadlineBody::new(b, body_timeout)));
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let mut router = router.clone();
             async move {
                 let resp = router.call(req).await?;

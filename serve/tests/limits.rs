@@ -59,6 +59,14 @@ impl Server {
         let router = Router::new()
             .route("/", get(|| async { "ok" }))
             .route(
+                "/peer",
+                get(
+                    |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<
+                        std::net::SocketAddr,
+                    >| async move { peer.ip().to_string() },
+                ),
+            )
+            .route(
                 "/block",
                 get(move || {
                     let gate = gate.clone();
@@ -247,8 +255,15 @@ async fn idle_and_slow_body_connections_are_closed() {
         got.is_empty() || got.starts_with("HTTP/1.1 4"),
         "answered 4xx or closed: {got}"
     );
-    // Normal requests still work.
+    // Normal requests still work, and see their peer's address.
     assert_eq!(get_ok(server.addr).await.status(), 200);
+    let peer = reqwest::get(format!("http://{}/peer", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(peer, "127.0.0.1");
     server.shutdown().await;
 }
 
