@@ -15,19 +15,47 @@ use provlog_core::note::VerifierKey;
 use provlog_core::receipt::{Receipt, ReceiptError};
 use provlog_core::tiles::Tile;
 
-/// Largest response body the client reads (a batch of receipts).
-pub const MAX_RESPONSE: usize = 64 << 20;
+use crate::bounded::{BodyError, read_limited};
+use crate::cause::{check_url, describe};
+use crate::limits;
+
+/// Default time one call may take, from connecting to the end of the body.
+/// A submission waits for the batch to be sequenced (and witnessed), so
+/// this is generous; it is also what bounds a peer that trickles bytes.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Time to open the TCP connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Errors talking to a log.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    /// The log could not be reached, or the connection failed.
-    #[error("cannot reach {url}: {source}")]
+    /// The log's base URL cannot be used (no scheme, no host...): nothing
+    /// was sent, and retrying cannot help.
+    #[error("bad log URL {url:?}: {reason}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The log could not be reached, the connection failed, or the call
+    /// timed out.
+    #[error("{url}: {}", describe(.source))]
     Transport {
         /// What was asked.
         url: String,
         /// Why.
         source: reqwest::Error,
+    },
+    /// The answer is larger than any honest answer to this call; reading
+    /// stopped at the limit.
+    #[error("{url}: the response is larger than the {limit}-byte limit for this endpoint")]
+    TooLarge {
+        /// What was asked.
+        url: String,
+        /// The endpoint's limit, in bytes (see [`crate::limits`]).
+        limit: usize,
     },
     /// The log answered with an error status.
     #[error("{url}: HTTP {status}: {detail}")]
@@ -60,10 +88,11 @@ pub enum HttpError {
 }
 
 impl HttpError {
-    /// Whether retrying later may help (unreachable, 429, 5xx).
+    /// Whether retrying later may help (unreachable, timed out, 429, 5xx).
+    /// A bad URL, a malformed or oversized answer, or a 4xx is permanent.
     pub fn is_transient(&self) -> bool {
         match self {
-            HttpError::Transport { .. } => true,
+            HttpError::Transport { source, .. } => !source.is_builder(),
             HttpError::Status { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }
@@ -131,11 +160,23 @@ pub struct LogClient {
 }
 
 impl LogClient {
-    /// A client for the log at `base` (e.g. `http://127.0.0.1:7300`).
+    /// A client for the log at `base` (e.g. `http://127.0.0.1:7300`), with
+    /// [`DEFAULT_TIMEOUT`] per call. Fails at once, with the reason, if
+    /// `base` is not an `http://` or `https://` URL.
     pub fn new(base: &str) -> Result<Self, HttpError> {
+        Self::with_timeout(base, DEFAULT_TIMEOUT)
+    }
+
+    /// Like [`LogClient::new`], with `timeout` for each whole call
+    /// (connect, request, and reading the body).
+    pub fn with_timeout(base: &str, timeout: Duration) -> Result<Self, HttpError> {
+        check_url(base).map_err(|reason| HttpError::BadUrl {
+            url: base.to_string(),
+            reason,
+        })?;
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
+            .timeout(timeout)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .build()
             .map_err(|source| HttpError::Transport {
                 url: base.to_string(),
@@ -156,7 +197,15 @@ impl LogClient {
         format!("{}/{}", self.base, path.trim_start_matches('/'))
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<Vec<u8>, HttpError> {
+    /// Sends `req` and reads a success body of at most `limit` bytes (an
+    /// error body of at most [`limits::ERROR_BODY`]), cut off while it
+    /// streams.
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        url: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>, HttpError> {
         let resp = req.send().await.map_err(|source| HttpError::Transport {
             url: url.to_string(),
             source,
@@ -167,31 +216,21 @@ impl LogClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
-        if let Some(len) = resp.content_length()
-            && len > MAX_RESPONSE as u64
-        {
-            return Err(HttpError::BadResponse {
-                url: url.to_string(),
-                detail: format!("response of {len} bytes is over the limit"),
-            });
-        }
-        let body = resp.bytes().await.map_err(|source| HttpError::Transport {
-            url: url.to_string(),
-            source,
-        })?;
-        if body.len() > MAX_RESPONSE {
-            return Err(HttpError::BadResponse {
-                url: url.to_string(),
-                detail: "response over the size limit".into(),
-            });
-        }
         if !status.is_success() {
-            let (kind, detail) = match serde_json::from_slice::<ProblemBody>(&body) {
-                Ok(p) => (p.kind, p.detail.unwrap_or_default()),
-                Err(_) => (
-                    None,
-                    String::from_utf8_lossy(&body).chars().take(500).collect(),
-                ),
+            let (kind, detail) = match read_limited(resp, limits::ERROR_BODY).await {
+                Ok(body) => match serde_json::from_slice::<ProblemBody>(&body) {
+                    Ok(p) => (p.kind, p.detail.unwrap_or_default()),
+                    Err(_) => (
+                        None,
+                        String::from_utf8_lossy(&body).chars().take(500).collect(),
+                    ),
+                },
+                Err(BodyError::TooLarge { limit }) => {
+                    (None, format!("(error body over {limit} bytes, not read)"))
+                }
+                Err(BodyError::Transport(e)) => {
+                    (None, format!("(error body unreadable: {})", describe(&e)))
+                }
             };
             return Err(HttpError::Status {
                 url: url.to_string(),
@@ -201,17 +240,26 @@ impl LogClient {
                 retry_after,
             });
         }
-        Ok(body.to_vec())
+        read_limited(resp, limit).await.map_err(|e| match e {
+            BodyError::TooLarge { limit } => HttpError::TooLarge {
+                url: url.to_string(),
+                limit,
+            },
+            BodyError::Transport(source) => HttpError::Transport {
+                url: url.to_string(),
+                source,
+            },
+        })
     }
 
-    async fn get(&self, path: &str) -> Result<Vec<u8>, HttpError> {
+    async fn get(&self, path: &str, limit: usize) -> Result<Vec<u8>, HttpError> {
         let url = self.url(path);
-        self.send(self.http.get(&url), &url).await
+        self.send(self.http.get(&url), &url, limit).await
     }
 
     /// `GET /checkpoint`: the latest signed checkpoint note (unverified).
     pub async fn checkpoint(&self) -> Result<Vec<u8>, HttpError> {
-        self.get("checkpoint").await
+        self.get("checkpoint", limits::CHECKPOINT).await
     }
 
     /// Fetches the latest checkpoint and verifies it with the log's key.
@@ -225,7 +273,7 @@ impl LogClient {
 
     /// `GET /tile/...`: raw tile or entry bundle bytes.
     pub async fn tile(&self, tile: &Tile) -> Result<Vec<u8>, HttpError> {
-        self.get(&tile.path()).await
+        self.get(&tile.path(), limits::tile(tile)).await
     }
 
     /// `POST /v1/claims`: submits one signed claim; returns its receipt (unverified).
@@ -236,7 +284,7 @@ impl LogClient {
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/cose")
             .body(signed_claim.to_vec());
-        let body = self.send(req, &url).await?;
+        let body = self.send(req, &url, limits::RECEIPT).await?;
         Ok(Receipt::from_cbor(&body)?)
     }
 
@@ -249,7 +297,9 @@ impl LogClient {
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/cbor")
             .body(body);
-        let resp = self.send(req, &url).await?;
+        let resp = self
+            .send(req, &url, limits::batch_receipts(signed_claims.len()))
+            .await?;
         let bad = |detail: &str| HttpError::BadResponse {
             url: url.clone(),
             detail: detail.to_string(),
@@ -267,14 +317,15 @@ impl LogClient {
 
     /// `GET /v1/entries/<index>`: the signed claim at `index` (unverified).
     pub async fn entry(&self, index: u64) -> Result<Vec<u8>, HttpError> {
-        self.get(&format!("v1/entries/{index}")).await
+        self.get(&format!("v1/entries/{index}"), limits::ENTRY)
+            .await
     }
 
     /// `GET /v1/lookup?asset=`: every logged claim for an asset (unverified).
     pub async fn lookup(&self, asset: &Hash) -> Result<Lookup, HttpError> {
         let path = format!("v1/lookup?asset={}", hex::encode(asset));
         let url = self.url(&path);
-        let body = self.get(&path).await?;
+        let body = self.get(&path, limits::LOOKUP).await?;
         let parsed: LookupBody =
             serde_json::from_slice(&body).map_err(|e| HttpError::BadResponse {
                 url: url.clone(),
@@ -304,7 +355,7 @@ impl LogClient {
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, HttpError> {
         let path = format!("v1/proof/inclusion?index={index}&size={size}");
         let url = self.url(&path);
-        let body = self.get(&path).await?;
+        let body = self.get(&path, limits::PROOF).await?;
         let p: ProofBody = serde_json::from_slice(&body).map_err(|e| HttpError::BadResponse {
             url: url.clone(),
             detail: format!("proof response: {e}"),
@@ -316,7 +367,7 @@ impl LogClient {
     pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, HttpError> {
         let path = format!("v1/proof/consistency?old={old}&new={new}");
         let url = self.url(&path);
-        let body = self.get(&path).await?;
+        let body = self.get(&path, limits::PROOF).await?;
         let p: ProofBody = serde_json::from_slice(&body).map_err(|e| HttpError::BadResponse {
             url: url.clone(),
             detail: format!("proof response: {e}"),
@@ -344,4 +395,136 @@ fn decode_hashes(items: &[String], url: &str) -> Result<Vec<Hash>, HttpError> {
                 })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Rust debug text that must never reach an operator.
+    fn assert_plain_words(msg: &str) {
+        for leak in ["builder error", "Io(", "Error {", "kind:", "client error ("] {
+            assert!(!msg.contains(leak), "{msg:?} leaks {leak:?}");
+        }
+    }
+
+    /// A server that answers every connection with `answer` and closes.
+    async fn answering(answer: &'static [u8]) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(answer).await;
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_says_connection_refused_and_is_transient() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let err = LogClient::new(&url)
+            .unwrap()
+            .checkpoint()
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("connection refused"), "{msg}");
+        assert!(msg.contains(&url), "{msg}");
+        assert_plain_words(&msg);
+        assert!(err.is_transient());
+        let w = crate::witness::WitnessClient::new(&url, Duration::from_secs(5)).unwrap();
+        let req = provlog_core::witness::AddCheckpointRequest {
+            old_size: 0,
+            proof: vec![],
+            checkpoint: b"x\n".to_vec(),
+        };
+        let msg = w.add_checkpoint(&req).await.unwrap_err().to_string();
+        assert!(msg.contains("connection refused"), "{msg}");
+        assert_plain_words(&msg);
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_fails_at_once_and_is_not_retried() {
+        for url in ["localhost:7300", "127.0.0.1:7300"] {
+            let err = LogClient::new(url).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains("no scheme in URL"), "{msg}");
+            assert!(
+                msg.contains(&format!("http://{url}")),
+                "says what to write: {msg}"
+            );
+            assert_plain_words(&msg);
+            assert!(!err.is_transient());
+            let msg = crate::witness::WitnessClient::new(url, Duration::from_secs(1))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("no scheme in URL"), "{msg}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_short_and_a_timeout_are_named() {
+        let url =
+            answering(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nshort")
+                .await;
+        let err = LogClient::new(&url)
+            .unwrap()
+            .checkpoint()
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("broke off") || msg.contains("closed the connection"),
+            "{msg}"
+        );
+        assert_plain_words(&msg);
+        assert!(err.is_transient());
+
+        // Headers, then nothing: the call's timeout ends it, and says so.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n")
+                    .await;
+                held.push(s);
+            }
+        });
+        let client = LogClient::with_timeout(&url, Duration::from_millis(300)).unwrap();
+        let msg = client.checkpoint().await.unwrap_err().to_string();
+        assert!(msg.contains("timed out"), "{msg}");
+        assert_plain_words(&msg);
+    }
+
+    #[tokio::test]
+    async fn an_oversized_error_body_is_not_read_and_still_reported() {
+        // 500 declaring a 1 TB problem body.
+        let url = answering(
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 1000000000000\r\n\r\n{}",
+        )
+        .await;
+        let err = LogClient::new(&url)
+            .unwrap()
+            .checkpoint()
+            .await
+            .unwrap_err();
+        match &err {
+            HttpError::Status { status, detail, .. } => {
+                assert_eq!(*status, 500);
+                assert!(detail.contains("not read"), "{detail}");
+            }
+            other => panic!("expected a status error, got {other}"),
+        }
+    }
 }

@@ -4,8 +4,11 @@
 //! ([`http`]) and for a C2SP tlog-witness ([`witness`]). Verification lives
 //! in the core; this crate only moves bytes, with bounded reads
 //! ([`bounded::read_limited`]: every response body is limited while it
-//! streams).
+//! streams, with a limit per endpoint in [`limits`]) and errors that name
+//! their cause ([`cause`]).
 
 pub mod bounded;
+pub mod cause;
 pub mod http;
+pub mod limits;
 pub mod witness;

@@ -3,20 +3,40 @@
 //! [`provlog_core::witness`].
 
 use provlog_core::witness::{
-    AddCheckpointRequest, AddOutcome, MAX_RESPONSE_SIZE, WitnessError, parse_cosignature_response,
-    parse_size_body,
+    AddCheckpointRequest, AddOutcome, WitnessError, parse_cosignature_response, parse_size_body,
 };
+
+use crate::bounded::{BodyError, read_limited};
+use crate::cause::{check_url, describe};
+use crate::limits;
 
 /// Why an add-checkpoint call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WitnessCallError {
-    /// The witness could not be reached.
-    #[error("cannot reach witness {url}: {source}")]
+    /// The witness URL cannot be used (no scheme, no host...).
+    #[error("bad witness URL {url:?}: {reason}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The witness could not be reached, the connection failed, or the call
+    /// timed out.
+    #[error("witness {url}: {}", describe(.source))]
     Transport {
         /// The add-checkpoint URL.
         url: String,
         /// Why.
         source: reqwest::Error,
+    },
+    /// The answer is larger than any honest answer; reading stopped at the limit.
+    #[error("witness {url}: the response is larger than the {limit}-byte limit")]
+    TooLarge {
+        /// The add-checkpoint URL.
+        url: String,
+        /// The limit ([`limits::COSIGNATURE`]).
+        limit: usize,
     },
     /// The witness answered, but not with a valid answer.
     #[error(transparent)]
@@ -32,8 +52,13 @@ pub struct WitnessClient {
 
 impl WitnessClient {
     /// A client for the witness whose submission prefix is `prefix`, with a
-    /// per-request `timeout`.
+    /// per-request `timeout` (connect, request and the whole answer: it is
+    /// what bounds a witness that trickles its answer).
     pub fn new(prefix: &str, timeout: std::time::Duration) -> Result<Self, WitnessCallError> {
+        check_url(prefix).map_err(|reason| WitnessCallError::BadUrl {
+            url: prefix.to_string(),
+            reason,
+        })?;
         let url = format!("{}/add-checkpoint", prefix.trim_end_matches('/'));
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -51,7 +76,8 @@ impl WitnessClient {
         &self.url
     }
 
-    /// Sends one add-checkpoint request.
+    /// Sends one add-checkpoint request. The answer is read up to
+    /// [`limits::COSIGNATURE`] bytes, cut off while it streams.
     pub async fn add_checkpoint(
         &self,
         req: &AddCheckpointRequest,
@@ -68,15 +94,15 @@ impl WitnessClient {
             .await
             .map_err(transport)?;
         let status = resp.status().as_u16();
-        if resp
-            .content_length()
-            .is_some_and(|l| l > MAX_RESPONSE_SIZE as u64)
-        {
-            return Err(WitnessCallError::Witness(WitnessError::MalformedResponse(
-                "response over the size limit".into(),
-            )));
-        }
-        let body = resp.bytes().await.map_err(transport)?;
+        let body = read_limited(resp, limits::COSIGNATURE)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge { limit } => WitnessCallError::TooLarge {
+                    url: self.url.clone(),
+                    limit,
+                },
+                BodyError::Transport(source) => transport(source),
+            })?;
         match status {
             200 => Ok(AddOutcome::Cosigned(parse_cosignature_response(&body)?)),
             409 => match parse_size_body(&body) {

@@ -67,6 +67,9 @@ pub struct RunArgs {
     /// Timeout of one add-checkpoint call, in milliseconds (default 3000).
     #[arg(long)]
     pub witness_timeout_ms: Option<u64>,
+    /// Connection limits (also the `[connections]` table of the file).
+    #[command(flatten)]
+    pub conn: provlog_serve::ConnArgs,
 }
 
 /// The same settings as they may appear in the TOML file.
@@ -88,6 +91,7 @@ struct FileConfig {
     witness: Option<Vec<String>>,
     witness_quorum: Option<usize>,
     witness_timeout_ms: Option<u64>,
+    connections: Option<provlog_serve::ConnFile>,
 }
 
 /// Resolved configuration.
@@ -123,6 +127,8 @@ pub struct Config {
     pub witness_quorum: usize,
     /// Timeout of one add-checkpoint call.
     pub witness_timeout: Duration,
+    /// Connection cap and timeouts.
+    pub conn: provlog_serve::ConnLimits,
 }
 
 /// Errors loading the configuration.
@@ -202,6 +208,8 @@ impl Config {
                     .or(file.witness_timeout_ms)
                     .unwrap_or(3000),
             ),
+            conn: provlog_serve::ConnLimits::resolve(&args.conn, file.connections.as_ref())
+                .map_err(ConfigError::Invalid)?,
         };
         let mut cfg = cfg;
         let specs = if args.witness.is_empty() {

@@ -201,8 +201,7 @@ fn run(args: &RunArgs) -> Result<(), String> {
         println!("listening on http://{addr}");
         println!("vkey {}", signer.verifier_key().to_vkey());
         let app = router(state.clone());
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+        provlog_serve::serve(listener, app, cfg.conn, shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))
     })?;

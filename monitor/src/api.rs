@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,14 +31,14 @@ pub fn router(mon: Arc<Monitor>) -> Router {
     Router::new()
         .route(
             "/add-checkpoint",
-            post(add_checkpoint).layer(DefaultBodyLimit::max(MAX_REQUEST_SIZE)),
+            post(add_checkpoint).layer(provlog_serve::BodyLimit(MAX_REQUEST_SIZE)),
         )
         .route("/{log}/checkpoint", get(witnessed_checkpoint))
         .route(
             "/v1/gossip",
             get(get_gossip)
                 .post(post_gossip)
-                .layer(DefaultBodyLimit::max(MAX_GOSSIP_BODY)),
+                .layer(provlog_serve::BodyLimit(MAX_GOSSIP_BODY)),
         )
         .route("/v1/evidence", get(list_evidence))
         .route("/v1/evidence/{id}", get(one_evidence))

@@ -49,6 +49,7 @@ struct FileConfig {
     watch: Vec<FileWatch>,
     #[serde(default)]
     alerts: FileAlerts,
+    connections: Option<provlog_serve::ConnFile>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -174,6 +175,8 @@ pub struct Config {
     pub watch: Vec<WatchRule>,
     /// Alert hooks.
     pub alerts: AlertConfig,
+    /// The `[connections]` table (cap and timeouts; flags override it).
+    pub connections: Option<provlog_serve::ConnFile>,
 }
 
 fn invalid<T>(m: String) -> Result<T, ConfigError> {
@@ -324,6 +327,7 @@ impl Config {
                 webhook: f.alerts.webhook,
                 command: f.alerts.command,
             },
+            connections: f.connections,
         })
     }
 }

@@ -32,6 +32,9 @@ struct Cli {
     /// TOML configuration (logs, peers, witness name, watch rules, alerts).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Connection limits (also the `[connections]` table of the config).
+    #[command(flatten)]
+    conn: provlog_serve::ConnArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +56,7 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: &Cli) -> Result<(), String> {
     let cfg = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let conn = provlog_serve::ConnLimits::resolve(&cli.conn, cfg.connections.as_ref())?;
     let (witness, created) = keys::load_or_create(&cli.data, &cfg.witness_name)?;
     if created {
         tracing::info!(vkey = %witness.verifier_key(), "created a new witness key");
@@ -76,8 +80,7 @@ fn run(cli: &Cli) -> Result<(), String> {
             tokio::spawn(follower::run(mon.clone(), log.clone()));
         }
         tokio::spawn(gossip::run(mon.clone()));
-        axum::serve(listener, api::router(mon.clone()))
-            .with_graceful_shutdown(shutdown_signal())
+        provlog_serve::serve(listener, api::router(mon.clone()), conn, shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))
     })?;

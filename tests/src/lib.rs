@@ -18,7 +18,12 @@ use provlog_core::signed_claim::SignedClaim;
 ///
 /// `cargo test --workspace` builds every binary of the workspace into the
 /// same target directory as the test executables (`target/<profile>/`).
+/// `PROVLOG_E2E_BIN_DIR` points the tests at other binaries instead (e.g.
+/// an older build, to show that a test fails without a fix).
 pub fn bin(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("PROVLOG_E2E_BIN_DIR") {
+        return PathBuf::from(dir).join(name);
+    }
     let exe = std::env::current_exe().expect("current_exe");
     // target/<profile>/deps/<test> -> target/<profile>/<name>
     let dir = exe
@@ -62,7 +67,27 @@ impl LogProcess {
 
     /// Like [`LogProcess::try_start`], listening on `listen`.
     pub fn try_start_on(data: &Path, listen: &str, extra: &[&str]) -> Result<LogProcess, String> {
-        let mut child = Command::new(bin("provlog-server"))
+        Self::try_start_cmd(Command::new(bin("provlog-server")), data, listen, extra)
+    }
+
+    /// Like [`LogProcess::start`], with the process's open-files limit
+    /// (`ulimit -n`) set to `nofile` (through `prlimit`).
+    pub fn start_with_fd_limit(data: &Path, extra: &[&str], nofile: u64) -> LogProcess {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(bin("provlog-server"));
+        Self::try_start_cmd(cmd, data, "127.0.0.1:0", extra)
+            .unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    fn try_start_cmd(
+        mut cmd: Command,
+        data: &Path,
+        listen: &str,
+        extra: &[&str],
+    ) -> Result<LogProcess, String> {
+        let mut child = cmd
             .arg("--data")
             .arg(data)
             .args(["--listen", listen])
@@ -376,6 +401,11 @@ impl MonitorProcess {
         }
     }
 
+    /// The monitor's process id (for reading its memory use in /proc).
+    pub fn child_pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Alerts seen so far whose `alert` field is `kind`.
     pub fn alerts_of(&self, kind: &str) -> Vec<serde_json::Value> {
         self.alerts
@@ -545,4 +575,258 @@ pub fn raw_http(addr: &str, request: &[u8], max: usize) -> String {
     let _ = Read::by_ref(&mut s).take(max as u64).read_to_end(&mut out);
     let _ = writer.join();
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Peak resident memory of a process in KiB (`VmHWM` in
+/// `/proc/<pid>/status`): catches a transient spike that [`rss_kib`] read
+/// afterwards would miss.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Runs `cmd` to completion, sampling its peak RSS from `/proc` every
+/// 10 ms; returns (exit code, stdout, stderr, the largest peak seen in KiB).
+pub fn run_measuring_rss(mut cmd: Command) -> (Option<i32>, String, String, u64) {
+    use std::io::Read;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = peak_rss_kib(pid) {
+            peak = peak.max(kib);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("wait: {e}"),
+        }
+    };
+    (
+        status.code(),
+        out_t.join().unwrap_or_default(),
+        err_t.join().unwrap_or_default(),
+        peak,
+    )
+}
+
+// ---------------------------------------------------------------------------
+// A hostile HTTP peer (log or witness) for the response-bounding tests.
+
+/// Most bytes a [`HostileServer`] sends in one answer before it closes the
+/// connection: far above every client limit (the largest is a lookup, about
+/// 25 MiB), so to a client it is endless, yet a client that does not bound
+/// its reads is caught by its memory (not by eating the machine's).
+pub const HOSTILE_CAP: u64 = 256 << 20;
+
+/// How a [`HostileServer`] answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hostility {
+    /// A chunked body that never ends (until [`HOSTILE_CAP`], then the
+    /// connection closes mid-body).
+    Endless,
+    /// `Content-Length: 1000000000000`, then bytes up to the cap.
+    HugeLength,
+    /// A chunked body of one byte every 50 ms, forever.
+    Trickle,
+}
+
+/// An honest answer for one path: (status, content type, body).
+pub type HonestAnswer = (u16, &'static str, Vec<u8>);
+
+/// A TCP server on 127.0.0.1 that reads each request and answers it with
+/// a hostile body, except for the paths `honest` answers. Stops (and
+/// closes every connection) on drop.
+pub struct HostileServer {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    addr: std::net::SocketAddr,
+}
+
+type HonestFn = dyn Fn(&str) -> Option<HonestAnswer> + Send + Sync;
+
+impl HostileServer {
+    /// Answers every request with `mode` and HTTP `status`.
+    pub fn start(mode: Hostility, status: u16) -> HostileServer {
+        Self::start_with(mode, status, |_| None)
+    }
+
+    /// Answers the paths for which `honest` returns an answer with it, and
+    /// every other request with `mode` and `status`.
+    pub fn start_with(
+        mode: Hostility,
+        status: u16,
+        honest: impl Fn(&str) -> Option<HonestAnswer> + Send + Sync + 'static,
+    ) -> HostileServer {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind hostile server");
+        let addr = listener.local_addr().expect("addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let honest: Arc<HonestFn> = Arc::new(honest);
+        let (stop2, sent2, requests2) = (stop.clone(), sent.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (stop, sent, requests, honest) = (
+                    stop2.clone(),
+                    sent2.clone(),
+                    requests2.clone(),
+                    honest.clone(),
+                );
+                std::thread::spawn(move || {
+                    hostile_connection(conn, mode, status, &*honest, &stop, &sent, &requests)
+                });
+            }
+        });
+        HostileServer {
+            url: format!("http://{addr}"),
+            stop,
+            sent,
+            requests,
+            addr,
+        }
+    }
+
+    /// Body bytes sent so far, over all answers.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Request lines (`GET /checkpoint HTTP/1.1`) received so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for HostileServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
+
+fn hostile_connection(
+    mut conn: std::net::TcpStream,
+    mode: Hostility,
+    status: u16,
+    honest: &HonestFn,
+    stop: &std::sync::atomic::AtomicBool,
+    sent: &std::sync::atomic::AtomicU64,
+    requests: &std::sync::Mutex<Vec<String>>,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    // Read the head and the declared body, so the client is never cut off
+    // while sending (it would see a reset instead of our answer).
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        if buf.len() > 1 << 20 {
+            return;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let declared: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut have = buf.len() - head_end;
+    while have < declared {
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => have += n,
+        }
+    }
+    let line = head.lines().next().unwrap_or_default().to_string();
+    if let Ok(mut r) = requests.lock() {
+        r.push(line.clone());
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    if let Some((code, ctype, body)) = honest(&path) {
+        let _ = write!(
+            conn,
+            "HTTP/1.1 {code} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = conn.write_all(&body);
+        return;
+    }
+    let framing = match mode {
+        Hostility::HugeLength => "Content-Length: 1000000000000",
+        Hostility::Endless | Hostility::Trickle => "Transfer-Encoding: chunked",
+    };
+    if write!(
+        conn,
+        "HTTP/1.1 {status} X\r\nContent-Type: application/octet-stream\r\n{framing}\r\n\r\n"
+    )
+    .is_err()
+    {
+        return;
+    }
+    let block = vec![b'A'; 64 * 1024];
+    let mut total = 0u64;
+    while !stop.load(Ordering::SeqCst) && total < HOSTILE_CAP {
+        let ok = match mode {
+            Hostility::Endless => conn
+                .write_all(format!("{:x}\r\n", block.len()).as_bytes())
+                .and_then(|()| conn.write_all(&block))
+                .and_then(|()| conn.write_all(b"\r\n"))
+                .map(|()| block.len()),
+            Hostility::HugeLength => conn.write_all(&block).map(|()| block.len()),
+            Hostility::Trickle => {
+                std::thread::sleep(Duration::from_millis(50));
+                conn.write_all(b"1\r\nA\r\n").map(|()| 1)
+            }
+        };
+        match ok {
+            Ok(n) => {
+                total += n as u64;
+                sent.fetch_add(n as u64, Ordering::SeqCst);
+            }
+            Err(_) => return,
+        }
+    }
+    // Cap reached: close mid-body (the answer never completes).
 }
