@@ -24,6 +24,7 @@
 //!   events (CBOR tag [`entry::PROVLOG_TAG`]), and entry classification.
 //! - [`proof`]: the lookup proof bundle (deterministic CBOR) and its offline
 //!   verification.
+//! - [`acceptance`]: whether a vendor key was accepted at a claim's index.
 //! - [`recompute`]: a monitor's recomputation of the index from the entries,
 //!   checking every index-commit.
 //! - [`evidence`]: evidence that an index-commit is wrong, verifiable offline
@@ -32,6 +33,7 @@
 //!   pass with O(depth) memory (for measuring proofs at 10^8 keys and for
 //!   rebuilding an index from scratch).
 
+pub mod acceptance;
 pub mod entry;
 pub mod evidence;
 pub mod hashing;

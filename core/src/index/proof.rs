@@ -198,6 +198,9 @@ pub struct VerifiedLookup {
     pub commit: IndexCommit,
     /// The verified checkpoint and cosignatures.
     pub checkpoint: PolicyVerified,
+    /// The carried entries (index, bytes), each checked to be included in
+    /// the checkpoint and to carry the key; empty if none were carried.
+    pub entries: Vec<(u64, Vec<u8>)>,
 }
 
 impl VerifiedLookup {
@@ -627,6 +630,7 @@ impl LookupProof {
             outcome,
             commit: part.commit,
             checkpoint: part.checkpoint,
+            entries: self.entries.iter().map(|e| (e.index, e.entry.clone())).collect(),
         })
     }
 }
