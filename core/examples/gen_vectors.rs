@@ -258,7 +258,10 @@ fn index_log(lying: bool) -> (Vec<Vec<u8>>, Vec<IndexCommit>, Index<MemoryStore>
         hard_binding: HardBinding {
             alg: HashAlg::Sha256,
             hash: sha256(b"example hard binding 3").to_vec(),
-            exclusions: vec![ExclusionRange { start: 3, length: 4 }],
+            exclusions: vec![ExclusionRange {
+                start: 3,
+                length: 4,
+            }],
         },
     });
     rich.soft_bindings = vec![SoftBinding {
@@ -284,7 +287,11 @@ fn index_log(lying: bool) -> (Vec<Vec<u8>>, Vec<IndexCommit>, Index<MemoryStore>
         }
         let size = entries.len() as u64;
         let root = index.commit_batch(batch, size).expect("commit");
-        let c = IndexCommit { size, root, keys: index.key_count() };
+        let c = IndexCommit {
+            size,
+            root,
+            keys: index.key_count(),
+        };
         entries.push(c.to_bytes());
         commits.push(c);
     };
@@ -330,7 +337,10 @@ fn index_vectors() -> BTreeMap<String, Vec<u8>> {
     });
     out.insert(
         "index/keys.json".into(),
-        line(serde_json::to_string_pretty(&serde_json::json!({"keys": keys_json, "hashes": hashes})).expect("json")),
+        line(
+            serde_json::to_string_pretty(&serde_json::json!({"keys": keys_json, "hashes": hashes}))
+                .expect("json"),
+        ),
     );
 
     // The log, its commits, and a checkpoint whose last entry is the last commit.
@@ -385,7 +395,10 @@ fn index_vectors() -> BTreeMap<String, Vec<u8>> {
         p
     };
     let asset0 = IndexKey::Asset(claim(0).asset.sha256);
-    out.insert("index/lookup-asset-found.cbor".into(), lookup(&asset0, 0, true).to_cbor());
+    out.insert(
+        "index/lookup-asset-found.cbor".into(),
+        lookup(&asset0, 0, true).to_cbor(),
+    );
     out.insert(
         "index/lookup-vendor-tail.cbor".into(),
         lookup(&IndexKey::Vendor(vkey.clone()), 2, false).to_cbor(),
@@ -410,8 +423,14 @@ fn index_vectors() -> BTreeMap<String, Vec<u8>> {
         }
     }
     let (other, empty) = (other.expect("other"), empty.expect("empty"));
-    out.insert("index/lookup-absent-other.cbor".into(), lookup(&other, 0, false).to_cbor());
-    out.insert("index/lookup-absent-empty.cbor".into(), lookup(&empty, 0, false).to_cbor());
+    out.insert(
+        "index/lookup-absent-other.cbor".into(),
+        lookup(&other, 0, false).to_cbor(),
+    );
+    out.insert(
+        "index/lookup-absent-empty.cbor".into(),
+        lookup(&empty, 0, false).to_cbor(),
+    );
 
     // The lying variant: entry 4 left out of asset 0's list; its own lookup
     // verifies against its commit, and with entry 4 it is evidence.

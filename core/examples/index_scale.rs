@@ -52,7 +52,11 @@ fn cpu_secs() -> f64 {
     let after = s.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = after.split_whitespace().collect();
     // Fields 14 and 15 (utime, stime); the first field after the name is field 3.
-    let field = |i: usize| f.get(i - 3).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    let field = |i: usize| {
+        f.get(i - 3)
+            .and_then(|x| x.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     (field(14) + field(15)) as f64 / 100.0
 }
 
@@ -68,7 +72,11 @@ const VENDORS: u64 = 100;
 
 fn vendor(v: u64) -> String {
     // A vkey-shaped string; the index only hashes it.
-    format!("vendor{v}.example+{:08x}+AQ{}", mix(v) as u32, "A".repeat(42))
+    format!(
+        "vendor{v}.example+{:08x}+AQ{}",
+        mix(v) as u32,
+        "A".repeat(42)
+    )
 }
 
 /// The keys of synthetic entry `i` (what `claim_keys` derives from a claim).
@@ -115,7 +123,12 @@ fn dist(name: &str, mut v: Vec<usize>) {
 /// has a real commit entry, a real single-signature checkpoint note and an
 /// inclusion proof of the length a log of `log_size` entries gives the
 /// commit (its last entry: popcount(log_size - 1) hashes). No entries.
-fn sizes(key: &IndexKey, path: Vec<Option<Hash>>, result: LookupResult, log_size: u64) -> (usize, usize) {
+fn sizes(
+    key: &IndexKey,
+    path: Vec<Option<Hash>>,
+    result: LookupResult,
+    log_size: u64,
+) -> (usize, usize) {
     let mut p = LookupProof {
         key: key.material(),
         path,
@@ -127,9 +140,15 @@ fn sizes(key: &IndexKey, path: Vec<Option<Hash>>, result: LookupResult, log_size
     };
     // "commit" h'', "proof" [], "checkpoint" h'' with their keys: 27 bytes.
     let index_part = p.to_cbor().len() - 27;
-    p.commit = IndexCommit { size: log_size - 1, root: [7; 32], keys: log_size * 3 }.to_bytes();
+    p.commit = IndexCommit {
+        size: log_size - 1,
+        root: [7; 32],
+        keys: log_size * 3,
+    }
+    .to_bytes();
     p.commit_proof = vec![[5; 32]; (log_size - 1).count_ones() as usize];
-    let signer = provlog_core::note::NoteSigner::from_seed("log.example.com/provlog", 1, [1; 32]).expect("key");
+    let signer = provlog_core::note::NoteSigner::from_seed("log.example.com/provlog", 1, [1; 32])
+        .expect("key");
     p.checkpoint = provlog_core::checkpoint::sign_checkpoint(
         &provlog_core::checkpoint::Checkpoint::new("log.example.com/provlog", log_size, [9; 32])
             .with_timestamp(1_790_000_000_000),
@@ -163,16 +182,24 @@ fn build(n: u64, rich: bool, batch_size: u64) {
         let end = (next + batch_size).min(n);
         let td = Instant::now();
         for i in next..end {
-            let keys: Vec<KeyHash> = entry_keys(i, rich, &vendors, &mut seqs).iter().map(IndexKey::hash).collect();
+            let keys: Vec<KeyHash> = entry_keys(i, rich, &vendors, &mut seqs)
+                .iter()
+                .map(IndexKey::hash)
+                .collect();
             batch.add(i, &keys);
         }
         derive += td.elapsed();
         // The commit entry sits at index `end`: one more entry, no keys.
-        idx.commit_batch(std::mem::take(&mut batch), end).expect("commit");
+        idx.commit_batch(std::mem::take(&mut batch), end)
+            .expect("commit");
         next = end;
         if next % (1 << 20) < batch_size {
             let (rss, _) = rss_mib();
-            eprintln!("  {next} entries, {} keys, {:.1} s, RSS {rss} MiB", idx.key_count(), t0.elapsed().as_secs_f64());
+            eprintln!(
+                "  {next} entries, {} keys, {:.1} s, RSS {rss} MiB",
+                idx.key_count(),
+                t0.elapsed().as_secs_f64()
+            );
         }
     }
     let wall = t0.elapsed().as_secs_f64();
@@ -200,12 +227,19 @@ fn build(n: u64, rich: bool, batch_size: u64) {
         let key = IndexKey::Asset(sha256(&i.to_be_bytes()));
         let p = idx.prove(&key.hash()).expect("prove");
         assert!(matches!(p.terminal, Terminal::Found(_)));
-        assert_eq!(path_root(&key.hash(), &p.siblings, &p.terminal.to_path_terminal()).expect("path"), idx.root());
+        assert_eq!(
+            path_root(&key.hash(), &p.siblings, &p.terminal.to_path_terminal()).expect("path"),
+            idx.root()
+        );
         depth.push(p.siblings.len());
         let (a, b) = sizes(
             &key,
             p.siblings,
-            LookupResult::Found(FoundList { from: 0, peaks: vec![], indexes: vec![i] }),
+            LookupResult::Found(FoundList {
+                from: 0,
+                peaks: vec![],
+                indexes: vec![i],
+            }),
             log_size,
         );
         present.push(a);
@@ -213,7 +247,11 @@ fn build(n: u64, rich: bool, batch_size: u64) {
         let key = IndexKey::Asset(sha256(&(n + 1 + s).to_be_bytes()));
         let p = idx.prove(&key.hash()).expect("prove");
         let result = match &p.terminal {
-            Terminal::Other(l) => LookupResult::OtherLeaf { key: l.key, count: l.list.count, list_root: l.list.root() },
+            Terminal::Other(l) => LookupResult::OtherLeaf {
+                key: l.key,
+                count: l.list.count,
+                list_root: l.list.root(),
+            },
             Terminal::Empty => LookupResult::Empty,
             Terminal::Found(_) => unreachable!("absent key found"),
         };
@@ -234,7 +272,9 @@ fn stream(n: u64, targets: usize) {
     let tgen = t0.elapsed().as_secs_f64();
     keys.sort_unstable();
     let tsort = t0.elapsed().as_secs_f64() - tgen;
-    let present: Vec<KeyHash> = (0..targets as u64).map(|s| sha256(&(mix(s) % n).to_be_bytes())).collect();
+    let present: Vec<KeyHash> = (0..targets as u64)
+        .map(|s| sha256(&(mix(s) % n).to_be_bytes()))
+        .collect();
     let four: HashSet<KeyHash> = present.iter().copied().collect();
     let list4 = ListState::new(&[n / 7, n / 5, n / 3, n / 2]);
     let list_of = |k: &KeyHash| {
@@ -255,7 +295,7 @@ fn stream(n: u64, targets: usize) {
         .chain((0..targets as u64).map(|s| sha256(&(n + s).to_be_bytes())))
         .map(Target::new)
         .collect();
-    ts.sort_by(|a, b| a.key.cmp(&b.key));
+    ts.sort_by_key(|t| t.key);
     ts.dedup_by(|a, b| a.key == b.key);
     let t1 = Instant::now();
     let c1 = cpu_secs();
@@ -277,7 +317,12 @@ fn stream(n: u64, targets: usize) {
             let term = PathTerminal::Empty;
             assert_eq!(path_root(&t.key, &t.siblings, &term).expect("path"), root);
             ad.push(t.siblings.len());
-            let (a, b) = sizes(&IndexKey::Asset([0; 32]), t.siblings.clone(), LookupResult::Empty, log_size);
+            let (a, b) = sizes(
+                &IndexKey::Asset([0; 32]),
+                t.siblings.clone(),
+                LookupResult::Empty,
+                log_size,
+            );
             asz.push(a);
             asz_all.push(b);
             continue;
@@ -285,25 +330,40 @@ fn stream(n: u64, targets: usize) {
         empty_siblings.push(t.siblings.iter().filter(|s| s.is_none()).count());
         let l = list_of(&keys[i]);
         if keys[i] == t.key {
-            let term = PathTerminal::Found { count: l.count, list_root: l.root() };
+            let term = PathTerminal::Found {
+                count: l.count,
+                list_root: l.root(),
+            };
             assert_eq!(path_root(&t.key, &t.siblings, &term).expect("path"), root);
             pd.push(t.siblings.len());
             let (a, b) = sizes(
                 &IndexKey::Asset([0; 32]),
                 t.siblings.clone(),
-                LookupResult::Found(FoundList { from: 0, peaks: vec![], indexes: vec![n / 7, n / 5, n / 3, n / 2] }),
+                LookupResult::Found(FoundList {
+                    from: 0,
+                    peaks: vec![],
+                    indexes: vec![n / 7, n / 5, n / 3, n / 2],
+                }),
                 log_size,
             );
             ps.push(a);
             ps_all.push(b);
         } else {
-            let term = PathTerminal::Other { key: keys[i], count: l.count, list_root: l.root() };
+            let term = PathTerminal::Other {
+                key: keys[i],
+                count: l.count,
+                list_root: l.root(),
+            };
             assert_eq!(path_root(&t.key, &t.siblings, &term).expect("path"), root);
             ad.push(t.siblings.len());
             let (a, b) = sizes(
                 &IndexKey::Asset([0; 32]),
                 t.siblings.clone(),
-                LookupResult::OtherLeaf { key: keys[i], count: l.count, list_root: l.root() },
+                LookupResult::OtherLeaf {
+                    key: keys[i],
+                    count: l.count,
+                    list_root: l.root(),
+                },
                 log_size,
             );
             asz.push(a);
@@ -316,16 +376,26 @@ fn stream(n: u64, targets: usize) {
     dist("empty siblings on a path", empty_siblings);
     dist("index proof bytes, present with 4 entries", ps);
     dist("index proof bytes, absent", asz);
-    println!("  whole bundles for a log of {log_size} entries (3 keys per entry, commits every 4096):");
+    println!(
+        "  whole bundles for a log of {log_size} entries (3 keys per entry, commits every 4096):"
+    );
     dist("whole bundle bytes, present with 4 entries", ps_all);
     dist("whole bundle bytes, absent", asz_all);
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let num = |i: usize, d: u64| args.get(i).and_then(|s| s.parse::<f64>().ok()).map_or(d, |f| f as u64);
+    let num = |i: usize, d: u64| {
+        args.get(i)
+            .and_then(|s| s.parse::<f64>().ok())
+            .map_or(d, |f| f as u64)
+    };
     match args.first().map(String::as_str) {
-        Some("build") => build(num(1, 1_000_000), args.get(2).is_some_and(|m| m == "rich"), num(3, 4096)),
+        Some("build") => build(
+            num(1, 1_000_000),
+            args.get(2).is_some_and(|m| m == "rich"),
+            num(3, 4096),
+        ),
         Some("stream") => stream(num(1, 1_000_000), num(2, 5000) as usize),
         _ => eprintln!("usage: index_scale build N [minimal|rich] [BATCH] | stream KEYS [TARGETS]"),
     }

@@ -460,9 +460,9 @@ pub use crate::index::evidence::{
 #[derive(Clone, Debug)]
 pub enum AnyVerifiedEvidence {
     /// Contradictory checkpoints ([`verify_evidence`]).
-    Checkpoints(VerifiedEvidence),
+    Checkpoints(Box<VerifiedEvidence>),
     /// A wrong index ([`verify_index_evidence`]).
-    Index(VerifiedIndexEvidence),
+    Index(Box<VerifiedIndexEvidence>),
 }
 
 /// Why a file is not valid evidence of either kind.
@@ -477,7 +477,10 @@ pub enum AnyEvidenceError {
 }
 
 /// Verifies an evidence file of either format with nothing but `key`.
-pub fn verify_any_evidence(bytes: &[u8], key: &VerifierKey) -> Result<AnyVerifiedEvidence, AnyEvidenceError> {
+pub fn verify_any_evidence(
+    bytes: &[u8],
+    key: &VerifierKey,
+) -> Result<AnyVerifiedEvidence, AnyEvidenceError> {
     #[derive(Deserialize)]
     struct Format {
         format: String,
@@ -485,8 +488,12 @@ pub fn verify_any_evidence(bytes: &[u8], key: &VerifierKey) -> Result<AnyVerifie
     let is_index = bytes.len() <= crate::index::evidence::MAX_INDEX_EVIDENCE_SIZE
         && serde_json::from_slice::<Format>(bytes).is_ok_and(|f| f.format == INDEX_EVIDENCE_FORMAT);
     if is_index {
-        Ok(AnyVerifiedEvidence::Index(verify_index_evidence(bytes, key)?))
+        Ok(AnyVerifiedEvidence::Index(Box::new(verify_index_evidence(
+            bytes, key,
+        )?)))
     } else {
-        Ok(AnyVerifiedEvidence::Checkpoints(verify_evidence(bytes, key)?))
+        Ok(AnyVerifiedEvidence::Checkpoints(Box::new(verify_evidence(
+            bytes, key,
+        )?)))
     }
 }

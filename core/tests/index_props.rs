@@ -13,7 +13,9 @@ use provlog_core::index::acceptance::{KeyStatus, key_status_at};
 use provlog_core::index::entry::{IndexCommit, KeyOp};
 use provlog_core::index::evidence::{IndexEvidence, IndexEvidenceKind, verify_index_evidence};
 use provlog_core::index::key::{IndexKey, SEQ_BUCKET_BITS, entry_keys};
-use provlog_core::index::proof::{LookupError, LookupOutcome, LookupProof, LookupResult, verify_lookup};
+use provlog_core::index::proof::{
+    LookupError, LookupOutcome, LookupProof, LookupResult, verify_lookup,
+};
 use provlog_core::index::recompute::{CommitCheck, Recomputer};
 use provlog_core::policy::Policy;
 use provlog_core::signed_claim::SignedClaim;
@@ -108,7 +110,11 @@ fn assert_truthful(log: &TestLog, bytes: &[u8]) -> Result<(), LookupError> {
             ..
         } => {
             assert_eq!(*count, truth.len() as u64, "a lie about the count");
-            assert_eq!(indexes.as_slice(), &truth[*from as usize..], "a lie about the list");
+            assert_eq!(
+                indexes.as_slice(),
+                &truth[*from as usize..],
+                "a lie about the list"
+            );
         }
     }
     Ok(())
@@ -395,7 +401,8 @@ fn false_entry_and_misplaced_commit_are_evidence() {
     log.tree.push_entry(&bad);
     log.entries.push(bad.clone());
     let cp = log.checkpoint_at(2);
-    let ev = IndexEvidence::commit_size(&log.log.verifier_key(), &cp, 1, &bad, &log.inclusion(1, 2));
+    let ev =
+        IndexEvidence::commit_size(&log.log.verifier_key(), &cp, 1, &bad, &log.inclusion(1, 2));
     verify_index_evidence(&ev.to_json(), &log.log.verifier_key()).unwrap();
     let mut r = Recomputer::default();
     assert!(r.push_entry(&log.entries[0]).unwrap().is_none());
@@ -441,7 +448,10 @@ fn vendor_sequence_ranges_and_key_acceptance() {
             vendor: vk.clone(),
             bucket,
         };
-        let v = log.lookup(&key, 0, true).verify(&policy(&log), Some(&key)).unwrap();
+        let v = log
+            .lookup(&key, 0, true)
+            .verify(&policy(&log), Some(&key))
+            .unwrap();
         for (i, e) in &v.entries {
             let c = SignedClaim::from_bytes(e).unwrap();
             let s = c.claim().sequence.unwrap();
@@ -450,25 +460,47 @@ fn vendor_sequence_ranges_and_key_acceptance() {
             }
         }
     }
-    let want: Vec<(u64, u64)> = seqs.iter().copied().filter(|(s, _)| (a..=b).contains(s)).collect();
+    let want: Vec<(u64, u64)> = seqs
+        .iter()
+        .copied()
+        .filter(|(s, _)| (a..=b).contains(s))
+        .collect();
     got.sort_unstable();
     assert_eq!(got, want);
 
     // Key status: accepted for the claims after the add, revoked for the late one.
     let key = IndexKey::VendorKeyStatus(vk.clone());
-    let v = log.lookup(&key, 0, true).verify(&policy(&log), Some(&key)).unwrap();
+    let v = log
+        .lookup(&key, 0, true)
+        .verify(&policy(&log), Some(&key))
+        .unwrap();
     let lk = log.log.verifier_key();
-    assert_eq!(key_status_at(&v, &vk, added, &lk).unwrap(), KeyStatus::NeverAdded);
+    assert_eq!(
+        key_status_at(&v, &vk, added, &lk).unwrap(),
+        KeyStatus::NeverAdded
+    );
     assert_eq!(
         key_status_at(&v, &vk, seqs[0].1, &lk).unwrap(),
         KeyStatus::Accepted { since: added }
     );
-    assert_eq!(key_status_at(&v, &vk, late, &lk).unwrap(), KeyStatus::Revoked { at: revoked });
+    assert_eq!(
+        key_status_at(&v, &vk, late, &lk).unwrap(),
+        KeyStatus::Revoked { at: revoked }
+    );
     let new = log.vendor_vkey(1);
     let nk = IndexKey::VendorKeyStatus(new.clone());
-    let v2 = log.lookup(&nk, 0, true).verify(&policy(&log), Some(&nk)).unwrap();
-    assert_eq!(key_status_at(&v2, &new, late, &lk).unwrap(), KeyStatus::Accepted { since: revoked });
+    let v2 = log
+        .lookup(&nk, 0, true)
+        .verify(&policy(&log), Some(&nk))
+        .unwrap();
+    assert_eq!(
+        key_status_at(&v2, &new, late, &lk).unwrap(),
+        KeyStatus::Accepted { since: revoked }
+    );
     // A lookup without entries cannot decide.
-    let bare = log.lookup(&key, 0, false).verify(&policy(&log), Some(&key)).unwrap();
+    let bare = log
+        .lookup(&key, 0, false)
+        .verify(&policy(&log), Some(&key))
+        .unwrap();
     assert!(key_status_at(&bare, &vk, late, &lk).is_err());
 }

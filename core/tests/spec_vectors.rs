@@ -172,13 +172,20 @@ fn index_vectors_verify() {
     }
     assert_eq!(checked, 2);
     assert_eq!(entries[6], read("index/index-commit.cbor"));
-    assert_eq!(IndexCommit::from_bytes(&entries[6]).expect("commit").size, 6);
+    assert_eq!(
+        IndexCommit::from_bytes(&entries[6]).expect("commit").size,
+        6
+    );
     let ev = VendorKeyEvent::from_bytes(&read("index/vendor-key.cbor")).expect("event");
     ev.verify(&log_key).expect("signed by the log");
-    assert!(matches!(LogEntry::classify(&entries[0]), LogEntry::VendorKey(_)));
+    assert!(matches!(
+        LogEntry::classify(&entries[0]),
+        LogEntry::VendorKey(_)
+    ));
 
     // Lookups.
-    let found = verify_lookup(&read("index/lookup-asset-found.cbor"), &policy, None).expect("found");
+    let found =
+        verify_lookup(&read("index/lookup-asset-found.cbor"), &policy, None).expect("found");
     assert!(matches!(
         &found.outcome,
         LookupOutcome::Found { count: 2, from: 0, indexes, entries_checked: true } if indexes == &[1, 4]
@@ -187,13 +194,20 @@ fn index_vectors_verify() {
         found.summary(),
         "VERIFIED: 2 claims (complete as of checkpoint 7)"
     );
-    let tail = verify_lookup(&read("index/lookup-vendor-tail.cbor"), &policy, Some(&IndexKey::Vendor(vendor.clone())))
-        .expect("tail");
+    let tail = verify_lookup(
+        &read("index/lookup-vendor-tail.cbor"),
+        &policy,
+        Some(&IndexKey::Vendor(vendor.clone())),
+    )
+    .expect("tail");
     assert!(matches!(
         &tail.outcome,
         LookupOutcome::Found { count: 4, from: 2, indexes, .. } if indexes == &[4, 5]
     ));
-    for name in ["index/lookup-absent-other.cbor", "index/lookup-absent-empty.cbor"] {
+    for name in [
+        "index/lookup-absent-other.cbor",
+        "index/lookup-absent-empty.cbor",
+    ] {
         let v = verify_lookup(&read(name), &policy, None).expect("absent");
         assert_eq!(v.outcome, LookupOutcome::Absent);
         assert_eq!(v.summary(), "VERIFIED ABSENT as of checkpoint 7");

@@ -85,7 +85,8 @@ pub fn key_status_at(
             return Err(AcceptanceError::BadEvent(*at));
         };
         let ev: VendorKeyEvent = ev;
-        ev.verify(log_key).map_err(|_| AcceptanceError::BadEvent(*at))?;
+        ev.verify(log_key)
+            .map_err(|_| AcceptanceError::BadEvent(*at))?;
         match ev.effect_on(vkey) {
             Some(true) => status = KeyStatus::Accepted { since: *at },
             Some(false) => status = KeyStatus::Revoked { at: *at },

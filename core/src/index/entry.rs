@@ -109,15 +109,23 @@ pub struct VendorKeyEvent {
 }
 
 fn map<'a>(entries: Vec<(&'static str, Item<'a>)>) -> Item<'a> {
-    Item::Map(entries.into_iter().map(|(k, v)| (Item::Text(k), v)).collect())
+    Item::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Item::Text(k), v))
+            .collect(),
+    )
 }
 
 fn tagged(item: Item<'_>) -> Vec<u8> {
     Item::Tag(PROVLOG_TAG, Box::new(item)).to_vec()
 }
 
+/// A map's fields by text key.
+type Fields<'a> = Vec<(&'a str, Cbor<'a>)>;
+
 /// Reads a tag-"plog" entry into its map fields and `t`.
-fn read_fields(bytes: &[u8]) -> Result<(String, Vec<(&str, Cbor<'_>)>), EntryError> {
+fn read_fields(bytes: &[u8]) -> Result<(String, Fields<'_>), EntryError> {
     if bytes.len() > MAX_INDEX_ENTRY_SIZE {
         return Err(EntryError::TooLarge(bytes.len()));
     }
@@ -411,7 +419,8 @@ mod tests {
         let v1 = NoteSigner::from_seed("vendor.example", SIG_ED25519, [2; 32]).unwrap();
         let v2 = NoteSigner::from_seed("vendor.example", SIG_ED25519, [3; 32]).unwrap();
         let (k1, k2) = (v1.verifier_key().to_vkey(), v2.verifier_key().to_vkey());
-        let ev = VendorKeyEvent::sign(KeyOp::Rotate, &k2, Some(&k1), 1_700_000_000_000, &log).unwrap();
+        let ev =
+            VendorKeyEvent::sign(KeyOp::Rotate, &k2, Some(&k1), 1_700_000_000_000, &log).unwrap();
         let b = ev.to_bytes();
         let back = VendorKeyEvent::from_bytes(&b).unwrap();
         assert_eq!(back, ev);

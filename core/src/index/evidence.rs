@@ -157,7 +157,13 @@ impl IndexEvidence {
     }
 
     /// Evidence of a misplaced index-commit.
-    pub fn commit_size(signer: &VerifierKey, checkpoint: &[u8], index: u64, entry: &[u8], proof: &[Hash]) -> Self {
+    pub fn commit_size(
+        signer: &VerifierKey,
+        checkpoint: &[u8],
+        index: u64,
+        entry: &[u8],
+        proof: &[Hash],
+    ) -> Self {
         Self {
             format: INDEX_EVIDENCE_FORMAT.into(),
             kind: IndexEvidenceKind::IndexCommitSize,
@@ -204,7 +210,9 @@ impl IndexEvidence {
         if key.key_type() != SIG_ED25519 {
             return Err(malformed("index evidence accuses a log key (type 0x01)"));
         }
-        let entry = B64.decode(&self.entry).map_err(|_| malformed("entry is not base64"))?;
+        let entry = B64
+            .decode(&self.entry)
+            .map_err(|_| malformed("entry is not base64"))?;
         let proof = self
             .proof
             .iter()
@@ -231,8 +239,9 @@ impl IndexEvidence {
                     .ok_or_else(|| malformed("missing checkpoint"))?;
                 let cp = verify_checkpoint(note.as_bytes(), key)?.checkpoint;
                 included(&cp)?;
-                let commit = IndexCommit::from_bytes(&entry)
-                    .map_err(|_| IndexEvidenceError::NotContradictory("the entry is not an index-commit"))?;
+                let commit = IndexCommit::from_bytes(&entry).map_err(|_| {
+                    IndexEvidenceError::NotContradictory("the entry is not an index-commit")
+                })?;
                 if commit.size == self.index {
                     return Err(IndexEvidenceError::NotContradictory(
                         "the index-commit is at the index equal to its size",
@@ -248,10 +257,16 @@ impl IndexEvidence {
             }
             IndexEvidenceKind::IndexOmission | IndexEvidenceKind::IndexFalseEntry => {
                 if self.checkpoint.is_some() {
-                    return Err(malformed("lookup evidence carries its checkpoint in the lookup"));
+                    return Err(malformed(
+                        "lookup evidence carries its checkpoint in the lookup",
+                    ));
                 }
                 let bytes = B64
-                    .decode(self.lookup.as_deref().ok_or_else(|| malformed("missing lookup"))?)
+                    .decode(
+                        self.lookup
+                            .as_deref()
+                            .ok_or_else(|| malformed("missing lookup"))?,
+                    )
                     .map_err(|_| malformed("lookup is not base64"))?;
                 let lookup = LookupProof::from_cbor(&bytes)?;
                 let part = lookup.verify_index(&Policy::single_log(key.clone()))?;
@@ -295,6 +310,9 @@ impl IndexEvidence {
 }
 
 /// Parses and verifies an index evidence file with nothing but `key`.
-pub fn verify_index_evidence(bytes: &[u8], key: &VerifierKey) -> Result<VerifiedIndexEvidence, IndexEvidenceError> {
+pub fn verify_index_evidence(
+    bytes: &[u8],
+    key: &VerifierKey,
+) -> Result<VerifiedIndexEvidence, IndexEvidenceError> {
     IndexEvidence::from_json(bytes)?.verify(key)
 }

@@ -99,6 +99,9 @@ mod tests {
     fn domains_differ() {
         let z = [0u8; 32];
         assert_ne!(interior_hash(&z, &z), crate::hash::node_hash(&z, &z));
-        assert_ne!(list_leaf_hash(0), crate::hash::leaf_hash(&0u64.to_be_bytes()));
+        assert_ne!(
+            list_leaf_hash(0),
+            crate::hash::leaf_hash(&0u64.to_be_bytes())
+        );
     }
 }

@@ -202,8 +202,8 @@ mod tests {
                 let mut s = ListState::new(&idx[..split]);
                 s.append(&idx[split..]);
                 assert_eq!(s, whole);
-                let (c, r) = tail_root(split as u64, &prefix_peaks(&idx, split), &idx[split..])
-                    .unwrap();
+                let (c, r) =
+                    tail_root(split as u64, &prefix_peaks(&idx, split), &idx[split..]).unwrap();
                 assert_eq!((c, r), (n, t.root()));
             }
             assert_eq!(tail_root(0, &[], &idx).unwrap(), (n, t.root()));

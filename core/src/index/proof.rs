@@ -266,11 +266,13 @@ impl LookupProof {
         let p = index.prove(&kh)?;
         let result = match &p.terminal {
             Terminal::Found(leaf) => {
-                let list = index
-                    .list(&kh)?
-                    .ok_or(IndexError::Corrupt("the store keeps no list for a present key"))?;
+                let list = index.list(&kh)?.ok_or(IndexError::Corrupt(
+                    "the store keeps no list for a present key",
+                ))?;
                 if list.len() as u64 != leaf.list.count {
-                    return Err(IndexError::Corrupt("stored list length differs from the leaf"));
+                    return Err(IndexError::Corrupt(
+                        "stored list length differs from the leaf",
+                    ));
                 }
                 let from = from.min(list.len() as u64) as usize;
                 let to = list.len().min(from + MAX_LOOKUP_INDEXES);
@@ -361,7 +363,11 @@ impl LookupProof {
                         .iter()
                         .zip(&entry_proofs)
                         .map(|(e, p)| {
-                            Item::Array(vec![Item::Uint(e.index), Item::Bytes(&e.entry), Item::Raw(p)])
+                            Item::Array(vec![
+                                Item::Uint(e.index),
+                                Item::Bytes(&e.entry),
+                                Item::Raw(p),
+                            ])
                         })
                         .collect(),
                 ),
@@ -528,7 +534,12 @@ impl LookupProof {
     }
 
     /// Steps 3–6 with the checkpoint already verified.
-    fn verify_against(&self, key: &IndexKey, commit: &IndexCommit, cp: &Checkpoint) -> Result<(), LookupError> {
+    fn verify_against(
+        &self,
+        key: &IndexKey,
+        commit: &IndexCommit,
+        cp: &Checkpoint,
+    ) -> Result<(), LookupError> {
         if commit.size >= cp.size {
             return Err(LookupError::CommitNotInCheckpoint {
                 checkpoint: cp.size,
@@ -580,7 +591,11 @@ impl LookupProof {
     /// listed indexes one for one, be included in the checkpoint, and carry
     /// the key (a listed entry that does not is
     /// [`LookupError::EntryLacksKey`]: evidence against the log).
-    pub fn verify(&self, policy: &Policy, expected: Option<&IndexKey>) -> Result<VerifiedLookup, LookupError> {
+    pub fn verify(
+        &self,
+        policy: &Policy,
+        expected: Option<&IndexKey>,
+    ) -> Result<VerifiedLookup, LookupError> {
         let part = self.verify_index(policy)?;
         if let Some(asked) = expected
             && *asked != part.key
@@ -595,17 +610,27 @@ impl LookupProof {
                 let entries_checked = !self.entries.is_empty();
                 if entries_checked {
                     if self.entries.len() != f.indexes.len()
-                        || self.entries.iter().zip(&f.indexes).any(|(e, i)| e.index != *i)
+                        || self
+                            .entries
+                            .iter()
+                            .zip(&f.indexes)
+                            .any(|(e, i)| e.index != *i)
                     {
                         return Err(LookupError::EntriesMismatch);
                     }
                     let cp = &part.checkpoint.checkpoint;
                     for e in &self.entries {
-                        verify_inclusion(&leaf_hash(&e.entry), e.index, cp.size, &e.proof, &cp.root)
-                            .map_err(|source| LookupError::Inclusion {
-                                what: format!("entry {}", e.index),
-                                source,
-                            })?;
+                        verify_inclusion(
+                            &leaf_hash(&e.entry),
+                            e.index,
+                            cp.size,
+                            &e.proof,
+                            &cp.root,
+                        )
+                        .map_err(|source| LookupError::Inclusion {
+                            what: format!("entry {}", e.index),
+                            source,
+                        })?;
                         if !entry_keys(&e.entry).contains(&part.key) {
                             return Err(LookupError::EntryLacksKey { index: e.index });
                         }
@@ -630,13 +655,21 @@ impl LookupProof {
             outcome,
             commit: part.commit,
             checkpoint: part.checkpoint,
-            entries: self.entries.iter().map(|e| (e.index, e.entry.clone())).collect(),
+            entries: self
+                .entries
+                .iter()
+                .map(|e| (e.index, e.entry.clone()))
+                .collect(),
         })
     }
 }
 
 /// Parses and verifies a bundle (the offline verifier the CLI calls).
-pub fn verify_lookup(bytes: &[u8], policy: &Policy, expected: Option<&IndexKey>) -> Result<VerifiedLookup, LookupError> {
+pub fn verify_lookup(
+    bytes: &[u8],
+    policy: &Policy,
+    expected: Option<&IndexKey>,
+) -> Result<VerifiedLookup, LookupError> {
     LookupProof::from_cbor(bytes)?.verify(policy, expected)
 }
 
@@ -645,7 +678,11 @@ fn take<'a>(f: &mut Vec<(&str, Cbor<'a>)>, key: &str) -> Option<Cbor<'a>> {
     Some(f.swap_remove(pos).1)
 }
 
-fn bytes_field(f: &mut Vec<(&str, Cbor<'_>)>, key: &str, max: usize) -> Result<Vec<u8>, LookupError> {
+fn bytes_field(
+    f: &mut Vec<(&str, Cbor<'_>)>,
+    key: &str,
+    max: usize,
+) -> Result<Vec<u8>, LookupError> {
     match take(f, key) {
         Some(Cbor::Bytes(b)) if b.len() <= max => Ok(b.to_vec()),
         Some(Cbor::Bytes(_)) => Err(malformed(format!("{key:?} is over its size limit"))),
@@ -663,7 +700,9 @@ fn hash_list(c: Cbor<'_>, max: usize, what: &str) -> Result<Vec<Hash>, LookupErr
     items
         .into_iter()
         .map(|i| match i {
-            Cbor::Bytes(b) => Hash::try_from(b).map_err(|_| malformed(format!("{what} hash is not 32 bytes"))),
+            Cbor::Bytes(b) => {
+                Hash::try_from(b).map_err(|_| malformed(format!("{what} hash is not 32 bytes")))
+            }
             _ => Err(malformed(format!("{what} item is not a byte string"))),
         })
         .collect()

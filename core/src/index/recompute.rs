@@ -93,7 +93,10 @@ impl<S: NodeStore> Recomputer<S> {
 
     /// Feeds the next entry. Returns the check of the commit if it is an
     /// index-commit.
-    pub fn push_entry(&mut self, entry: &[u8]) -> Result<Option<CommitCheck>, IndexError<S::Error>> {
+    pub fn push_entry(
+        &mut self,
+        entry: &[u8],
+    ) -> Result<Option<CommitCheck>, IndexError<S::Error>> {
         match LogEntry::classify(entry) {
             LogEntry::Claim(c) => {
                 let keys: Vec<KeyHash> = claim_keys(&c).iter().map(|k| k.hash()).collect();

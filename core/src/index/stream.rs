@@ -53,11 +53,21 @@ impl Target {
 /// `leaf(i)` is the leaf hash of `keys[i]`, recording every target's path.
 /// `targets` must be sorted by key. Cost: one hash per node; recursion depth
 /// at most 256.
-pub fn stream_root(keys: &[KeyHash], leaf: &impl Fn(usize) -> Hash, targets: &mut [Target]) -> Hash {
+pub fn stream_root(
+    keys: &[KeyHash],
+    leaf: &impl Fn(usize) -> Hash,
+    targets: &mut [Target],
+) -> Hash {
     walk(keys, 0, 0, leaf, targets)
 }
 
-fn walk(keys: &[KeyHash], base: usize, depth: usize, leaf: &impl Fn(usize) -> Hash, targets: &mut [Target]) -> Hash {
+fn walk(
+    keys: &[KeyHash],
+    base: usize,
+    depth: usize,
+    leaf: &impl Fn(usize) -> Hash,
+    targets: &mut [Target],
+) -> Hash {
     match keys.len() {
         0 => {
             for t in targets.iter_mut() {
@@ -107,7 +117,10 @@ pub fn same_shape(t: &Target, terminal: &Terminal) -> bool {
     matches!(
         (t.terminal, terminal),
         (StreamTerminal::Empty, Terminal::Empty)
-            | (StreamTerminal::Leaf(_), Terminal::Found(_) | Terminal::Other(_))
+            | (
+                StreamTerminal::Leaf(_),
+                Terminal::Found(_) | Terminal::Other(_)
+            )
     )
 }
 
@@ -132,21 +145,27 @@ mod tests {
             }
             idx.commit_batch(b, n as u64).unwrap();
             // Leaf i of the sorted keys: its index is its position before sorting.
-            let pos: std::collections::HashMap<KeyHash, u64> =
-                keys.iter().enumerate().map(|(i, k)| (*k, i as u64)).collect();
+            let pos: std::collections::HashMap<KeyHash, u64> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (*k, i as u64))
+                .collect();
             keys.sort_unstable();
             let leaf = |i: usize| leaf_hash(&keys[i], 1, &ListState::new(&[pos[&keys[i]]]).root());
             let mut targets: Vec<Target> = (0..20u64)
                 .map(|i| Target::new(sha256(&(i * 7).to_be_bytes())))
                 .collect();
-            targets.sort_by(|a, b| a.key.cmp(&b.key));
+            targets.sort_by_key(|t| t.key);
             let root = stream_root(&keys, &leaf, &mut targets);
             assert_eq!(root, idx.root(), "n = {n}");
             for t in &targets {
                 let p = idx.prove(&t.key).unwrap();
                 assert_eq!(t.siblings, p.siblings);
                 assert!(same_shape(t, &p.terminal));
-                assert_eq!(path_root(&t.key, &p.siblings, &p.terminal.to_path_terminal()).unwrap(), root);
+                assert_eq!(
+                    path_root(&t.key, &p.siblings, &p.terminal.to_path_terminal()).unwrap(),
+                    root
+                );
             }
         }
     }

@@ -157,11 +157,7 @@ impl<S: NodeStore> Index<S> {
     /// state. Cost: see the module docs.
     pub fn commit_batch(&mut self, mut batch: Batch, new_size: u64) -> Res<Hash, S> {
         let (from, to) = (self.size, new_size);
-        if let Some(&(_, index)) = batch
-            .pairs
-            .iter()
-            .find(|(_, i)| *i < from || *i >= to)
-        {
+        if let Some(&(_, index)) = batch.pairs.iter().find(|(_, i)| *i < from || *i >= to) {
             return Err(IndexError::OutOfRange { index, from, to });
         }
         batch.pairs.sort_unstable();
@@ -188,7 +184,13 @@ impl<S: NodeStore> Index<S> {
         Ok(self.root)
     }
 
-    fn write(&mut self, depth: usize, under: &KeyHash, node: Node<S::Ref>, reuse: Option<S::Ref>) -> Res<S::Ref, S> {
+    fn write(
+        &mut self,
+        depth: usize,
+        under: &KeyHash,
+        node: Node<S::Ref>,
+        reuse: Option<S::Ref>,
+    ) -> Res<S::Ref, S> {
         self.store
             .write(depth as u16, under, node, reuse)
             .map_err(IndexError::Store)
@@ -196,7 +198,12 @@ impl<S: NodeStore> Index<S> {
 
     /// Updates the subtree at `node` (depth `depth`) with `ups` (non-empty,
     /// sorted, all under this subtree); returns the new subtree and its hash.
-    fn update(&mut self, node: Option<S::Ref>, depth: usize, ups: &[Update<'_>]) -> Res<(Option<S::Ref>, Hash), S> {
+    fn update(
+        &mut self,
+        node: Option<S::Ref>,
+        depth: usize,
+        ups: &[Update<'_>],
+    ) -> Res<(Option<S::Ref>, Hash), S> {
         let Some(r) = node else {
             return self.build(depth, None, ups);
         };
@@ -333,7 +340,11 @@ impl<S: NodeStore> Index<S> {
 /// The root a path proof leads to, or why it is not a canonical path for
 /// `key` (spec/lookup.md §6.2). `found` is the key's own (count, list root)
 /// when the terminal is its leaf.
-pub fn path_root(key: &KeyHash, siblings: &[Option<Hash>], terminal: &PathTerminal) -> Result<Hash, PathError> {
+pub fn path_root(
+    key: &KeyHash,
+    siblings: &[Option<Hash>],
+    terminal: &PathTerminal,
+) -> Result<Hash, PathError> {
     let d = siblings.len();
     if d > MAX_DEPTH {
         return Err(PathError::TooDeep(d));

@@ -110,7 +110,9 @@ impl TestLog {
     }
 
     pub fn vendor_vkey(&self, v: u8) -> String {
-        self.vendors[v as usize % self.vendors.len()].verifier_key().to_vkey()
+        self.vendors[v as usize % self.vendors.len()]
+            .verifier_key()
+            .to_vkey()
     }
 
     fn push(&mut self, entry: Vec<u8>) -> u64 {
@@ -128,14 +130,16 @@ impl TestLog {
 
     pub fn add_claim(&mut self, s: &ClaimSpec) -> u64 {
         let v = &self.vendors[s.vendor as usize % self.vendors.len()];
-        let signed = SignedClaim::sign(&claim_of(s), v.signing_key(), &v.verifier_key().to_vkey()).unwrap();
+        let signed =
+            SignedClaim::sign(&claim_of(s), v.signing_key(), &v.verifier_key().to_vkey()).unwrap();
         self.push(signed.to_bytes().to_vec())
     }
 
     pub fn add_key_event(&mut self, op: KeyOp, vendor: u8, old: Option<u8>) -> u64 {
         let key = self.vendor_vkey(vendor);
         let old = old.map(|o| self.vendor_vkey(o));
-        let ev = VendorKeyEvent::sign(op, &key, old.as_deref(), 1_700_000_000_000, &self.log).unwrap();
+        let ev =
+            VendorKeyEvent::sign(op, &key, old.as_deref(), 1_700_000_000_000, &self.log).unwrap();
         self.push(ev.to_bytes())
     }
 
@@ -161,8 +165,11 @@ impl TestLog {
 
     pub fn checkpoint_at(&self, size: u64) -> Vec<u8> {
         let root = tree_root(&self.tree.at_size(size).unwrap(), size).unwrap();
-        sign_checkpoint(&Checkpoint::new(ORIGIN, size, root).with_timestamp(1_700_000_000_000 + size), &self.log)
-            .unwrap()
+        sign_checkpoint(
+            &Checkpoint::new(ORIGIN, size, root).with_timestamp(1_700_000_000_000 + size),
+            &self.log,
+        )
+        .unwrap()
     }
 
     pub fn inclusion(&self, index: u64, size: u64) -> Vec<Hash> {
