@@ -29,7 +29,8 @@ pub enum IndexError<E: std::error::Error + 'static> {
     /// The store failed.
     #[error("index store: {0}")]
     Store(#[source] E),
-    /// A batch names an entry outside the range it must cover.
+    /// A batch names an entry outside the range it must cover (or would
+    /// shrink the covered size: then `index` is the new size).
     #[error("batch entry {index} is outside [{from}, {to})")]
     OutOfRange {
         /// The entry index.
@@ -157,6 +158,13 @@ impl<S: NodeStore> Index<S> {
     /// state. Cost: see the module docs.
     pub fn commit_batch(&mut self, mut batch: Batch, new_size: u64) -> Res<Hash, S> {
         let (from, to) = (self.size, new_size);
+        if to < from {
+            return Err(IndexError::OutOfRange {
+                index: to,
+                from,
+                to,
+            });
+        }
         if let Some(&(_, index)) = batch.pairs.iter().find(|(_, i)| *i < from || *i >= to) {
             return Err(IndexError::OutOfRange { index, from, to });
         }
@@ -180,7 +188,7 @@ impl<S: NodeStore> Index<S> {
             self.store.set_root(r).map_err(IndexError::Store)?;
             self.root = h;
         }
-        self.size = to.max(from);
+        self.size = to;
         Ok(self.root)
     }
 
