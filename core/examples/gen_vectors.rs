@@ -10,11 +10,20 @@ use std::collections::BTreeMap;
 
 use provlog_core::checkpoint::{Checkpoint, sign_checkpoint};
 use provlog_core::claim::{
-    Asset, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure, Generator,
-    IndirectDisclosure,
+    Asset, C2paBinding, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure,
+    ExclusionRange, Generator, HardBinding, HashAlg, IndirectDisclosure, SoftBinding,
+    SoftBindingKind,
 };
 use provlog_core::evidence::{EVIDENCE_FORMAT, Evidence, EvidenceKind};
 use provlog_core::hash::{leaf_hash, sha256};
+use provlog_core::index::entry::{IndexCommit, KeyOp, VendorKeyEvent};
+use provlog_core::index::evidence::{IndexEvidence, IndexEvidenceKind};
+use provlog_core::index::hashing as ihash;
+use provlog_core::index::key::{IndexKey, claim_keys, entry_key_hashes};
+use provlog_core::index::list::ListState;
+use provlog_core::index::proof::{LookupProof, ProvenEntry};
+use provlog_core::index::store::MemoryStore;
+use provlog_core::index::tree::{Batch, Index, Terminal};
 use provlog_core::note::{Note, NoteSigner, SIG_COSIGNATURE_V1, SIG_ED25519};
 use provlog_core::policy::Policy;
 use provlog_core::receipt::Receipt;
@@ -217,6 +226,241 @@ pub fn generate() -> BTreeMap<String, Vec<u8>> {
         proof: vec![],
     };
     put("evidence-split-view.json", evidence.to_json());
+    for (name, bytes) in index_vectors() {
+        out.insert(name, bytes);
+    }
+    out
+}
+
+/// Cosignature-free timestamp of the index vector checkpoint (unix ms).
+pub const INDEX_CHECKPOINT_MS: u64 = 1_790_000_500_000;
+/// Time stated in the index vector log's vendor-key entry (unix ms).
+pub const KEY_EVENT_MS: u64 = 1_789_990_000_000;
+
+/// The entries of the index vector log (spec/lookup.md §10), honest or
+/// with entry 4 left out of the asset key's list (the lying variant).
+fn index_log(lying: bool) -> (Vec<Vec<u8>>, Vec<IndexCommit>, Index<MemoryStore>) {
+    let (log, vendor, _) = keys();
+    let vkey = vendor.verifier_key().to_vkey();
+    let sign = |c: &Claim| {
+        SignedClaim::sign(c, vendor.signing_key(), &vkey)
+            .expect("sign")
+            .to_bytes()
+            .to_vec()
+    };
+    // Entry 4 re-claims asset 0 with a C2PA hard binding and a soft binding.
+    let mut rich = claim(3);
+    rich.asset = claim(0).asset;
+    rich.c2pa = Some(C2paBinding {
+        manifest_label: "urn:uuid:6f1c4a52-0d3e-4f5a-9b8c-1d2e3f4a5b6c".into(),
+        claim_alg: HashAlg::Sha256,
+        claim_hash: sha256(b"example c2pa claim 3").to_vec(),
+        hard_binding: HardBinding {
+            alg: HashAlg::Sha256,
+            hash: sha256(b"example hard binding 3").to_vec(),
+            exclusions: vec![ExclusionRange {
+                start: 3,
+                length: 4,
+            }],
+        },
+    });
+    rich.soft_bindings = vec![SoftBinding {
+        kind: SoftBindingKind::Watermark,
+        alg: "com.example.watermark.v1".into(),
+        value: vec![0xde, 0xad, 0xbe, 0xef],
+    }];
+    let event = VendorKeyEvent::sign(KeyOp::Add, &vkey, None, KEY_EVENT_MS, &log)
+        .expect("event")
+        .to_bytes();
+    let mut entries = vec![event, sign(&claim(0)), sign(&claim(1))];
+    let mut commits = Vec::new();
+    let mut index = Index::new(MemoryStore::with_lists());
+    let asset0 = IndexKey::Asset(claim(0).asset.sha256).hash();
+    let mut commit = |entries: &mut Vec<Vec<u8>>, from: usize, index: &mut Index<MemoryStore>| {
+        let mut batch = Batch::new();
+        for (i, e) in entries.iter().enumerate().skip(from) {
+            let keys: Vec<_> = entry_key_hashes(e)
+                .into_iter()
+                .filter(|k| !(lying && i == 4 && *k == asset0))
+                .collect();
+            batch.add(i as u64, &keys);
+        }
+        let size = entries.len() as u64;
+        let root = index.commit_batch(batch, size).expect("commit");
+        let c = IndexCommit {
+            size,
+            root,
+            keys: index.key_count(),
+        };
+        entries.push(c.to_bytes());
+        commits.push(c);
+    };
+    commit(&mut entries, 0, &mut index);
+    entries.push(sign(&rich));
+    entries.push(sign(&claim(2)));
+    commit(&mut entries, 4, &mut index);
+    (entries, commits, index)
+}
+
+/// The index vectors (spec/vectors/index/).
+fn index_vectors() -> BTreeMap<String, Vec<u8>> {
+    let (log, vendor, _) = keys();
+    let vkey = vendor.verifier_key().to_vkey();
+    let mut out = BTreeMap::new();
+    let line = |s: String| format!("{s}\n").into_bytes();
+
+    // Key material and key hashes, one per kind.
+    let c4 = {
+        let (e, _, _) = index_log(false);
+        SignedClaim::from_bytes(&e[4]).expect("claim")
+    };
+    let mut kinds = claim_keys(&c4);
+    kinds.push(IndexKey::VendorKeyStatus(vkey.clone()));
+    let keys_json: Vec<serde_json::Value> = kinds
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "key": k.describe(),
+                "material": hex::encode(k.material()),
+                "hash": hex::encode(k.hash()),
+            })
+        })
+        .collect();
+    let z = [0u8; 32];
+    let one = [1u8; 32];
+    let hashes = serde_json::json!({
+        "leaf_hash(key=00..00, count=1, list_root=01..01)": hex::encode(ihash::leaf_hash(&z, 1, &one)),
+        "interior_hash(00..00, 01..01)": hex::encode(ihash::interior_hash(&z, &one)),
+        "list_leaf_hash(5)": hex::encode(ihash::list_leaf_hash(5)),
+        "list_root([1, 4])": hex::encode(ListState::new(&[1, 4]).root()),
+        "list_root([1, 2, 4])": hex::encode(ListState::new(&[1, 2, 4]).root()),
+    });
+    out.insert(
+        "index/keys.json".into(),
+        line(
+            serde_json::to_string_pretty(&serde_json::json!({"keys": keys_json, "hashes": hashes}))
+                .expect("json"),
+        ),
+    );
+
+    // The log, its commits, and a checkpoint whose last entry is the last commit.
+    let (entries, commits, index) = index_log(false);
+    let size = entries.len() as u64;
+    let tree = MemoryTree::from_entries(entries.iter().map(Vec::as_slice));
+    let view = tree.at_size(size).expect("view");
+    let root = tree_root(&view, size).expect("root");
+    let checkpoint = sign_checkpoint(
+        &Checkpoint::new(ORIGIN, size, root).with_timestamp(INDEX_CHECKPOINT_MS),
+        &log,
+    )
+    .expect("sign");
+    let log_json = serde_json::json!({
+        "entries": entries.iter().map(hex::encode).collect::<Vec<_>>(),
+        "commits": commits.iter().map(|c| serde_json::json!({
+            "size": c.size, "root": hex::encode(c.root), "keys": c.keys,
+        })).collect::<Vec<_>>(),
+        "tree_size": size,
+        "tree_root": hex::encode(root),
+    });
+    out.insert(
+        "index/log.json".into(),
+        line(serde_json::to_string_pretty(&log_json).expect("json")),
+    );
+    out.insert("index/checkpoint".into(), checkpoint.clone());
+    out.insert("index/index-commit.cbor".into(), entries[6].clone());
+    out.insert("index/vendor-key.cbor".into(), entries[0].clone());
+
+    let commit_index = size - 1;
+    let lookup = |key: &IndexKey, from: u64, with_entries: bool| {
+        let mut p = LookupProof::build(
+            &index,
+            key,
+            from,
+            entries[commit_index as usize].clone(),
+            inclusion_proof(&view, commit_index, size).expect("proof"),
+            checkpoint.clone(),
+        )
+        .expect("lookup");
+        if with_entries {
+            p.entries = p
+                .indexes()
+                .iter()
+                .map(|&i| ProvenEntry {
+                    index: i,
+                    entry: entries[i as usize].clone(),
+                    proof: inclusion_proof(&view, i, size).expect("proof"),
+                })
+                .collect();
+        }
+        p
+    };
+    let asset0 = IndexKey::Asset(claim(0).asset.sha256);
+    out.insert(
+        "index/lookup-asset-found.cbor".into(),
+        lookup(&asset0, 0, true).to_cbor(),
+    );
+    out.insert(
+        "index/lookup-vendor-tail.cbor".into(),
+        lookup(&IndexKey::Vendor(vkey.clone()), 2, false).to_cbor(),
+    );
+    out.insert(
+        "index/lookup-vendor-key-status.cbor".into(),
+        lookup(&IndexKey::VendorKeyStatus(vkey.clone()), 0, true).to_cbor(),
+    );
+    // Absent keys: the first asset hashes (of "absent N") whose walks end at
+    // another leaf, and at an empty subtree.
+    let mut other = None;
+    let mut empty = None;
+    for n in 0u32.. {
+        let k = IndexKey::Asset(sha256(format!("absent {n}").as_bytes()));
+        match index.prove(&k.hash()).expect("prove").terminal {
+            Terminal::Other(_) if other.is_none() => other = Some(k),
+            Terminal::Empty if empty.is_none() => empty = Some(k),
+            _ => {}
+        }
+        if other.is_some() && empty.is_some() {
+            break;
+        }
+    }
+    let (other, empty) = (other.expect("other"), empty.expect("empty"));
+    out.insert(
+        "index/lookup-absent-other.cbor".into(),
+        lookup(&other, 0, false).to_cbor(),
+    );
+    out.insert(
+        "index/lookup-absent-empty.cbor".into(),
+        lookup(&empty, 0, false).to_cbor(),
+    );
+
+    // The lying variant: entry 4 left out of asset 0's list; its own lookup
+    // verifies against its commit, and with entry 4 it is evidence.
+    let (lentries, _, lindex) = index_log(true);
+    let ltree = MemoryTree::from_entries(lentries.iter().map(Vec::as_slice));
+    let lview = ltree.at_size(size).expect("view");
+    let lroot = tree_root(&lview, size).expect("root");
+    let lcheckpoint = sign_checkpoint(
+        &Checkpoint::new(ORIGIN, size, lroot).with_timestamp(INDEX_CHECKPOINT_MS),
+        &log,
+    )
+    .expect("sign");
+    let lie = LookupProof::build(
+        &lindex,
+        &asset0,
+        0,
+        lentries[commit_index as usize].clone(),
+        inclusion_proof(&lview, commit_index, size).expect("proof"),
+        lcheckpoint,
+    )
+    .expect("lookup");
+    let ev = IndexEvidence::from_lookup(
+        IndexEvidenceKind::IndexOmission,
+        &log.verifier_key(),
+        &lie,
+        4,
+        &lentries[4],
+        &inclusion_proof(&lview, 4, size).expect("proof"),
+    );
+    out.insert("index/evidence-omission.json".into(), ev.to_json());
     out
 }
 

@@ -445,3 +445,55 @@ mod tests {
         assert!(ev2.verify(&wkey).is_err());
     }
 }
+
+// ===========================================================================
+// Index evidence (spec/lookup.md §7.2). A separate evidence format with its
+// own module (`crate::index::evidence`); this block only lets one entry
+// point verify either kind of file, dispatching on its `format` field.
+
+pub use crate::index::evidence::{
+    INDEX_EVIDENCE_FORMAT, IndexEvidence, IndexEvidenceError, IndexEvidenceKind,
+    VerifiedIndexEvidence, verify_index_evidence,
+};
+
+/// Either kind of verified evidence.
+#[derive(Clone, Debug)]
+pub enum AnyVerifiedEvidence {
+    /// Contradictory checkpoints ([`verify_evidence`]).
+    Checkpoints(Box<VerifiedEvidence>),
+    /// A wrong index ([`verify_index_evidence`]).
+    Index(Box<VerifiedIndexEvidence>),
+}
+
+/// Why a file is not valid evidence of either kind.
+#[derive(Debug, Error)]
+pub enum AnyEvidenceError {
+    /// Checkpoint evidence that does not verify.
+    #[error("{0}")]
+    Checkpoints(#[from] EvidenceError),
+    /// Index evidence that does not verify.
+    #[error("{0}")]
+    Index(#[from] IndexEvidenceError),
+}
+
+/// Verifies an evidence file of either format with nothing but `key`.
+pub fn verify_any_evidence(
+    bytes: &[u8],
+    key: &VerifierKey,
+) -> Result<AnyVerifiedEvidence, AnyEvidenceError> {
+    #[derive(Deserialize)]
+    struct Format {
+        format: String,
+    }
+    let is_index = bytes.len() <= crate::index::evidence::MAX_INDEX_EVIDENCE_SIZE
+        && serde_json::from_slice::<Format>(bytes).is_ok_and(|f| f.format == INDEX_EVIDENCE_FORMAT);
+    if is_index {
+        Ok(AnyVerifiedEvidence::Index(Box::new(verify_index_evidence(
+            bytes, key,
+        )?)))
+    } else {
+        Ok(AnyVerifiedEvidence::Checkpoints(Box::new(verify_evidence(
+            bytes, key,
+        )?)))
+    }
+}

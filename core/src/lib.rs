@@ -24,6 +24,8 @@
 //! - [`receipt`]: the receipt (CBOR bundle and C2SP tlog-proof text) and its
 //!   offline verification.
 //! - [`witness`]: C2SP tlog-witness add-checkpoint formats and client.
+//! - [`index`]: the verifiable index (prefix tree, index-commit and
+//!   vendor-key entries, lookup proofs, recomputation, index evidence).
 //! - [`evidence`]: evidence bundles (contradictory checkpoints) and their
 //!   offline verification.
 
@@ -32,6 +34,7 @@ pub mod checkpoint;
 pub mod claim;
 pub mod evidence;
 pub mod hash;
+pub mod index;
 pub mod note;
 pub mod policy;
 pub mod proof;

@@ -140,3 +140,94 @@ fn vectors_verify() {
     let vendor_key = VerifierKey::parse(text("keys/vendor.vkey").trim()).expect("vendor vkey");
     assert!(provlog_core::evidence::verify_evidence(&evidence, &vendor_key).is_err());
 }
+
+#[test]
+fn index_vectors_verify() {
+    use provlog_core::index::acceptance::{KeyStatus, key_status_at};
+    use provlog_core::index::entry::{IndexCommit, LogEntry, VendorKeyEvent};
+    use provlog_core::index::evidence::verify_index_evidence;
+    use provlog_core::index::key::IndexKey;
+    use provlog_core::index::proof::{LookupOutcome, verify_lookup};
+    use provlog_core::index::recompute::Recomputer;
+
+    let log_key = VerifierKey::parse(text("keys/log.vkey").trim()).expect("log vkey");
+    let vendor = text("keys/vendor.vkey").trim().to_string();
+    let policy = Policy::single_log(log_key.clone());
+
+    // Recomputing the vector log reproduces both commits.
+    let log: serde_json::Value = serde_json::from_slice(&read("index/log.json")).expect("json");
+    let entries: Vec<Vec<u8>> = log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| hex::decode(e.as_str().expect("hex")).expect("hex"))
+        .collect();
+    let mut r = Recomputer::default();
+    let mut checked = 0;
+    for e in &entries {
+        if let Some(c) = r.push_entry(e).expect("recompute") {
+            assert!(c.is_ok(), "{c:?}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2);
+    assert_eq!(entries[6], read("index/index-commit.cbor"));
+    assert_eq!(
+        IndexCommit::from_bytes(&entries[6]).expect("commit").size,
+        6
+    );
+    let ev = VendorKeyEvent::from_bytes(&read("index/vendor-key.cbor")).expect("event");
+    ev.verify(&log_key).expect("signed by the log");
+    assert!(matches!(
+        LogEntry::classify(&entries[0]),
+        LogEntry::VendorKey(_)
+    ));
+
+    // Lookups.
+    let found =
+        verify_lookup(&read("index/lookup-asset-found.cbor"), &policy, None).expect("found");
+    assert!(matches!(
+        &found.outcome,
+        LookupOutcome::Found { count: 2, from: 0, indexes, entries_checked: true } if indexes == &[1, 4]
+    ));
+    assert_eq!(
+        found.summary(),
+        "VERIFIED: 2 claims (complete as of checkpoint 7)"
+    );
+    let tail = verify_lookup(
+        &read("index/lookup-vendor-tail.cbor"),
+        &policy,
+        Some(&IndexKey::Vendor(vendor.clone())),
+    )
+    .expect("tail");
+    assert!(matches!(
+        &tail.outcome,
+        LookupOutcome::Found { count: 4, from: 2, indexes, .. } if indexes == &[4, 5]
+    ));
+    for name in [
+        "index/lookup-absent-other.cbor",
+        "index/lookup-absent-empty.cbor",
+    ] {
+        let v = verify_lookup(&read(name), &policy, None).expect("absent");
+        assert_eq!(v.outcome, LookupOutcome::Absent);
+        assert_eq!(v.summary(), "VERIFIED ABSENT as of checkpoint 7");
+    }
+    let status = verify_lookup(
+        &read("index/lookup-vendor-key-status.cbor"),
+        &policy,
+        Some(&IndexKey::VendorKeyStatus(vendor.clone())),
+    )
+    .expect("status");
+    assert_eq!(
+        key_status_at(&status, &vendor, 1, &log_key).expect("status"),
+        KeyStatus::Accepted { since: 0 }
+    );
+
+    // The lying log's omission is evidence against the log key only.
+    let evidence = read("index/evidence-omission.json");
+    let v = verify_index_evidence(&evidence, &log_key).expect("evidence verifies");
+    assert_eq!(v.index, 4);
+    provlog_core::evidence::verify_any_evidence(&evidence, &log_key).expect("either kind");
+    let vendor_key = VerifierKey::parse(&vendor).expect("vendor vkey");
+    assert!(verify_index_evidence(&evidence, &vendor_key).is_err());
+}
