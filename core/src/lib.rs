@@ -32,6 +32,7 @@ pub mod checkpoint;
 pub mod claim;
 pub mod evidence;
 pub mod hash;
+pub mod mldsa;
 pub mod note;
 pub mod policy;
 pub mod proof;
