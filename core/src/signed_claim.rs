@@ -214,7 +214,7 @@ impl SignedClaim {
             )));
         }
         let vk = parse_vkey(kid_vkey)?;
-        if *vk.public_key() != key.verifying_key() {
+        if vk.ed25519_public_key() != Some(&key.verifying_key()) {
             return Err(SignedClaimError::KeyMismatch);
         }
         let protected = canonical_protected(kid_vkey);
@@ -285,7 +285,7 @@ impl SignedClaim {
             )));
         }
         let vk = parse_vkey(&kid)?;
-        if vk.public_key().is_weak() {
+        if vk.ed25519_public_key().is_none_or(|k| k.is_weak()) {
             return Err(SignedClaimError::WeakKey);
         }
         let claim = Claim::from_cbor(payload)?;
@@ -303,7 +303,7 @@ impl SignedClaim {
             bytes: bytes.to_vec(),
             claim,
             kid,
-            public_key: *vk.public_key(),
+            public_key: *vk.ed25519_public_key().ok_or(SignedClaimError::WeakKey)?,
             protected: protected_canonical,
             payload: payload.to_vec(),
             signature,
