@@ -42,6 +42,7 @@ pub mod note;
 pub mod policy;
 pub mod proof;
 pub mod receipt;
+pub mod scitt;
 pub mod signed_claim;
 pub mod tile_builder;
 pub mod tiles;

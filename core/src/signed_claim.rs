@@ -502,6 +502,11 @@ impl SignedClaim {
     pub fn signature_bytes(&self) -> &[u8] {
         &self.signature
     }
+
+    /// The protected header bytes, exactly as signed.
+    pub fn protected_header(&self) -> &[u8] {
+        &self.protected
+    }
 }
 
 /// COSE header labels (RFC 9052 §3.1, RFC 9597).
