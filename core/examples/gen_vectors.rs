@@ -13,18 +13,18 @@
 use std::collections::BTreeMap;
 
 use provlog_core::checkpoint::{Checkpoint, LogSigner, sign_checkpoint};
-use provlog_core::cose::{CoseSigner, cose_key_set};
-use provlog_core::note::MlDsa44NoteSigner;
-use provlog_core::scitt::{SignedTreeHead, TransparentStatement};
 use provlog_core::claim::{
     Asset, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure, Generator,
     IndirectDisclosure,
 };
+use provlog_core::cose::{CoseSigner, cose_key_set};
 use provlog_core::evidence::{EVIDENCE_FORMAT, Evidence, EvidenceKind};
 use provlog_core::hash::{leaf_hash, sha256};
+use provlog_core::note::MlDsa44NoteSigner;
 use provlog_core::note::{Note, NoteSigner, SIG_COSIGNATURE_V1, SIG_ED25519};
 use provlog_core::policy::Policy;
 use provlog_core::receipt::Receipt;
+use provlog_core::scitt::{SignedTreeHead, TransparentStatement};
 use provlog_core::signed_claim::SignedClaim;
 use provlog_core::tiles::{Tile, encode_bundle};
 use provlog_core::tree::{MemoryTree, consistency_proof, inclusion_proof, tree_root};
@@ -345,10 +345,7 @@ quorum all-pq
     put("scitt/receipt-1.mldsa.cose", r_pq.to_bytes().to_vec());
     let ts = TransparentStatement::new(&statements[SCITT_INDEX as usize], &[r_ed, r_pq])
         .expect("transparent statement");
-    put(
-        "scitt/transparent-statement-1.cose",
-        ts.to_bytes().to_vec(),
-    );
+    put("scitt/transparent-statement-1.cose", ts.to_bytes().to_vec());
     put(
         "scitt/scitt-keys.cbor",
         cose_key_set(&[log.verifier_key(), log_pq.verifier_key()]),

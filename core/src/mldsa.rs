@@ -76,7 +76,11 @@ impl TryRng for Prefilled {
         // ml-dsa asks for exactly one 32-byte `rnd`; anything else (never
         // requested) gets zeros rather than reused randomness.
         for (i, b) in dst.iter_mut().enumerate() {
-            *b = if self.1 { 0 } else { self.0.get(i).copied().unwrap_or(0) };
+            *b = if self.1 {
+                0
+            } else {
+                self.0.get(i).copied().unwrap_or(0)
+            };
         }
         self.1 = true;
         Ok(())
@@ -153,7 +157,11 @@ pub struct MlDsa44PublicKey {
 impl fmt::Debug for MlDsa44PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.bytes.as_slice();
-        write!(f, "MlDsa44PublicKey({}…)", hex::encode(b.get(..8).unwrap_or(b)))
+        write!(
+            f,
+            "MlDsa44PublicKey({}…)",
+            hex::encode(b.get(..8).unwrap_or(b))
+        )
     }
 }
 

@@ -467,8 +467,8 @@ impl VerifierKey {
             (PublicKey::MlDsa44(pk), SIG_ML_DSA_44) => {
                 let (ts, rest) = split_timestamp(sig, ML_DSA_COSIG_LEN)?;
                 let cp = checkpoint.ok_or(())?;
-                let msg = subtree_message(&self.name, ts, &cp.origin, 0, cp.size, &cp.root)
-                    .ok_or(())?;
+                let msg =
+                    subtree_message(&self.name, ts, &cp.origin, 0, cp.size, &cp.root).ok_or(())?;
                 if pk.verify(&msg, rest) {
                     Ok(Some(ts))
                 } else {
@@ -859,8 +859,7 @@ impl NoteSignature {
     /// 2,428 bytes), the timestamp it carries (not verified).
     pub fn cosignature_timestamp(&self) -> Option<u64> {
         let ts: [u8; 8] = self.signature.get(..8)?.try_into().ok()?;
-        matches!(self.signature.len(), COSIG_LEN | ML_DSA_COSIG_LEN)
-            .then(|| u64::from_be_bytes(ts))
+        matches!(self.signature.len(), COSIG_LEN | ML_DSA_COSIG_LEN).then(|| u64::from_be_bytes(ts))
     }
 
     fn parse_line(line: &str, index: usize) -> Result<Self, NoteError> {
@@ -1078,12 +1077,12 @@ impl Note {
             } else {
                 None
             };
-            let timestamp = key.verify_sig(&self.text, cp, &sig.signature).map_err(|()| {
-                NoteError::InvalidSignature {
+            let timestamp = key
+                .verify_sig(&self.text, cp, &sig.signature)
+                .map_err(|()| NoteError::InvalidSignature {
                     name: sig.name.clone(),
                     key_id: sig.key_id,
-                }
-            })?;
+                })?;
             if !verified.iter().any(|v| v.key == *key) {
                 verified.push(VerifiedSignature {
                     key: key.clone(),

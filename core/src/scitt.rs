@@ -346,7 +346,10 @@ fn parse_receipt_header(protected: &[u8]) -> Result<ReceiptHeader, ScittError> {
         }
     }
     let (Some(alg), Some(kid), Some((iss, sub, iat)), Some(())) = (alg, kid, cwt, vds) else {
-        return Err(malformed(W, "alg (1), kid (4), CWT claims (15) and vds (395) are required"));
+        return Err(malformed(
+            W,
+            "alg (1), kid (4), CWT claims (15) and vds (395) are required",
+        ));
     };
     Ok(ReceiptHeader {
         alg,
@@ -435,7 +438,12 @@ impl CoseReceipt {
         let header = parse_receipt_header(protected)?;
         let vdp = match int_map(unprotected, W)?.as_slice() {
             [(LABEL_VDP, vdp)] => *vdp,
-            _ => return Err(malformed(W, "unprotected header must be exactly {396: vdp}")),
+            _ => {
+                return Err(malformed(
+                    W,
+                    "unprotected header must be exactly {396: vdp}",
+                ));
+            }
         };
         let proofs = match int_map(vdp, W)?.as_slice() {
             [(VDP_INCLUSION, Cbor::Array(p))] => p.clone(),
@@ -506,9 +514,9 @@ impl CoseReceipt {
         entry: &[u8],
         log_keys: &[VerifierKey],
     ) -> Result<VerifiedCoseReceipt, ScittError> {
-        let key = self.key_in(log_keys).ok_or_else(|| {
-            ScittError::UnknownKey(hex::encode(self.header.kid))
-        })?;
+        let key = self
+            .key_in(log_keys)
+            .ok_or_else(|| ScittError::UnknownKey(hex::encode(self.header.kid)))?;
         if self.header.sub != tree_head_subject(&self.header.iss, self.tree_size) {
             return Err(malformed("receipt", "sub does not name the tree head"));
         }
@@ -622,7 +630,12 @@ impl TransparentStatement {
         };
         let list = match int_map(unprotected, W)?.as_slice() {
             [(LABEL_RECEIPTS, Cbor::Array(list))] => list.clone(),
-            _ => return Err(malformed(W, "unprotected header must be exactly {394: [receipts]}")),
+            _ => {
+                return Err(malformed(
+                    W,
+                    "unprotected header must be exactly {394: [receipts]}",
+                ));
+            }
         };
         if list.is_empty() || list.len() > MAX_RECEIPTS {
             return Err(malformed(W, "1 to 8 receipts"));

@@ -492,8 +492,9 @@ impl SignedClaim {
     /// [`SignedClaim::public_key`]); use [`SignedClaim::signature_bytes`].
     pub fn signature(&self) -> Signature {
         match self.algorithm {
-            Algorithm::EdDsa => Signature::from_slice(&self.signature)
-                .unwrap_or_else(|_| placeholder_ed25519().1),
+            Algorithm::EdDsa => {
+                Signature::from_slice(&self.signature).unwrap_or_else(|_| placeholder_ed25519().1)
+            }
             Algorithm::MlDsa44 => placeholder_ed25519().1,
         }
     }

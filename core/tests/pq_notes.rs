@@ -9,8 +9,8 @@ use provlog_core::checkpoint::{
 };
 use provlog_core::hash::EMPTY_ROOT;
 use provlog_core::note::{
-    MlDsa44NoteSigner, Note, NoteError, NoteSigner, SIG_COSIGNATURE_V1, SIG_ED25519,
-    SIG_ML_DSA_44, VerifierKey, key_id, subtree_message,
+    MlDsa44NoteSigner, Note, NoteError, NoteSigner, SIG_COSIGNATURE_V1, SIG_ED25519, SIG_ML_DSA_44,
+    VerifierKey, key_id, subtree_message,
 };
 use provlog_core::policy::{Policy, PolicyError, PolicyRuleError};
 
@@ -244,7 +244,8 @@ fn log_signer_tampering_and_disagreeing_times_fail() {
     let legacy = cp(9).with_timestamp((T + 60) * 1000);
     let mut n = Note::parse(&sign_checkpoint(&legacy, &ed()).unwrap()).unwrap();
     let ts = Note::parse(&s.sign(&cp(9), T).unwrap()).unwrap().signatures[1].clone();
-    n.signatures.push(Note::sign(&n.text, &ts_signer(), T).unwrap());
+    n.signatures
+        .push(Note::sign(&n.text, &ts_signer(), T).unwrap());
     assert_eq!(ts.name, n.signatures[1].name);
     assert!(matches!(
         verify_checkpoint(&n.to_bytes(), &ed().verifier_key()),

@@ -152,9 +152,7 @@ fn receipts_round_trip_and_verify_ed25519_and_ml_dsa() {
                 let r = receipt_for(&tree, size, index, signer, key);
                 let back = CoseReceipt::from_bytes(r.to_bytes()).unwrap();
                 assert_eq!(back, r);
-                let v = r
-                    .verify(entries[index as usize].to_bytes(), &keys)
-                    .unwrap();
+                let v = r.verify(entries[index as usize].to_bytes(), &keys).unwrap();
                 assert_eq!(v.tree_size, size);
                 assert_eq!(v.leaf_index, index);
                 assert_eq!(&v.key, key);
@@ -164,8 +162,7 @@ fn receipts_round_trip_and_verify_ed25519_and_ml_dsa() {
                 let other = &entries[((index + 1) % 13) as usize];
                 assert!(r.verify(other.to_bytes(), &keys).is_err());
                 // Nor under a key set that lacks the signer.
-                let others: Vec<VerifierKey> =
-                    keys.iter().filter(|k| *k != key).cloned().collect();
+                let others: Vec<VerifierKey> = keys.iter().filter(|k| *k != key).cloned().collect();
                 assert!(matches!(
                     r.verify(entries[index as usize].to_bytes(), &others),
                     Err(ScittError::UnknownKey(_))
@@ -236,9 +233,7 @@ fn transparent_statements_round_trip_and_verify() {
     let back = TransparentStatement::from_bytes(ts.to_bytes()).unwrap();
     assert_eq!(back, ts);
     assert_eq!(back.statement().to_bytes(), entries[4].to_bytes());
-    let v = ts
-        .verify(&[ed.verifier_key(), pq.verifier_key()])
-        .unwrap();
+    let v = ts.verify(&[ed.verifier_key(), pq.verifier_key()]).unwrap();
     assert_eq!(v.receipts.len(), 2);
     // Only one key known: the other receipt is ignored.
     assert_eq!(ts.verify(&[pq.verifier_key()]).unwrap().receipts.len(), 1);
@@ -268,13 +263,18 @@ fn cose_keys_and_thumbprints() {
     let k = cose_key(&ed);
     // {1: 1, 2: kid, 3: -8, -1: 6, -2: x}
     assert_eq!(&k[..4], &[0xa5, 0x01, 0x01, 0x02]);
-    assert_eq!(key_thumbprint(&ed), key_thumbprint(&ed.timestamp_key().unwrap()));
+    assert_eq!(
+        key_thumbprint(&ed),
+        key_thumbprint(&ed.timestamp_key().unwrap())
+    );
     assert_ne!(key_thumbprint(&ed), key_thumbprint(&pq));
     let set = cose_key_set(&[ed.clone(), pq.clone()]);
     assert_eq!(set[0], 0x82);
     // draft-ietf-cose-dilithium's example ML-DSA-44 key (all-zero seed)
     // has the AKP thumbprint b8969ab4…8059a (its `kid`).
-    let zero = MlDsa44NoteSigner::from_seed("x", [0; 32]).unwrap().verifier_key();
+    let zero = MlDsa44NoteSigner::from_seed("x", [0; 32])
+        .unwrap()
+        .verifier_key();
     assert_eq!(
         hex::encode(key_thumbprint(&zero)),
         "b8969ab4b37da9f0684e42647eb8a0be8b5b661ebf5d76f0583bf5b8d3a8059a"

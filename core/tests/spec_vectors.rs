@@ -161,8 +161,11 @@ fn vectors_2026_verify() {
         .expect("skey");
 
     // Checkpoint: Ed25519 + timestamp cosignature + ML-DSA-44, no extension line.
-    let cp = verify_checkpoint_keys(&read("checkpoint.mldsa"), &[log_key.clone(), log_pq.clone()])
-        .expect("checkpoint.mldsa");
+    let cp = verify_checkpoint_keys(
+        &read("checkpoint.mldsa"),
+        &[log_key.clone(), log_pq.clone()],
+    )
+    .expect("checkpoint.mldsa");
     assert!(cp.checkpoint.extensions.is_empty());
     let t = cp.log_time.expect("log time");
     assert!(!t.legacy_extension_line);
@@ -182,17 +185,18 @@ fn vectors_2026_verify() {
     let policy = Policy::parse(&text("policy-mldsa.txt")).expect("policy");
     policy.verify_checkpoint(&cosigned).expect("quorum met");
     assert!(policy.verify_checkpoint(&read("checkpoint.mldsa")).is_err());
-    assert!(policy.verify_checkpoint(&read("checkpoint.cosigned")).is_err());
+    assert!(
+        policy
+            .verify_checkpoint(&read("checkpoint.cosigned"))
+            .is_err()
+    );
 
     // Statements: statement form, statement 1 signed with ML-DSA-44.
     let s1 = SignedClaim::from_bytes(&read("scitt/statement-1.mldsa.cose")).expect("statement");
     s1.verify_signature().expect("ML-DSA-44 signature");
     assert_eq!(s1.algorithm(), Algorithm::MlDsa44);
     assert_eq!(s1.vendor_key(), &vendor_pq);
-    assert_eq!(
-        s1.statement_claims().expect("cwt").iss,
-        "vendor-pq.example"
-    );
+    assert_eq!(s1.statement_claims().expect("cwt").iss, "vendor-pq.example");
     for i in [0, 2] {
         let s = SignedClaim::from_bytes(&read(&format!("scitt/statement-{i}.cose")))
             .expect("statement");
