@@ -351,10 +351,10 @@ proptest! {
         let mut m = ts.to_bytes().to_vec();
         let p = pos % m.len();
         m[p] = byte;
-        if let Ok(t) = TransparentStatement::from_bytes(&m) {
-            if m != ts.to_bytes() {
-                prop_assert!(t.verify(&[ed.verifier_key()]).is_err());
-            }
+        if let Ok(t) = TransparentStatement::from_bytes(&m)
+            && m != ts.to_bytes()
+        {
+            prop_assert!(t.verify(&[ed.verifier_key()]).is_err());
         }
     }
 }
