@@ -14,9 +14,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = verify_checkpoint_keys(data, &keys[1..]);
     let _ = verify_checkpoint(data, &keys[0]);
     let _ = pq_policy().verify_checkpoint(data);
-    if let Ok(s) = std::str::from_utf8(data) {
-        if let Ok(k) = VerifierKey::parse(s) {
-            assert_eq!(VerifierKey::parse(&k.to_vkey()).expect("re-parse"), k);
-        }
+    if let Ok(s) = std::str::from_utf8(data)
+        && let Ok(k) = VerifierKey::parse(s)
+    {
+        assert_eq!(VerifierKey::parse(&k.to_vkey()).expect("re-parse"), k);
     }
 });
