@@ -31,7 +31,7 @@ echo "== machine limits"
 
 if [ -z "${SKIP_CRITERION:-}" ]; then
 echo "== criterion"
-cargo bench -p provlog-core --bench merkle --bench claims --bench receipt -- --warm-up-time 1 --measurement-time 3 2>&1 \
+cargo bench -p provlog-core --bench merkle --bench claims --bench receipt --bench pq -- --warm-up-time 1 --measurement-time 3 2>&1 \
     | grep -E "^[a-zA-Z].*|time:" | tee "$out/criterion-client.txt"
 cargo bench -p provlog-server --bench server -- --warm-up-time 1 --measurement-time 5 2>&1 \
     | grep -E "^[a-zA-Z].*|time:|thrpt:" | tee "$out/criterion-server.txt"

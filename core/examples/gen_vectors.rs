@@ -4,16 +4,21 @@
 //! repository root to (re)write them; `cargo test` (test `spec_vectors`)
 //! regenerates them in memory and checks the committed files byte for byte,
 //! then verifies each one. Everything is deterministic: fixed key seeds,
-//! fixed timestamps, and Ed25519 signatures are deterministic.
+//! fixed timestamps, Ed25519 signatures are deterministic, and ML-DSA-44
+//! uses its deterministic variant here (FIPS 204 §3.4; production signing
+//! is hedged). The vectors added by the 2026 revision (ML-DSA-44, log
+//! timestamp cosignatures, SCITT) are new files; the earlier ones are
+//! unchanged byte for byte.
 
 use std::collections::BTreeMap;
 
-use provlog_core::checkpoint::{Checkpoint, sign_checkpoint};
+use provlog_core::checkpoint::{Checkpoint, LogSigner, sign_checkpoint};
 use provlog_core::claim::{
     Asset, C2paBinding, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure,
     ExclusionRange, Generator, HardBinding, HashAlg, IndirectDisclosure, SoftBinding,
     SoftBindingKind,
 };
+use provlog_core::cose::{CoseSigner, cose_key_set};
 use provlog_core::evidence::{EVIDENCE_FORMAT, Evidence, EvidenceKind};
 use provlog_core::hash::{leaf_hash, sha256};
 use provlog_core::index::entry::{IndexCommit, KeyOp, VendorKeyEvent};
@@ -24,9 +29,11 @@ use provlog_core::index::list::ListState;
 use provlog_core::index::proof::{LookupProof, ProvenEntry};
 use provlog_core::index::store::MemoryStore;
 use provlog_core::index::tree::{Batch, Index, Terminal};
+use provlog_core::note::MlDsa44NoteSigner;
 use provlog_core::note::{Note, NoteSigner, SIG_COSIGNATURE_V1, SIG_ED25519};
 use provlog_core::policy::Policy;
 use provlog_core::receipt::Receipt;
+use provlog_core::scitt::{SignedTreeHead, TransparentStatement};
 use provlog_core::signed_claim::SignedClaim;
 use provlog_core::tiles::{Tile, encode_bundle};
 use provlog_core::tree::{MemoryTree, consistency_proof, inclusion_proof, tree_root};
@@ -41,6 +48,23 @@ pub const CHECKPOINT_MS: u64 = 1_790_000_000_000;
 pub const COSIGN_SECS: u64 = 1_790_000_001;
 /// The entry whose receipt is in the vectors.
 pub const RECEIPT_INDEX: u64 = 5;
+/// Log time (unix seconds) of the 2026-form vector checkpoints and receipts.
+pub const LOG_SECS: u64 = 1_790_000_002;
+/// Number of statements in the SCITT vector log (same origin and log keys).
+pub const SCITT_SIZE: u64 = 3;
+/// The SCITT statement with a transparent statement in the vectors.
+pub const SCITT_INDEX: u64 = 1;
+
+/// ML-DSA-44 keys (test-only seeds 4, 5, 6): the log's second key, an
+/// ML-DSA-44 witness, and an ML-DSA-44 vendor.
+pub fn ml_dsa_keys() -> (MlDsa44NoteSigner, MlDsa44NoteSigner, MlDsa44NoteSigner) {
+    let k = |name: &str, seed: u8| MlDsa44NoteSigner::from_seed(name, [seed; 32]).expect("key");
+    (
+        k(ORIGIN, 4),
+        k("witness-pq.example", 5),
+        k("vendor-pq.example", 6),
+    )
+}
 
 fn signer(name: &str, key_type: u8, seed: u8) -> NoteSigner {
     NoteSigner::from_seed(name, key_type, [seed; 32]).expect("vector key")
@@ -226,6 +250,115 @@ pub fn generate() -> BTreeMap<String, Vec<u8>> {
         proof: vec![],
     };
     put("evidence-split-view.json", evidence.to_json());
+
+    // 2026: ML-DSA-44 keys; the size-7 checkpoint signed by the log with
+    // Ed25519, its cosignature/v1 timestamp and ML-DSA-44 (no extension
+    // line); the same cosigned by an ML-DSA-44 witness; a policy that
+    // demands both log algorithms and the ML-DSA-44 witness.
+    let (log_pq, witness_pq, vendor_pq) = ml_dsa_keys();
+    put("keys/log-mldsa.vkey", line(log_pq.verifier_key().to_vkey()));
+    put("keys/log-mldsa.skey", line(log_pq.to_skey()));
+    put(
+        "keys/witness-mldsa.vkey",
+        line(witness_pq.verifier_key().to_vkey()),
+    );
+    put("keys/witness-mldsa.skey", line(witness_pq.to_skey()));
+    put(
+        "keys/vendor-mldsa.vkey",
+        line(vendor_pq.verifier_key().to_vkey()),
+    );
+    put("keys/vendor-mldsa.skey", line(vendor_pq.to_skey()));
+    let log_signer = LogSigner::new(log.clone(), Some(log_pq.clone())).expect("log signer");
+    let bare7 = Checkpoint::new(
+        ORIGIN,
+        SIZE,
+        tree_root(&tree.at_size(SIZE).expect("view"), SIZE).expect("root"),
+    );
+    let cp_pq = log_signer
+        .sign_deterministic(&bare7, LOG_SECS)
+        .expect("sign");
+    put("checkpoint.mldsa", cp_pq.clone());
+    let mut note = Note::parse(&cp_pq).expect("note");
+    note.signatures.push(
+        witness_pq
+            .cosign_deterministic(&bare7, COSIGN_SECS)
+            .expect("cosign"),
+    );
+    put("checkpoint.mldsa-cosigned", note.to_bytes());
+    let pq_policy = format!(
+        "log {}
+witness log-mldsa {}
+witness witness-pq.example {}
+group all-pq all log-mldsa witness-pq.example
+quorum all-pq
+",
+        log.verifier_key().to_vkey(),
+        log_pq.verifier_key().to_vkey(),
+        witness_pq.verifier_key().to_vkey()
+    );
+    Policy::parse(&pq_policy).expect("vector policy parses");
+    put("policy-mldsa.txt", pq_policy.into_bytes());
+
+    // SCITT: a 3-statement log (statement form; statement 1 signed by the
+    // ML-DSA-44 vendor), COSE receipts for statement 1 by the log's
+    // Ed25519 and ML-DSA-44 keys, the transparent statement carrying both,
+    // and the log's COSE_KeySet.
+    let vendor_statement = |i: u64| {
+        if i == SCITT_INDEX {
+            SignedClaim::sign_statement(
+                &claim(200 + i),
+                CoseSigner::MlDsa44Deterministic(vendor_pq.signing_key()),
+                &vendor_pq.verifier_key().to_vkey(),
+            )
+        } else {
+            SignedClaim::sign_statement(
+                &claim(200 + i),
+                CoseSigner::Ed25519(vendor.signing_key()),
+                &vendor_vkey,
+            )
+        }
+        .expect("sign statement")
+    };
+    let statements: Vec<SignedClaim> = (0..SCITT_SIZE).map(vendor_statement).collect();
+    for (i, st) in statements.iter().enumerate() {
+        let name = if i as u64 == SCITT_INDEX {
+            format!("scitt/statement-{i}.mldsa.cose")
+        } else {
+            format!("scitt/statement-{i}.cose")
+        };
+        put(&name, st.to_bytes().to_vec());
+    }
+    let scitt_tree = MemoryTree::from_entries(statements.iter().map(SignedClaim::to_bytes));
+    let view = scitt_tree.at_size(SCITT_SIZE).expect("view");
+    let root = tree_root(&view, SCITT_SIZE).expect("root");
+    let path = inclusion_proof(&view, SCITT_INDEX, SCITT_SIZE).expect("proof");
+    let sth_ed = SignedTreeHead::sign(
+        &log.verifier_key(),
+        CoseSigner::Ed25519(log.signing_key()),
+        SCITT_SIZE,
+        &root,
+        Some(LOG_SECS),
+    )
+    .expect("sign tree head");
+    let sth_pq = SignedTreeHead::sign(
+        &log_pq.verifier_key(),
+        CoseSigner::MlDsa44Deterministic(log_pq.signing_key()),
+        SCITT_SIZE,
+        &root,
+        Some(LOG_SECS),
+    )
+    .expect("sign tree head");
+    let r_ed = sth_ed.receipt(SCITT_INDEX, &path).expect("receipt");
+    let r_pq = sth_pq.receipt(SCITT_INDEX, &path).expect("receipt");
+    put("scitt/receipt-1.cose", r_ed.to_bytes().to_vec());
+    put("scitt/receipt-1.mldsa.cose", r_pq.to_bytes().to_vec());
+    let ts = TransparentStatement::new(&statements[SCITT_INDEX as usize], &[r_ed, r_pq])
+        .expect("transparent statement");
+    put("scitt/transparent-statement-1.cose", ts.to_bytes().to_vec());
+    put(
+        "scitt/scitt-keys.cbor",
+        cose_key_set(&[log.verifier_key(), log_pq.verifier_key()]),
+    );
     for (name, bytes) in index_vectors() {
         out.insert(name, bytes);
     }

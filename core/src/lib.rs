@@ -20,7 +20,11 @@
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies, with provlog's timestamp line.
 //! - [`policy`]: trust policy (log keys, witnesses, groups, quorum).
 //! - [`claim`]: the provenance claim (schema v1) in deterministic CBOR.
-//! - [`signed_claim`]: the claim signed as a COSE_Sign1 (the log entry).
+//! - [`signed_claim`]: the claim signed as a COSE_Sign1 (the log entry, a
+//!   SCITT signed statement), with Ed25519 or ML-DSA-44.
+//! - [`mldsa`]: ML-DSA-44 (FIPS 204) keys and signatures.
+//! - [`cose`]: COSE algorithms, `Sig_structure`, COSE_Key and thumbprints.
+//! - [`scitt`]: RFC 9942 COSE receipts and SCITT transparent statements.
 //! - [`receipt`]: the receipt (CBOR bundle and C2SP tlog-proof text) and its
 //!   offline verification.
 //! - [`witness`]: C2SP tlog-witness add-checkpoint formats and client.
@@ -32,13 +36,16 @@
 pub mod cbor;
 pub mod checkpoint;
 pub mod claim;
+pub mod cose;
 pub mod evidence;
 pub mod hash;
 pub mod index;
+pub mod mldsa;
 pub mod note;
 pub mod policy;
 pub mod proof;
 pub mod receipt;
+pub mod scitt;
 pub mod signed_claim;
 pub mod tile_builder;
 pub mod tiles;

@@ -1,9 +1,15 @@
 //! C2SP signed-note: text signed by one or more keys, and the key formats
 //! that go with it.
 //!
-//! Supported signature types are Ed25519 (`0x01`, used by logs) and
-//! timestamped Ed25519 witness cosignatures (`0x04`, c2sp.org/tlog-cosignature,
-//! "cosignature/v1"). The normative description is `spec/notes.md`.
+//! Supported signature types are Ed25519 (`0x01`, used by logs),
+//! timestamped Ed25519 cosignatures (`0x04`, c2sp.org/tlog-cosignature,
+//! "cosignature/v1") and timestamped ML-DSA-44 checkpoint cosignatures
+//! (`0x06`, tlog-cosignature "subtree/v1", used by witnesses and, as
+//! tlog-checkpoint now recommends, by logs). The normative description is
+//! `spec/notes.md`.
+//!
+//! [`VerifierKey`] holds any of the three; [`NoteSigner`] signs with the
+//! Ed25519 types and [`MlDsa44NoteSigner`] with `0x06`.
 //!
 //! Parsing is strict and bounded: a note larger than [`MAX_NOTE_SIZE`] bytes or
 //! with more than [`MAX_SIGNATURES`] signature lines is rejected before any
@@ -18,11 +24,22 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::checkpoint::Checkpoint;
+use crate::mldsa::{
+    ML_DSA_44_PUBLIC_KEY_LEN, ML_DSA_44_SIGNATURE_LEN, ML_DSA_SEED_LEN, MlDsa44PublicKey,
+    MlDsa44SigningKey, MlDsaError,
+};
+
 /// Signature type byte of plain Ed25519 note signatures (C2SP signed-note).
 pub const SIG_ED25519: u8 = 0x01;
 /// Signature type byte of timestamped Ed25519 witness cosignatures
 /// (C2SP tlog-cosignature, "cosignature/v1").
 pub const SIG_COSIGNATURE_V1: u8 = 0x04;
+/// Signature type byte of timestamped ML-DSA-44 (sub)tree cosignatures
+/// (C2SP signed-note and tlog-cosignature, "subtree/v1").
+pub const SIG_ML_DSA_44: u8 = 0x06;
+/// Domain-separation label of the ML-DSA-44 signed message (tlog-cosignature).
+pub const SUBTREE_V1_LABEL: &[u8; 12] = b"subtree/v1\n\0";
 
 /// Largest signed note (text plus signature lines) that [`Note::parse`] accepts, in bytes.
 pub const MAX_NOTE_SIZE: usize = 1 << 20;
@@ -34,6 +51,10 @@ pub const MAX_SIGNATURES: usize = 100;
 const ED25519_SIG_LEN: usize = 64;
 /// Length of a cosignature/v1 signature: u64 timestamp then the Ed25519 signature.
 const COSIG_LEN: usize = 8 + ED25519_SIG_LEN;
+/// Length of a subtree/v1 signature: u64 timestamp then the ML-DSA-44 signature.
+const ML_DSA_COSIG_LEN: usize = 8 + ML_DSA_44_SIGNATURE_LEN;
+/// Longest name or origin the subtree/v1 message can carry (`opaque <1..2^8-1>`).
+const MAX_SUBTREE_NAME_LEN: usize = 255;
 /// Prefix of every signature line: em dash (U+2014) and a space.
 const SIG_PREFIX: &str = "\u{2014} ";
 /// Prefix of a private key string (Go's sumdb/note format).
@@ -64,9 +85,18 @@ pub enum NoteError {
         /// The ID computed from name, type and public key.
         computed: u32,
     },
-    /// The signature type byte is not one this implementation supports.
-    #[error("unsupported signature type 0x{0:02x} (supported: 0x01 Ed25519, 0x04 cosignature/v1)")]
+    /// The signature type byte is not one this implementation supports
+    /// (or not one the operation supports, e.g. an Ed25519 signer of type 0x06).
+    #[error(
+        "unsupported signature type 0x{0:02x} (supported: 0x01 Ed25519, 0x04 cosignature/v1, 0x06 ML-DSA-44 subtree/v1)"
+    )]
     UnsupportedKeyType(u8),
+    /// An ML-DSA-44 (0x06) key name longer than the 255 bytes its signed message can carry.
+    #[error("ML-DSA-44 key name {0:?} is longer than 255 bytes")]
+    KeyNameTooLong(String),
+    /// ML-DSA-44 signing failed.
+    #[error("ML-DSA-44: {0}")]
+    MlDsa(#[from] MlDsaError),
     /// The public key bytes are not a valid Ed25519 point.
     #[error("invalid Ed25519 public key: {0}")]
     InvalidPublicKey(&'static str),
@@ -177,11 +207,21 @@ fn check_name(name: &str) -> Result<(), NoteError> {
     }
 }
 
+/// The Ed25519 signature types (what [`NoteSigner`] and [`VerifierKey::new`] take).
 fn check_type(key_type: u8) -> Result<(), NoteError> {
     match key_type {
         SIG_ED25519 | SIG_COSIGNATURE_V1 => Ok(()),
         other => Err(NoteError::UnsupportedKeyType(other)),
     }
+}
+
+/// An ML-DSA-44 key name must also fit the subtree/v1 message (1..=255 bytes).
+fn check_ml_dsa_name(name: &str) -> Result<(), NoteError> {
+    check_name(name)?;
+    if name.len() > MAX_SUBTREE_NAME_LEN {
+        return Err(NoteError::KeyNameTooLong(name.to_owned()));
+    }
+    Ok(())
 }
 
 /// Parses exactly eight lowercase hex digits (the canonical form C2SP uses).
@@ -196,16 +236,18 @@ fn parse_hex_id(s: &str) -> Option<u32> {
     u32::from_str_radix(s, 16).ok()
 }
 
-/// Splits `key_type || 32 bytes` into its parts.
-/// Splits and syntax-checks `name+hexid+base64(type||32 bytes)`, the shape
+/// Splits and syntax-checks `name+hexid+base64(type||key bytes)`, the shape
 /// shared by vkeys and (after `PRIVATE+KEY+`) skeys. `err` wraps a message in
-/// the caller's error variant; `shape` and `bytes` describe what was expected.
+/// the caller's error variant; `shape` and `bytes` describe what was
+/// expected. `key_len` gives the key length a type byte requires (`None`:
+/// unsupported type, reported as such).
 fn parse_key_fields<'a>(
     s: &'a str,
     err: fn(&'static str) -> NoteError,
     shape: &'static str,
     bytes: &'static str,
-) -> Result<(&'a str, u32, u8, [u8; 32]), NoteError> {
+    key_len: fn(u8) -> Option<usize>,
+) -> Result<(&'a str, u32, u8, Vec<u8>), NoteError> {
     // The name cannot contain '+', but base64 can, so split at most twice.
     let mut parts = s.splitn(3, '+');
     let (Some(name), Some(hex_id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
@@ -213,31 +255,64 @@ fn parse_key_fields<'a>(
     };
     check_name(name)?;
     let id = parse_hex_id(hex_id).ok_or(err("key id must be 8 lowercase hex digits"))?;
+    // The longest key (ML-DSA-44, 1 + 1312 bytes) is 1,752 base64
+    // characters: refuse anything longer before decoding.
+    if b64.len() > 1800 {
+        return Err(err(bytes));
+    }
     let raw = B64
         .decode(b64)
         .map_err(|_| err("key is not canonical base64"))?;
-    let (key_type, key) = split_typed_key(&raw).ok_or(err(bytes))?;
-    Ok((name, id, key_type, key))
+    let (&key_type, key) = raw.split_first().ok_or(err(bytes))?;
+    let want = key_len(key_type).ok_or(NoteError::UnsupportedKeyType(key_type))?;
+    if key.len() != want {
+        return Err(err(bytes));
+    }
+    Ok((name, id, key_type, key.to_vec()))
 }
 
-fn split_typed_key(bytes: &[u8]) -> Option<(u8, [u8; 32])> {
-    let (&t, rest) = bytes.split_first()?;
-    let key: [u8; 32] = rest.try_into().ok()?;
-    Some((t, key))
+/// Public key length of each supported vkey type.
+fn public_key_len(key_type: u8) -> Option<usize> {
+    match key_type {
+        SIG_ED25519 | SIG_COSIGNATURE_V1 => Some(32),
+        SIG_ML_DSA_44 => Some(ML_DSA_44_PUBLIC_KEY_LEN),
+        _ => None,
+    }
+}
+
+/// The public key of a [`VerifierKey`]: Ed25519 (types 0x01, 0x04) or
+/// ML-DSA-44 (type 0x06).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublicKey {
+    /// An RFC 8032 Ed25519 public key (not small-order).
+    Ed25519(VerifyingKey),
+    /// A FIPS 204 ML-DSA-44 public key.
+    MlDsa44(Box<MlDsa44PublicKey>),
+}
+
+impl PublicKey {
+    /// The encoded key: 32 bytes (Ed25519) or 1,312 bytes (ML-DSA-44).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            PublicKey::Ed25519(k) => k.as_bytes(),
+            PublicKey::MlDsa44(k) => k.as_bytes(),
+        }
+    }
 }
 
 /// A verifier key: a key name, its key ID, the signature type and the
-/// Ed25519 public key. Text form (a "vkey"): `name+hexid+base64(type||pk)`.
+/// public key. Text form (a "vkey"): `name+hexid+base64(type||pk)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifierKey {
     name: String,
     key_id: u32,
     key_type: u8,
-    public: VerifyingKey,
+    public: PublicKey,
 }
 
 impl VerifierKey {
-    /// Builds a verifier key from its parts, computing the key ID.
+    /// Builds an Ed25519 verifier key (type 0x01 or 0x04) from its parts,
+    /// computing the key ID.
     pub fn new(name: &str, key_type: u8, public: VerifyingKey) -> Result<Self, NoteError> {
         check_name(name)?;
         check_type(key_type)?;
@@ -248,22 +323,36 @@ impl VerifierKey {
             name: name.to_owned(),
             key_id: key_id(name, key_type, public.as_bytes()),
             key_type,
-            public,
+            public: PublicKey::Ed25519(public),
+        })
+    }
+
+    /// Builds an ML-DSA-44 (type 0x06) verifier key, computing the key ID.
+    /// The name must be at most 255 bytes (it is part of the signed message).
+    pub fn new_ml_dsa_44(name: &str, public: MlDsa44PublicKey) -> Result<Self, NoteError> {
+        check_ml_dsa_name(name)?;
+        Ok(Self {
+            name: name.to_owned(),
+            key_id: key_id(name, SIG_ML_DSA_44, public.as_bytes()),
+            key_type: SIG_ML_DSA_44,
+            public: PublicKey::MlDsa44(Box::new(public)),
         })
     }
 
     /// Parses a vkey string `name+hexid+base64(type||pk)`. The hex ID must be
     /// eight lowercase digits, the base64 canonical standard encoding, the
-    /// type 0x01 or 0x04, the key a valid non-weak Ed25519 point, and the ID
-    /// must equal the one computed from the name, type and key.
+    /// type 0x01 or 0x04 with a valid non-weak 32-byte Ed25519 point, or
+    /// 0x06 with a 1,312-byte ML-DSA-44 key (and a name of at most 255
+    /// bytes), and the ID must equal the one computed from the name, type
+    /// and key.
     pub fn parse(vkey: &str) -> Result<Self, NoteError> {
         let (name, found, key_type, pk) = parse_key_fields(
             vkey,
             NoteError::MalformedVerifierKey,
             "expected name+hexid+base64key",
-            "key must be a type byte followed by a 32-byte Ed25519 public key",
+            "key must be a type byte followed by a 32-byte Ed25519 or 1312-byte ML-DSA-44 public key",
+            public_key_len,
         )?;
-        check_type(key_type)?;
         let computed = key_id(name, key_type, &pk);
         if computed != found {
             return Err(NoteError::KeyIdMismatch {
@@ -272,6 +361,14 @@ impl VerifierKey {
                 computed,
             });
         }
+        if key_type == SIG_ML_DSA_44 {
+            let public = MlDsa44PublicKey::from_bytes(&pk)?;
+            return Self::new_ml_dsa_44(name, public);
+        }
+        let pk: [u8; 32] = pk
+            .as_slice()
+            .try_into()
+            .map_err(|_| NoteError::InvalidPublicKey("not 32 bytes"))?;
         let public = VerifyingKey::from_bytes(&pk)
             .map_err(|_| NoteError::InvalidPublicKey("not a valid curve point"))?;
         Self::new(name, key_type, public)
@@ -279,10 +376,24 @@ impl VerifierKey {
 
     /// Formats the key as a vkey string `name+hexid+base64(type||pk)`.
     pub fn to_vkey(&self) -> String {
-        let mut raw = Vec::with_capacity(33);
+        let pk = self.public.as_bytes();
+        let mut raw = Vec::with_capacity(1 + pk.len());
         raw.push(self.key_type);
-        raw.extend_from_slice(self.public.as_bytes());
+        raw.extend_from_slice(pk);
         format!("{}+{:08x}+{}", self.name, self.key_id, B64.encode(raw))
+    }
+
+    /// For an Ed25519 log key (type 0x01), the key it signs its checkpoint
+    /// timestamps with: the same public key as a cosignature/v1 (0x04) key
+    /// of the same name (so a different key ID). `None` for other types.
+    /// See `spec/checkpoint.md` §2 for why the one key serves both.
+    pub fn timestamp_key(&self) -> Option<VerifierKey> {
+        match (&self.public, self.key_type) {
+            (PublicKey::Ed25519(pk), SIG_ED25519) => {
+                VerifierKey::new(&self.name, SIG_COSIGNATURE_V1, *pk).ok()
+            }
+            _ => None,
+        }
     }
 
     /// The key name (which appears in signature lines).
@@ -295,47 +406,126 @@ impl VerifierKey {
         self.key_id
     }
 
-    /// The signature type: [`SIG_ED25519`] or [`SIG_COSIGNATURE_V1`].
+    /// The signature type: [`SIG_ED25519`], [`SIG_COSIGNATURE_V1`] or [`SIG_ML_DSA_44`].
     pub fn key_type(&self) -> u8 {
         self.key_type
     }
 
-    /// The Ed25519 public key.
-    pub fn public_key(&self) -> &VerifyingKey {
+    /// The public key (Ed25519 or ML-DSA-44; `.as_bytes()` gives its
+    /// encoding). Before ML-DSA-44 support this returned the Ed25519
+    /// `VerifyingKey`: use [`VerifierKey::ed25519_public_key`] for that.
+    pub fn public_key(&self) -> &PublicKey {
         &self.public
     }
 
+    /// The Ed25519 public key, for types 0x01 and 0x04 (`None` for ML-DSA-44).
+    pub fn ed25519_public_key(&self) -> Option<&VerifyingKey> {
+        match &self.public {
+            PublicKey::Ed25519(k) => Some(k),
+            PublicKey::MlDsa44(_) => None,
+        }
+    }
+
+    /// The ML-DSA-44 public key, for type 0x06.
+    pub fn ml_dsa_44_public_key(&self) -> Option<&MlDsa44PublicKey> {
+        match &self.public {
+            PublicKey::MlDsa44(k) => Some(k),
+            PublicKey::Ed25519(_) => None,
+        }
+    }
+
+    /// The encoded public key (32 or 1,312 bytes), as in the vkey and key ID.
+    pub fn public_key_bytes(&self) -> &[u8] {
+        self.public.as_bytes()
+    }
+
     /// Verifies one signature (the bytes after the key ID) over `text`.
-    /// Returns the cosignature timestamp for type 0x04.
-    fn verify_sig(&self, text: &str, sig: &[u8]) -> Result<Option<u64>, ()> {
-        match self.key_type {
-            SIG_ED25519 => {
+    /// Returns the cosignature timestamp for types 0x04 and 0x06. For 0x06
+    /// the text must be a checkpoint (`checkpoint` is its parse, done once
+    /// per note by the caller); anything else cannot verify.
+    fn verify_sig(
+        &self,
+        text: &str,
+        checkpoint: Option<&Checkpoint>,
+        sig: &[u8],
+    ) -> Result<Option<u64>, ()> {
+        match (&self.public, self.key_type) {
+            (PublicKey::Ed25519(pk), SIG_ED25519) => {
                 let bytes: [u8; ED25519_SIG_LEN] = sig.try_into().map_err(|_| ())?;
-                self.public
-                    .verify_strict(text.as_bytes(), &Signature::from_bytes(&bytes))
+                pk.verify_strict(text.as_bytes(), &Signature::from_bytes(&bytes))
                     .map_err(|_| ())?;
                 Ok(None)
             }
-            SIG_COSIGNATURE_V1 => {
-                if sig.len() != COSIG_LEN {
-                    return Err(());
-                }
-                let (ts, rest) = sig.split_at(8);
-                let ts = u64::from_be_bytes(ts.try_into().map_err(|_| ())?);
-                if ts > MAX_COSIG_TIMESTAMP {
-                    return Err(());
-                }
+            (PublicKey::Ed25519(pk), SIG_COSIGNATURE_V1) => {
+                let (ts, rest) = split_timestamp(sig, COSIG_LEN)?;
                 let bytes: [u8; ED25519_SIG_LEN] = rest.try_into().map_err(|_| ())?;
                 let msg = cosignature_message(text, ts);
-                self.public
-                    .verify_strict(&msg, &Signature::from_bytes(&bytes))
+                pk.verify_strict(&msg, &Signature::from_bytes(&bytes))
                     .map_err(|_| ())?;
                 Ok(Some(ts))
             }
-            // Construction only admits the two types above.
+            (PublicKey::MlDsa44(pk), SIG_ML_DSA_44) => {
+                let (ts, rest) = split_timestamp(sig, ML_DSA_COSIG_LEN)?;
+                let cp = checkpoint.ok_or(())?;
+                let msg =
+                    subtree_message(&self.name, ts, &cp.origin, 0, cp.size, &cp.root).ok_or(())?;
+                if pk.verify(&msg, rest) {
+                    Ok(Some(ts))
+                } else {
+                    Err(())
+                }
+            }
+            // Construction only admits the three pairs above.
             _ => Err(()),
         }
     }
+}
+
+/// Splits a timestamped signature of exactly `len` bytes into its
+/// big-endian timestamp (at most 2^63 - 1) and the signature proper.
+fn split_timestamp(sig: &[u8], len: usize) -> Result<(u64, &[u8]), ()> {
+    if sig.len() != len {
+        return Err(());
+    }
+    let (ts, rest) = sig.split_at(8);
+    let ts = u64::from_be_bytes(ts.try_into().map_err(|_| ())?);
+    if ts > MAX_COSIG_TIMESTAMP {
+        return Err(());
+    }
+    Ok((ts, rest))
+}
+
+/// The message an ML-DSA-44 cosignature signs (tlog-cosignature
+/// "ML-DSA-44 signed message", TLS presentation language):
+///
+/// ```text
+/// "subtree/v1\n\0" || u8(len(name)) || name || u64(timestamp)
+///   || u8(len(origin)) || origin || u64(start) || u64(end) || hash[32]
+/// ```
+///
+/// For a checkpoint `start` is 0 and `end` its size. `None` if the name
+/// or origin is empty or longer than 255 bytes (not representable).
+pub fn subtree_message(
+    cosigner_name: &str,
+    timestamp: u64,
+    origin: &str,
+    start: u64,
+    end: u64,
+    hash: &[u8; 32],
+) -> Option<Vec<u8>> {
+    let name_len = u8::try_from(cosigner_name.len()).ok().filter(|&n| n > 0)?;
+    let origin_len = u8::try_from(origin.len()).ok().filter(|&n| n > 0)?;
+    let mut msg = Vec::with_capacity(12 + 2 + cosigner_name.len() + origin.len() + 24 + 32);
+    msg.extend_from_slice(SUBTREE_V1_LABEL);
+    msg.push(name_len);
+    msg.extend_from_slice(cosigner_name.as_bytes());
+    msg.extend_from_slice(&timestamp.to_be_bytes());
+    msg.push(origin_len);
+    msg.extend_from_slice(origin.as_bytes());
+    msg.extend_from_slice(&start.to_be_bytes());
+    msg.extend_from_slice(&end.to_be_bytes());
+    msg.extend_from_slice(hash);
+    Some(msg)
 }
 
 impl fmt::Display for VerifierKey {
@@ -427,7 +617,12 @@ impl NoteSigner {
             NoteError::MalformedSignerKey,
             "expected PRIVATE+KEY+name+hexid+base64key",
             "key must be a type byte followed by a 32-byte Ed25519 seed",
+            |t| matches!(t, SIG_ED25519 | SIG_COSIGNATURE_V1).then_some(32),
         )?;
+        let seed: [u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| NoteError::MalformedSignerKey("seed must be 32 bytes"))?;
         let signer = Self::from_seed(name, key_type, seed)?;
         if signer.key_id != found {
             return Err(NoteError::KeyIdMismatch {
@@ -458,7 +653,7 @@ impl NoteSigner {
             name: self.name.clone(),
             key_id: self.key_id,
             key_type: self.key_type,
-            public: self.key.verifying_key(),
+            public: PublicKey::Ed25519(self.key.verifying_key()),
         }
     }
 
@@ -483,6 +678,162 @@ impl NoteSigner {
     }
 }
 
+/// An ML-DSA-44 (type 0x06) signing key with its name: makes
+/// tlog-cosignature subtree/v1 cosignatures of checkpoints. Logs sign their
+/// own checkpoints with one (tlog-checkpoint: "Logs SHOULD use ML-DSA-44
+/// cosignatures"), witnesses cosign with one.
+///
+/// Text form, extending Go's sumdb/note private key format to this type:
+/// `PRIVATE+KEY+name+hexid+base64(0x06||32-byte seed)`, hexid being the ID
+/// of the matching verifier key.
+#[derive(Clone)]
+pub struct MlDsa44NoteSigner {
+    name: String,
+    key_id: u32,
+    key: MlDsa44SigningKey,
+    public: MlDsa44PublicKey,
+}
+
+impl fmt::Debug for MlDsa44NoteSigner {
+    // Never print the seed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MlDsa44NoteSigner")
+            .field("name", &self.name)
+            .field("key_id", &format_args!("{:08x}", self.key_id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl MlDsa44NoteSigner {
+    /// Builds a signer from a 32-byte ML-DSA seed (FIPS 204 KeyGen_internal).
+    pub fn from_seed(name: &str, seed: [u8; ML_DSA_SEED_LEN]) -> Result<Self, NoteError> {
+        check_ml_dsa_name(name)?;
+        let key = MlDsa44SigningKey::from_seed(seed);
+        let public = key.public_key();
+        Ok(Self {
+            name: name.to_owned(),
+            key_id: key_id(name, SIG_ML_DSA_44, public.as_bytes()),
+            key,
+            public,
+        })
+    }
+
+    /// Generates a new key from the OS RNG.
+    pub fn generate(name: &str) -> Result<Self, NoteError> {
+        let mut seed = [0u8; ML_DSA_SEED_LEN];
+        getrandom::fill(&mut seed).map_err(|e| NoteError::Random(e.to_string()))?;
+        Self::from_seed(name, seed)
+    }
+
+    /// Parses `PRIVATE+KEY+name+hexid+base64(0x06||seed)`; the ID must match
+    /// the derived public key.
+    pub fn parse_skey(skey: &str) -> Result<Self, NoteError> {
+        let rest = skey
+            .strip_prefix(SKEY_PREFIX)
+            .ok_or(NoteError::MalformedSignerKey(
+                "must start with PRIVATE+KEY+",
+            ))?;
+        let (name, found, _, seed) = parse_key_fields(
+            rest,
+            NoteError::MalformedSignerKey,
+            "expected PRIVATE+KEY+name+hexid+base64key",
+            "key must be the type byte 0x06 followed by a 32-byte ML-DSA seed",
+            |t| (t == SIG_ML_DSA_44).then_some(ML_DSA_SEED_LEN),
+        )?;
+        let seed: [u8; ML_DSA_SEED_LEN] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| NoteError::MalformedSignerKey("seed must be 32 bytes"))?;
+        let signer = Self::from_seed(name, seed)?;
+        if signer.key_id != found {
+            return Err(NoteError::KeyIdMismatch {
+                name: name.to_owned(),
+                found,
+                computed: signer.key_id,
+            });
+        }
+        Ok(signer)
+    }
+
+    /// Formats the private key string. Treat the result as a secret.
+    pub fn to_skey(&self) -> String {
+        let mut raw = Vec::with_capacity(1 + ML_DSA_SEED_LEN);
+        raw.push(SIG_ML_DSA_44);
+        raw.extend_from_slice(&self.key.seed());
+        format!(
+            "{SKEY_PREFIX}{}+{:08x}+{}",
+            self.name,
+            self.key_id,
+            B64.encode(raw)
+        )
+    }
+
+    /// The matching verifier key (type 0x06).
+    pub fn verifier_key(&self) -> VerifierKey {
+        VerifierKey {
+            name: self.name.clone(),
+            key_id: self.key_id,
+            key_type: SIG_ML_DSA_44,
+            public: PublicKey::MlDsa44(Box::new(self.public.clone())),
+        }
+    }
+
+    /// The key name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The 32-bit key ID.
+    pub fn key_id(&self) -> u32 {
+        self.key_id
+    }
+
+    /// The underlying ML-DSA-44 key (for COSE signatures with the same key).
+    pub fn signing_key(&self) -> &MlDsa44SigningKey {
+        &self.key
+    }
+
+    /// Cosigns a checkpoint (subtree/v1 with start 0, end = size) at
+    /// `timestamp` (POSIX seconds, at most 2^63 - 1; tlog-witness requires
+    /// it non-zero in add-checkpoint responses). Hedged ML-DSA signing.
+    pub fn cosign(&self, cp: &Checkpoint, timestamp: u64) -> Result<NoteSignature, NoteError> {
+        self.cosign_with(cp, timestamp, |msg| self.key.sign(msg))
+    }
+
+    /// As [`MlDsa44NoteSigner::cosign`] but with deterministic ML-DSA (the
+    /// same inputs give the same bytes), for test vectors.
+    pub fn cosign_deterministic(
+        &self,
+        cp: &Checkpoint,
+        timestamp: u64,
+    ) -> Result<NoteSignature, NoteError> {
+        self.cosign_with(cp, timestamp, |msg| self.key.sign_deterministic(msg))
+    }
+
+    fn cosign_with(
+        &self,
+        cp: &Checkpoint,
+        timestamp: u64,
+        sign: impl Fn(&[u8]) -> Result<[u8; ML_DSA_44_SIGNATURE_LEN], MlDsaError>,
+    ) -> Result<NoteSignature, NoteError> {
+        if timestamp > MAX_COSIG_TIMESTAMP {
+            return Err(NoteError::TimestampOutOfRange(timestamp));
+        }
+        check_note_text(&cp.to_text())?;
+        let msg = subtree_message(&self.name, timestamp, &cp.origin, 0, cp.size, &cp.root)
+            .ok_or_else(|| NoteError::KeyNameTooLong(cp.origin.clone()))?;
+        let sig = sign(&msg)?;
+        let mut signature = Vec::with_capacity(ML_DSA_COSIG_LEN);
+        signature.extend_from_slice(&timestamp.to_be_bytes());
+        signature.extend_from_slice(&sig);
+        Ok(NoteSignature {
+            name: self.name.clone(),
+            key_id: self.key_id,
+            signature,
+        })
+    }
+}
+
 /// One signature line of a note: `— name base64(key_id || signature)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteSignature {
@@ -504,10 +855,11 @@ impl NoteSignature {
         format!("{SIG_PREFIX}{} {}\n", self.name, B64.encode(raw))
     }
 
-    /// For a cosignature/v1 signature, the timestamp it carries (not verified).
+    /// For a cosignature/v1 or subtree/v1 signature (by its length: 72 or
+    /// 2,428 bytes), the timestamp it carries (not verified).
     pub fn cosignature_timestamp(&self) -> Option<u64> {
         let ts: [u8; 8] = self.signature.get(..8)?.try_into().ok()?;
-        (self.signature.len() == COSIG_LEN).then(|| u64::from_be_bytes(ts))
+        matches!(self.signature.len(), COSIG_LEN | ML_DSA_COSIG_LEN).then(|| u64::from_be_bytes(ts))
     }
 
     fn parse_line(line: &str, index: usize) -> Result<Self, NoteError> {
@@ -701,6 +1053,9 @@ impl Note {
     /// checked but reported once); it is an error if there is none.
     pub fn verify(&self, keys: &[VerifierKey]) -> Result<Vec<VerifiedSignature>, NoteError> {
         check_note_text(&self.text)?;
+        // ML-DSA-44 cosignatures sign the checkpoint's fields, not the
+        // text: parse it once, only if such a key is among the candidates.
+        let mut checkpoint: Option<Option<Checkpoint>> = None;
         let mut verified: Vec<VerifiedSignature> = Vec::new();
         for sig in &self.signatures {
             let mut matching = keys
@@ -715,12 +1070,19 @@ impl Note {
                     key_id: sig.key_id,
                 });
             }
-            let timestamp = key.verify_sig(&self.text, &sig.signature).map_err(|()| {
-                NoteError::InvalidSignature {
+            let cp = if key.key_type == SIG_ML_DSA_44 {
+                checkpoint
+                    .get_or_insert_with(|| Checkpoint::parse(&self.text).ok())
+                    .as_ref()
+            } else {
+                None
+            };
+            let timestamp = key
+                .verify_sig(&self.text, cp, &sig.signature)
+                .map_err(|()| NoteError::InvalidSignature {
                     name: sig.name.clone(),
                     key_id: sig.key_id,
-                }
-            })?;
+                })?;
             if !verified.iter().any(|v| v.key == *key) {
                 verified.push(VerifiedSignature {
                     key: key.clone(),

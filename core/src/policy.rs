@@ -18,8 +18,8 @@ use std::fmt::Write as _;
 
 use thiserror::Error;
 
-use crate::checkpoint::{Checkpoint, CheckpointError, parse_canonical_u64};
-use crate::note::{Note, NoteError, SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey};
+use crate::checkpoint::{Checkpoint, CheckpointError, LogTime, log_time, parse_canonical_u64};
+use crate::note::{Note, NoteError, SIG_COSIGNATURE_V1, SIG_ED25519, SIG_ML_DSA_44, VerifierKey};
 
 /// Largest policy text accepted by [`Policy::parse`], in bytes.
 pub const MAX_POLICY_SIZE: usize = 1 << 20;
@@ -45,16 +45,21 @@ pub enum PolicyRuleError {
     /// The vkey does not parse.
     #[error("bad vkey: {0}")]
     BadKey(NoteError),
-    /// A log key that is not Ed25519 (0x01) or a witness key that is not cosignature/v1 (0x04).
-    #[error("{role} key must have signature type 0x{expected:02x}, found 0x{found:02x}")]
+    /// A log key that is not Ed25519 (0x01) or ML-DSA-44 (0x06), or a
+    /// witness key that is not cosignature/v1 (0x04) or ML-DSA-44 (0x06).
+    #[error("{role} key must have signature type {expected}, found 0x{found:02x}")]
     WrongKeyType {
         /// "log" or "witness".
         role: &'static str,
-        /// Required type.
-        expected: u8,
+        /// The types allowed, e.g. "0x01 or 0x06".
+        expected: &'static str,
         /// Type found.
         found: u8,
     },
+    /// A witness key and a log key wrap the same public key: a log could
+    /// then count as its own witness.
+    #[error("witness key {0} uses the public key of a log in the policy")]
+    WitnessIsLog(String),
     /// A second log with the same public key.
     #[error("duplicate log public key {0}")]
     DuplicateLog(String),
@@ -137,6 +142,12 @@ pub enum PolicyError {
         /// The checkpoint's origin line.
         origin: String,
     },
+    /// Only ML-DSA-44 log signatures verified; they do not sign extension
+    /// lines, and this checkpoint has some.
+    #[error(
+        "checkpoint has extension lines but only an ML-DSA-44 log signature, which does not sign them"
+    )]
+    UnsignedExtensions,
     /// Not enough witnesses cosigned.
     #[error("witness quorum {quorum:?} not met; valid cosignatures from: [{}]", cosigned.join(", "))]
     QuorumNotMet {
@@ -150,7 +161,7 @@ pub enum PolicyError {
 /// A trusted log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyLog {
-    /// The log's Ed25519 (0x01) key; its name is the log's origin.
+    /// The log's Ed25519 (0x01) or ML-DSA-44 (0x06) key; its name is the log's origin.
     pub key: VerifierKey,
     /// Optional URL (application specific: the log's base URL).
     pub url: Option<String>,
@@ -161,7 +172,7 @@ pub struct PolicyLog {
 pub struct PolicyWitness {
     /// The witness's name inside this policy.
     pub name: String,
-    /// Its cosignature/v1 (0x04) key.
+    /// Its cosignature/v1 (0x04) or ML-DSA-44 subtree/v1 (0x06) key.
     pub key: VerifierKey,
     /// Optional URL (the witness's tlog-witness submission prefix).
     pub url: Option<String>,
@@ -236,22 +247,37 @@ pub struct PolicyVerified {
     pub note: Note,
     /// The checkpoint body.
     pub checkpoint: Checkpoint,
-    /// The log key whose signature verified.
+    /// The log key whose signature verified (an Ed25519 one if any did).
     pub log_key: VerifierKey,
     /// The policy witnesses whose cosignatures verified, in note order.
     pub cosignatures: Vec<WitnessCosignature>,
+    /// The log's own signed time (`spec/checkpoint.md` §2), if present.
+    pub log_time: Option<LogTime>,
 }
 
-fn parse_key(vkey: &str, role: &'static str, expected: u8) -> Result<VerifierKey, PolicyRuleError> {
-    let key = VerifierKey::parse(vkey).map_err(PolicyRuleError::BadKey)?;
-    if key.key_type() != expected {
-        return Err(PolicyRuleError::WrongKeyType {
-            role,
-            expected,
-            found: key.key_type(),
-        });
+const LOG_TYPES: &str = "0x01 (Ed25519) or 0x06 (ML-DSA-44)";
+const WITNESS_TYPES: &str = "0x04 (cosignature/v1) or 0x06 (ML-DSA-44 subtree/v1)";
+
+fn check_log_type(key: &VerifierKey) -> Result<(), PolicyRuleError> {
+    match key.key_type() {
+        SIG_ED25519 | SIG_ML_DSA_44 => Ok(()),
+        found => Err(PolicyRuleError::WrongKeyType {
+            role: "log",
+            expected: LOG_TYPES,
+            found,
+        }),
     }
-    Ok(key)
+}
+
+fn check_witness_type(key: &VerifierKey) -> Result<(), PolicyRuleError> {
+    match key.key_type() {
+        SIG_COSIGNATURE_V1 | SIG_ML_DSA_44 => Ok(()),
+        found => Err(PolicyRuleError::WrongKeyType {
+            role: "witness",
+            expected: WITNESS_TYPES,
+            found,
+        }),
+    }
 }
 
 impl Default for Policy {
@@ -283,24 +309,26 @@ impl Policy {
         p
     }
 
-    /// Adds a trusted log. Its key must be Ed25519 (0x01) and not already listed.
+    /// Adds a trusted log. Its key must be Ed25519 (0x01) or ML-DSA-44
+    /// (0x06), its public key not already a log's or a witness's.
     pub fn add_log(
         &mut self,
         key: VerifierKey,
         url: Option<String>,
     ) -> Result<(), PolicyRuleError> {
-        if key.key_type() != SIG_ED25519 {
-            return Err(PolicyRuleError::WrongKeyType {
-                role: "log",
-                expected: SIG_ED25519,
-                found: key.key_type(),
-            });
+        check_log_type(&key)?;
+        if self
+            .witnesses
+            .iter()
+            .any(|w| w.key.public_key_bytes() == key.public_key_bytes())
+        {
+            return Err(PolicyRuleError::WitnessIsLog(key.to_vkey()));
         }
         // Duplicates are by public key, whatever the name (tlog-policy).
         if self
             .logs
             .iter()
-            .any(|l| l.key.public_key() == key.public_key())
+            .any(|l| l.key.public_key_bytes() == key.public_key_bytes())
         {
             return Err(PolicyRuleError::DuplicateLog(key.to_vkey()));
         }
@@ -323,8 +351,9 @@ impl Policy {
         Ok(())
     }
 
-    /// Adds a witness. Its key must be cosignature/v1 (0x04), its public key
-    /// and its name not already used.
+    /// Adds a witness. Its key must be cosignature/v1 (0x04) or ML-DSA-44
+    /// subtree/v1 (0x06), its public key not already a witness's or a
+    /// log's, and its name not already used.
     pub fn add_witness(
         &mut self,
         name: &str,
@@ -332,17 +361,18 @@ impl Policy {
         url: Option<String>,
     ) -> Result<(), PolicyRuleError> {
         self.check_new_name(name)?;
-        if key.key_type() != SIG_COSIGNATURE_V1 {
-            return Err(PolicyRuleError::WrongKeyType {
-                role: "witness",
-                expected: SIG_COSIGNATURE_V1,
-                found: key.key_type(),
-            });
+        check_witness_type(&key)?;
+        if self
+            .logs
+            .iter()
+            .any(|l| l.key.public_key_bytes() == key.public_key_bytes())
+        {
+            return Err(PolicyRuleError::WitnessIsLog(key.to_vkey()));
         }
         if self
             .witnesses
             .iter()
-            .any(|w| w.key.public_key() == key.public_key())
+            .any(|w| w.key.public_key_bytes() == key.public_key_bytes())
         {
             return Err(PolicyRuleError::DuplicateWitnessKey(key.to_vkey()));
         }
@@ -449,15 +479,15 @@ impl Policy {
             let url = |s: Option<&&str>| s.map(|u| (*u).to_owned());
             let result = match keyword {
                 "log" => match args {
-                    [vkey] | [vkey, _] => parse_key(vkey, "log", SIG_ED25519)
+                    [vkey] | [vkey, _] => VerifierKey::parse(vkey)
+                        .map_err(PolicyRuleError::BadKey)
                         .and_then(|k| policy.add_log(k, url(args.get(1)))),
                     _ => Err(PolicyRuleError::WrongFieldCount("log <vkey> [<url>]")),
                 },
                 "witness" => match args {
-                    [name, vkey] | [name, vkey, _] => {
-                        parse_key(vkey, "witness", SIG_COSIGNATURE_V1)
-                            .and_then(|k| policy.add_witness(name, k, url(args.get(2))))
-                    }
+                    [name, vkey] | [name, vkey, _] => VerifierKey::parse(vkey)
+                        .map_err(PolicyRuleError::BadKey)
+                        .and_then(|k| policy.add_witness(name, k, url(args.get(2)))),
                     _ => Err(PolicyRuleError::WrongFieldCount(
                         "witness <name> <vkey> [<url>]",
                     )),
@@ -591,6 +621,15 @@ impl Policy {
     /// signature by a policy key must verify, and the witnesses whose
     /// cosignatures verified must meet the quorum. Signatures by keys not in
     /// the policy are ignored.
+    ///
+    /// The log's own timestamp cosignature (its Ed25519 key as type 0x04,
+    /// `spec/checkpoint.md` §2) is checked too and gives
+    /// [`PolicyVerified::log_time`]. When the only log signature that
+    /// verified is ML-DSA-44, the checkpoint must have no extension lines.
+    ///
+    /// To demand both an Ed25519 and an ML-DSA-44 log signature, list the
+    /// log's Ed25519 key as `log` and its ML-DSA-44 key as a `witness`
+    /// that the quorum requires (`spec/policy.md` §6).
     pub fn verify_checkpoint(&self, note_bytes: &[u8]) -> Result<PolicyVerified, PolicyError> {
         let note = Note::parse(note_bytes)?;
         let keys: Vec<VerifierKey> = self
@@ -598,6 +637,7 @@ impl Policy {
             .iter()
             .map(|l| l.key.clone())
             .chain(self.witnesses.iter().map(|w| w.key.clone()))
+            .chain(self.logs.iter().filter_map(|l| l.key.timestamp_key()))
             .collect();
         let verified = match note.verify(&keys) {
             Ok(v) => v,
@@ -613,13 +653,36 @@ impl Policy {
             return Err(PolicyError::NotSignedByLog);
         }
         let checkpoint = Checkpoint::parse(&note.text)?;
-        let log_key = log_sigs
+        let origin_sigs: Vec<&VerifierKey> = log_sigs
             .into_iter()
-            .find(|k| k.name() == checkpoint.origin)
-            .cloned()
+            .filter(|k| k.name() == checkpoint.origin)
+            .collect();
+        let text_signed = origin_sigs.iter().any(|k| k.key_type() == SIG_ED25519);
+        let log_key = origin_sigs
+            .iter()
+            .find(|k| k.key_type() == SIG_ED25519)
+            .or(origin_sigs.first())
+            .map(|k| (*k).clone())
             .ok_or_else(|| PolicyError::OriginMismatch {
                 origin: checkpoint.origin.clone(),
             })?;
+        if !text_signed && !checkpoint.extensions.is_empty() {
+            return Err(PolicyError::UnsignedExtensions);
+        }
+        // The log's time: its timestamp key and its ML-DSA-44 log keys.
+        let log_time_sigs: Vec<_> = verified
+            .iter()
+            .filter(|v| {
+                v.key.name() == checkpoint.origin
+                    && (origin_sigs.contains(&&v.key)
+                        || self
+                            .logs
+                            .iter()
+                            .any(|l| l.key.timestamp_key().as_ref() == Some(&v.key)))
+            })
+            .cloned()
+            .collect();
+        let log_time = log_time(&checkpoint, &log_time_sigs, text_signed)?;
         let cosignatures: Vec<WitnessCosignature> = verified
             .iter()
             .filter_map(|v| {
@@ -647,6 +710,7 @@ impl Policy {
             checkpoint,
             log_key,
             cosignatures,
+            log_time,
         })
     }
 }

@@ -700,7 +700,11 @@ fn error_messages_name_the_problem() {
     let k = key(7);
     let b = signed(&k, &header(vec![(int(1), int(-7))]), b"");
     let e = reject(&b);
-    assert!(e.to_string().contains("only EdDSA (-8) is accepted"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("only EdDSA (-8) and ML-DSA-44 (-48) are accepted"),
+        "{e}"
+    );
 }
 
 #[test]

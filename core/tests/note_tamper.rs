@@ -145,7 +145,7 @@ fn cosignature_verifies_with_timestamp_and_rejects_tampered_time() {
     ));
     // A cosignature is not a plain Ed25519 signature over the text.
     let plain = ed25519_dalek::Verifier::verify(
-        w.verifier_key().public_key(),
+        w.verifier_key().ed25519_public_key().unwrap(),
         TEXT.as_bytes(),
         &ed25519_dalek::Signature::from_bytes(
             &note.signatures[1].signature[8..].try_into().unwrap(),

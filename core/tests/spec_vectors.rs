@@ -139,6 +139,85 @@ fn vectors_verify() {
     provlog_core::evidence::verify_evidence(&evidence, &log_key).expect("evidence verifies");
     let vendor_key = VerifierKey::parse(text("keys/vendor.vkey").trim()).expect("vendor vkey");
     assert!(provlog_core::evidence::verify_evidence(&evidence, &vendor_key).is_err());
+
+    // The old checkpoints carry their time in the legacy extension line.
+    let old = verify_checkpoint(&read("checkpoint"), &log_key).expect("checkpoint");
+    assert!(old.log_time.expect("time").legacy_extension_line);
+}
+
+/// The 2026 vectors: ML-DSA-44 keys, checkpoint, cosignature, policy,
+/// signed claim, COSE receipts, transparent statement, COSE_KeySet.
+#[test]
+fn vectors_2026_verify() {
+    use provlog_core::checkpoint::verify_checkpoint_keys;
+    use provlog_core::cose::Algorithm;
+    use provlog_core::scitt::{CoseReceipt, TransparentStatement};
+    let key = |name: &str| VerifierKey::parse(text(name).trim()).expect(name);
+    let log_key = key("keys/log.vkey");
+    let log_pq = key("keys/log-mldsa.vkey");
+    let witness_pq = key("keys/witness-mldsa.vkey");
+    let vendor_pq = key("keys/vendor-mldsa.vkey");
+    provlog_core::note::MlDsa44NoteSigner::parse_skey(text("keys/log-mldsa.skey").trim())
+        .expect("skey");
+
+    // Checkpoint: Ed25519 + timestamp cosignature + ML-DSA-44, no extension line.
+    let cp = verify_checkpoint_keys(
+        &read("checkpoint.mldsa"),
+        &[log_key.clone(), log_pq.clone()],
+    )
+    .expect("checkpoint.mldsa");
+    assert!(cp.checkpoint.extensions.is_empty());
+    let t = cp.log_time.expect("log time");
+    assert!(!t.legacy_extension_line);
+    assert_eq!(t.unix_ms, gen_vectors::LOG_SECS * 1000);
+    assert_eq!(cp.note.signatures.len(), 3);
+    // Same tree as the old size-7 checkpoint.
+    let old = verify_checkpoint(&read("checkpoint"), &log_key).expect("checkpoint");
+    assert_eq!(old.checkpoint.root, cp.checkpoint.root);
+    // Old verifiers (the Ed25519 key only) accept it too.
+    verify_checkpoint(&read("checkpoint.mldsa"), &log_key).expect("ed25519 only");
+
+    // The ML-DSA-44 witness cosignature, and the policy demanding both.
+    let cosigned = read("checkpoint.mldsa-cosigned");
+    let note = provlog_core::note::Note::parse(&cosigned).expect("note");
+    let v = note.verify(&[witness_pq]).expect("witness cosignature");
+    assert_eq!(v[0].timestamp, Some(gen_vectors::COSIGN_SECS));
+    let policy = Policy::parse(&text("policy-mldsa.txt")).expect("policy");
+    policy.verify_checkpoint(&cosigned).expect("quorum met");
+    assert!(policy.verify_checkpoint(&read("checkpoint.mldsa")).is_err());
+    assert!(
+        policy
+            .verify_checkpoint(&read("checkpoint.cosigned"))
+            .is_err()
+    );
+
+    // Statements: statement form, statement 1 signed with ML-DSA-44.
+    let s1 = SignedClaim::from_bytes(&read("scitt/statement-1.mldsa.cose")).expect("statement");
+    s1.verify_signature().expect("ML-DSA-44 signature");
+    assert_eq!(s1.algorithm(), Algorithm::MlDsa44);
+    assert_eq!(s1.vendor_key(), &vendor_pq);
+    assert_eq!(s1.statement_claims().expect("cwt").iss, "vendor-pq.example");
+    for i in [0, 2] {
+        let s = SignedClaim::from_bytes(&read(&format!("scitt/statement-{i}.cose")))
+            .expect("statement");
+        s.verify_signature().expect("signature");
+        assert!(s.statement_claims().is_some());
+    }
+
+    // Receipts for statement 1, by each log key, and the transparent statement.
+    let keys = [log_key, log_pq];
+    for name in ["scitt/receipt-1.cose", "scitt/receipt-1.mldsa.cose"] {
+        let r = CoseReceipt::from_bytes(&read(name)).expect(name);
+        let v = r.verify(s1.to_bytes(), &keys).expect(name);
+        assert_eq!((v.leaf_index, v.tree_size), (1, 3));
+        assert_eq!(v.iat, Some(gen_vectors::LOG_SECS));
+    }
+    let ts = TransparentStatement::from_bytes(&read("scitt/transparent-statement-1.cose"))
+        .expect("transparent statement");
+    assert_eq!(ts.statement().to_bytes(), s1.to_bytes());
+    assert_eq!(ts.verify(&keys).expect("verifies").receipts.len(), 2);
+    let set = read("scitt/scitt-keys.cbor");
+    assert_eq!(set[0], 0x82, "a COSE_KeySet of two keys");
 }
 
 #[test]

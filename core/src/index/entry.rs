@@ -330,7 +330,8 @@ impl VendorKeyEvent {
     /// Checks the signature with the log's key (`verify_strict`).
     pub fn verify(&self, log_key: &VerifierKey) -> Result<(), EntryError> {
         log_key
-            .public_key()
+            .ed25519_public_key()
+            .ok_or(EntryError::BadSignature)?
             .verify_strict(&self.signed_message(), &Signature::from_bytes(&self.sig))
             .map_err(|_| EntryError::BadSignature)
     }
