@@ -78,13 +78,16 @@ async fn add_checkpoint(State(mon): State<Arc<Monitor>>, body: Bytes) -> Respons
     let m = mon.clone();
     let resp = match tokio::task::spawn_blocking(move || {
         let (result, seen) = m.witness().add_checkpoint(&body);
-        // Every validly signed checkpoint is also compared with the
-        // audited tree (after the answer is decided; if an audit holds
-        // the tree, it is kept and compared when the audit commits).
-        if let Some(sub) = seen
-            && let Some(log) = m.log(&sub.origin)
-        {
-            m.check_seen(log, &sub.note, &sub.checkpoint);
+        // Every validly signed checkpoint is also compared with what the
+        // monitor holds, in the background: the log is waiting for the
+        // answer, which does not depend on it.
+        if let Some(sub) = seen {
+            let m2 = m.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Some(log) = m2.log(&sub.origin) {
+                    m2.check_seen(log, &sub.note, &sub.checkpoint);
+                }
+            });
         }
         result
     })
@@ -187,7 +190,10 @@ async fn post_gossip(
 async fn list_evidence(State(mon): State<Arc<Monitor>>) -> Response {
     let m = mon.clone();
     let listed = tokio::task::spawn_blocking(move || {
-        Ok::<_, crate::store::StoreError>((m.evidence_list(MAX_EVIDENCE_LIST)?, m.evidence_count()?))
+        Ok::<_, crate::store::StoreError>((
+            m.evidence_list(MAX_EVIDENCE_LIST)?,
+            m.evidence_count()?,
+        ))
     })
     .await;
     match listed {
@@ -236,4 +242,111 @@ async fn metrics(State(mon): State<Arc<Monitor>>) -> Response {
         mon.metrics().render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    async fn serve(mon: Monitor) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = router(Arc::new(mon)).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn gossip_is_rate_limited_per_peer_with_retry_after() {
+        let (_dir, _log, mon) =
+            crate::testutil::monitor("api.example/log", "gossip_rate = 0.5\ngossip_burst = 3\n");
+        let url = serve(mon).await;
+        let http = reqwest::Client::new();
+        let mut codes = Vec::new();
+        let mut retry = None;
+        for _ in 0..6 {
+            let r = http
+                .post(format!("{url}/v1/gossip"))
+                .json(&serde_json::json!({"checkpoints": []}))
+                .send()
+                .await
+                .unwrap();
+            codes.push(r.status().as_u16());
+            if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                retry = r
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+            }
+        }
+        // The burst is served; the rest is refused until tokens come back
+        // (one per 2 s: no refill during this loop's few milliseconds is
+        // enough to turn a 429 into a 200 more than once).
+        assert_eq!(&codes[..3], &[200, 200, 200], "{codes:?}");
+        assert!(
+            codes[3..].iter().filter(|&&c| c == 429).count() >= 2,
+            "{codes:?}"
+        );
+        assert!(retry.is_some_and(|s| (1..=2).contains(&s)), "{retry:?}");
+        // Other endpoints are not limited.
+        assert_eq!(
+            reqwest::get(format!("{url}/healthz"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn gossip_bodies_over_the_limit_are_refused() {
+        let (_dir, _log, mon) = crate::testutil::monitor("api.example/log", "");
+        let url = serve(mon).await;
+        let big = vec![b' '; MAX_GOSSIP_BODY + 1];
+        let r = reqwest::Client::new()
+            .post(format!("{url}/v1/gossip"))
+            .header("content-type", "application/json")
+            .body(big)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_evidence_listing_has_ids_kinds_and_times() {
+        let (_dir, log, mon) = crate::testutil::monitor("api.example/log", "");
+        let key = log.verifier_key();
+        let note = |root: u8| {
+            let cp = provlog_core::checkpoint::Checkpoint::new(log.name(), 4, [root; 32])
+                .with_timestamp(9);
+            provlog_core::checkpoint::sign_checkpoint(&cp, &log).unwrap()
+        };
+        let ev = provlog_core::evidence::Evidence::same_size(&key, log.name(), &note(1), &note(2));
+        assert!(mon.record_evidence(&ev));
+        let url = serve(mon).await;
+        let v: serde_json::Value = reqwest::get(format!("{url}/v1/evidence"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let item = &v["evidence"][0];
+        assert_eq!(item["id"], ev.id());
+        assert_eq!(item["kind"], "same-size-different-roots");
+        assert_eq!(item["origin"], log.name());
+        assert_eq!(item["sizes"], serde_json::json!([4, 4]));
+        assert!(item["time_ms"].as_u64().unwrap() > 1_700_000_000_000);
+        assert_eq!(item["url"], format!("/v1/evidence/{}", ev.id()));
+        assert_eq!(v["total"], 1);
+        let one = reqwest::get(format!("{url}/v1/evidence/{}", ev.id()))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        provlog_core::evidence::verify_evidence(&one, &key).unwrap();
+    }
 }

@@ -42,8 +42,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use provlog_core::hash::leaf_hash;
 use provlog_core::signed_claim::{SignedClaim, SignedClaimError};
-use provlog_core::tiles::{TILE_WIDTH, Tile};
 use provlog_core::tile_builder::BuilderError;
+use provlog_core::tiles::{TILE_WIDTH, Tile};
 
 use crate::owntree::OwnTree;
 

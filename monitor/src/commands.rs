@@ -123,9 +123,8 @@ fn toml_str(s: &str) -> String {
 
 /// The configuration text `init` writes for `args`.
 pub fn init_config(args: &InitArgs) -> Result<String, String> {
-    let mut out = String::from(
-        "# Written by `provlog-monitor init`; every setting is in spec/monitor.md.\n",
-    );
+    let mut out =
+        String::from("# Written by `provlog-monitor init`; every setting is in spec/monitor.md.\n");
     out.push_str(&format!("witness_name = {}\n", toml_str(&args.name)));
     if let Some(u) = &args.public_url {
         out.push_str(&format!("public_url = {}\n", toml_str(u)));
@@ -257,9 +256,9 @@ fn get(url: &str, limit: usize) -> Result<Option<Vec<u8>>, String> {
 
 fn open_store(data: &Path) -> Result<Store, String> {
     Store::open(data).map_err(|e| match e {
-        crate::store::StoreError::InUse { .. } => format!(
-            "{e}; while the monitor runs, ask it instead: --monitor http://ADDR"
-        ),
+        crate::store::StoreError::InUse { .. } => {
+            format!("{e}; while the monitor runs, ask it instead: --monitor http://ADDR")
+        }
         e => e.to_string(),
     })
 }
@@ -272,14 +271,15 @@ fn list(from: &Source) -> Result<Vec<EvidenceMeta>, String> {
     }
     let url = format!("{}/v1/evidence", from.monitor.trim_end_matches('/'));
     let body = get(&url, MAX_LIST_RESPONSE)?.ok_or_else(|| format!("{url}: not found"))?;
-    let v: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))?;
+    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))?;
     serde_json::from_value(v["evidence"].clone()).map_err(|e| format!("{url}: {e}"))
 }
 
 fn fetch(id: &str, from: &Source) -> Result<Vec<u8>, String> {
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("{id:?} is neither a bundle file nor an evidence id (64 hex digits)"));
+        return Err(format!(
+            "{id:?} is neither a bundle file nor an evidence id (64 hex digits)"
+        ));
     }
     let found = if let Some(data) = &from.data {
         open_store(data)?.evidence(id).map_err(|e| e.to_string())?
@@ -355,13 +355,16 @@ pub fn evidence(cmd: &EvidenceCmd) -> Result<(), (u8, String)> {
             let bytes = if path.is_file() {
                 let len = fs::metadata(path).map_err(|e| fail(e.to_string()))?.len();
                 if len > MAX_EVIDENCE_SIZE as u64 {
-                    return Err(fail(format!("{bundle}: {len} bytes is over the evidence size limit")));
+                    return Err(fail(format!(
+                        "{bundle}: {len} bytes is over the evidence size limit"
+                    )));
                 }
                 fs::read(path).map_err(|e| fail(format!("{bundle}: {e}")))?
             } else {
                 fetch(bundle, from).map_err(fail)?
             };
-            let ev = Evidence::from_json(&bytes).map_err(|e| (1, format!("NOT valid evidence: {e}")))?;
+            let ev =
+                Evidence::from_json(&bytes).map_err(|e| (1, format!("NOT valid evidence: {e}")))?;
             let (trusted, named_only) = match key {
                 Some(k) => (
                     VerifierKey::parse(k.trim()).map_err(|e| fail(format!("--key: {e}")))?,
@@ -432,11 +435,18 @@ mod tests {
 
     #[test]
     fn init_writes_a_config_the_monitor_accepts() {
-        let log = NoteSigner::generate("localhost/provlog").unwrap().verifier_key();
-        let peer = NoteSigner::generate_cosigner("monitor-b.example").unwrap().verifier_key();
+        let log = NoteSigner::generate("localhost/provlog")
+            .unwrap()
+            .verifier_key();
+        let peer = NoteSigner::generate_cosigner("monitor-b.example")
+            .unwrap()
+            .verifier_key();
         let text = init_config(&args(
             vec![format!("http://127.0.0.1:7300={log}")],
-            vec![format!("http://127.0.0.1:7402={peer}"), "http://127.0.0.1:7403/?a=b".into()],
+            vec![
+                format!("http://127.0.0.1:7402={peer}"),
+                "http://127.0.0.1:7403/?a=b".into(),
+            ],
         ))
         .unwrap();
         let cfg = Config::parse(&text).unwrap();

@@ -324,7 +324,9 @@ impl Config {
         }
         let gossip_rate = f.gossip_rate.unwrap_or(10.0);
         if !(0.01..=10_000.0).contains(&gossip_rate) {
-            return invalid("gossip_rate must be between 0.01 and 10000 requests per second".into());
+            return invalid(
+                "gossip_rate must be between 0.01 and 10000 requests per second".into(),
+            );
         }
         let gossip_burst = f.gossip_burst.unwrap_or(40.0);
         if !(1.0..=100_000.0).contains(&gossip_burst) {

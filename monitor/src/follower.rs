@@ -230,14 +230,16 @@ async fn round_inner(
         mon.max_clock_skew().as_millis() as u64,
     );
     *timing_out = Some(t);
-    if let Some(ahead) = t.ahead_ms {
+    if t.ahead_ms.is_some() {
+        // The detail names the checkpoint, not how far ahead it is now, so
+        // the same checkpoint is one finding however often it is served.
         mon.misbehaviour(
             log,
             "future-timestamp",
             format!(
-                "checkpoint of size {} is signed at {ts} ms, {} s ahead of this monitor's clock",
+                "checkpoint of size {} is signed at {ts} ms, more than {} s ahead of this monitor's clock",
                 cp.size,
-                ahead / 1000
+                mon.max_clock_skew().as_secs()
             ),
         );
     }
@@ -415,14 +417,8 @@ async fn audit_range(
         log: log.origin().to_owned(),
     };
     let audited = mon.metrics().entries_audited.get_or_create(&label).clone();
-    let mut bundles = spawn_downloader(
-        client,
-        first,
-        last,
-        start,
-        cp.size,
-        mon.fetch_parallelism(),
-    );
+    let mut bundles =
+        spawn_downloader(client, first, last, start, cp.size, mon.fetch_parallelism());
     let result = audit_bundles(
         tree,
         &mut bundles,
@@ -524,14 +520,48 @@ mod tests {
         };
         let (_, held) = sign(10, 100);
         // (audited size, held note, served checkpoint, plan)
-        let cases: Vec<(&str, u64, Vec<u8>, (Checkpoint, Vec<u8>), Plan)> = vec![
+        type Case = (&'static str, u64, Vec<u8>, (Checkpoint, Vec<u8>), Plan);
+        let cases: Vec<Case> = vec![
             ("shrank", 10, held.clone(), sign(9, 200), Plan::Shrank),
-            ("shrank to zero", 10, held.clone(), sign(0, 200), Plan::Shrank),
-            ("grew", 10, held.clone(), sign(11, 200), Plan::Audit { from: 10, to: 11 }),
-            ("first audit", 0, vec![], sign(5, 200), Plan::Audit { from: 0, to: 5 }),
-            ("first checkpoint is empty", 0, vec![], sign(0, 200), Plan::FirstEmpty),
+            (
+                "shrank to zero",
+                10,
+                held.clone(),
+                sign(0, 200),
+                Plan::Shrank,
+            ),
+            (
+                "grew",
+                10,
+                held.clone(),
+                sign(11, 200),
+                Plan::Audit { from: 10, to: 11 },
+            ),
+            (
+                "first audit",
+                0,
+                vec![],
+                sign(5, 200),
+                Plan::Audit { from: 0, to: 5 },
+            ),
+            (
+                "first checkpoint is empty",
+                0,
+                vec![],
+                sign(0, 200),
+                Plan::FirstEmpty,
+            ),
             ("re-signed", 10, held.clone(), sign(10, 200), Plan::Resigned),
-            ("the same note", 10, held.clone(), (Checkpoint::parse(&Note::parse(&held).unwrap().text).unwrap(), held.clone()), Plan::Unchanged),
+            (
+                "the same note",
+                10,
+                held.clone(),
+                (
+                    Checkpoint::parse(&Note::parse(&held).unwrap().text).unwrap(),
+                    held.clone(),
+                ),
+                Plan::Unchanged,
+            ),
         ];
         for (name, size, held, (cp, note), want) in cases {
             assert_eq!(plan(size, &held, &cp, &note), want, "{name}");
@@ -551,12 +581,42 @@ mod tests {
         // (served timestamps at successive monitor times) -> fresh?, ahead?
         type Case = (&'static str, Vec<(u64, u64)>, bool, bool);
         let cases: Vec<Case> = vec![
-            ("honest, re-signed every poll", vec![(t0, t0), (t0 + MIN, t0 + MIN), (t0 + 2 * MIN, t0 + 2 * MIN)], true, false),
-            ("frozen with an honest timestamp", vec![(t0, t0), (t0, t0 + 2 * MIN)], false, false),
-            ("frozen with a far-future timestamp", vec![(t0 + 1000 * MIN, t0), (t0 + 1000 * MIN, t0 + 2 * MIN)], false, true),
-            ("far future, just served", vec![(t0 + 1000 * MIN, t0)], true, true),
-            ("a little ahead (within skew)", vec![(t0 + MIN, t0)], true, false),
-            ("a log whose clock goes back is judged by its newest time", vec![(t0, t0), (t0 - 10 * MIN, t0 + 2 * MIN)], false, false),
+            (
+                "honest, re-signed every poll",
+                vec![(t0, t0), (t0 + MIN, t0 + MIN), (t0 + 2 * MIN, t0 + 2 * MIN)],
+                true,
+                false,
+            ),
+            (
+                "frozen with an honest timestamp",
+                vec![(t0, t0), (t0, t0 + 2 * MIN)],
+                false,
+                false,
+            ),
+            (
+                "frozen with a far-future timestamp",
+                vec![(t0 + 1000 * MIN, t0), (t0 + 1000 * MIN, t0 + 2 * MIN)],
+                false,
+                true,
+            ),
+            (
+                "far future, just served",
+                vec![(t0 + 1000 * MIN, t0)],
+                true,
+                true,
+            ),
+            (
+                "a little ahead (within skew)",
+                vec![(t0 + MIN, t0)],
+                true,
+                false,
+            ),
+            (
+                "a log whose clock goes back is judged by its newest time",
+                vec![(t0, t0), (t0 - 10 * MIN, t0 + 2 * MIN)],
+                false,
+                false,
+            ),
         ];
         for (name, polls, want_fresh, want_ahead) in cases {
             let mut seen = TimeSeen::default();

@@ -177,7 +177,11 @@ impl PeerLimiter {
             Ok(())
         } else {
             *entry = (tokens, now);
-            let wait = if rate > 0.0 { (1.0 - tokens) / rate } else { 3600.0 };
+            let wait = if rate > 0.0 {
+                (1.0 - tokens) / rate
+            } else {
+                3600.0
+            };
             Err(Duration::from_secs_f64(wait.min(3600.0)))
         }
     }
@@ -320,7 +324,11 @@ mod tests {
         let many: Vec<String> = (0..MAX_REQUEST_SIGNATURES / MAX_NOTE_SIGNATURES + 10)
             .map(|i| {
                 let cp = Checkpoint::new(log.name(), i as u64, [1; 32]);
-                padded(&sign_checkpoint(&cp, &log).unwrap(), 0, MAX_NOTE_SIGNATURES - 1)
+                padded(
+                    &sign_checkpoint(&cp, &log).unwrap(),
+                    0,
+                    MAX_NOTE_SIGNATURES - 1,
+                )
             })
             .collect();
         let s = sanitize(Gossip {
@@ -333,7 +341,10 @@ mod tests {
             .map(|c| Note::parse(c).unwrap().signatures.len())
             .sum();
         assert!(lines <= MAX_REQUEST_SIGNATURES, "{lines}");
-        assert_eq!(s.checkpoints.len(), MAX_REQUEST_SIGNATURES / MAX_NOTE_SIGNATURES);
+        assert_eq!(
+            s.checkpoints.len(),
+            MAX_REQUEST_SIGNATURES / MAX_NOTE_SIGNATURES
+        );
         // Over the item counts: the rest is not even parsed.
         let s = sanitize(Gossip {
             checkpoints: vec!["junk".into(); MAX_CHECKPOINTS + 10],
@@ -373,7 +384,10 @@ mod tests {
             l.allow(a, t0).unwrap();
         }
         let wait = l.allow(a, t0).unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(500), "{wait:?}");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(500),
+            "{wait:?}"
+        );
         // Another peer is not affected.
         l.allow(b, t0).unwrap();
         // Half a second later one token is back.
@@ -421,9 +435,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_endless_answer_fails_with_a_size_error() {
         let url = endless_peer().await;
-        let err = exchange(&client().unwrap(), &format!("{url}/v1/gossip"), &Gossip::default())
-            .await
-            .expect_err("an endless body is refused");
+        let err = exchange(
+            &client().unwrap(),
+            &format!("{url}/v1/gossip"),
+            &Gossip::default(),
+        )
+        .await
+        .expect_err("an endless body is refused");
         assert!(
             matches!(err, ExchangeError::Body(BodyError::TooLarge { limit }) if limit == MAX_GOSSIP_BODY),
             "{err}"

@@ -155,7 +155,8 @@ impl LogHealth {
             Event::Fresh => {
                 self.condition = Condition::Ok;
                 self.condition_detail.clear();
-                matches!(prev, Condition::Unreachable | Condition::Frozen).then_some(Alert::Recovered)
+                matches!(prev, Condition::Unreachable | Condition::Frozen)
+                    .then_some(Alert::Recovered)
             }
             Event::Frozen { age_ms } => {
                 self.condition = Condition::Frozen;
@@ -199,7 +200,10 @@ impl LogHealth {
     /// The view served at `/healthz`.
     pub fn view(&self) -> HealthView {
         let (state, detail) = match self.findings.first() {
-            Some(f) => ("misbehaving".to_owned(), format!("{}: {}", f.reason, f.detail)),
+            Some(f) => (
+                "misbehaving".to_owned(),
+                format!("{}: {}", f.reason, f.detail),
+            ),
             None => (
                 serde_json::to_value(self.condition)
                     .ok()
@@ -250,14 +254,29 @@ mod tests {
     fn transitions_and_their_alerts() {
         let frozen = Event::Frozen { age_ms: 90_000 };
         // (events in order, the alert of each, final state, final condition)
-        type Case = (&'static str, Vec<(Event, Option<Alert>)>, &'static str, Condition);
+        type Case = (
+            &'static str,
+            Vec<(Event, Option<Alert>)>,
+            &'static str,
+            Condition,
+        );
         let cases: Vec<Case> = vec![
-            ("first poll fresh", vec![(Event::Fresh, None)], "ok", Condition::Ok),
+            (
+                "first poll fresh",
+                vec![(Event::Fresh, None)],
+                "ok",
+                Condition::Ok,
+            ),
             (
                 "down once, alert once, then recovered",
                 vec![
                     (Event::Fresh, None),
-                    (down(), Some(Alert::Unreachable { detail: "connection refused".into() })),
+                    (
+                        down(),
+                        Some(Alert::Unreachable {
+                            detail: "connection refused".into(),
+                        }),
+                    ),
                     (down(), None),
                     (Event::Fresh, Some(Alert::Recovered)),
                     (Event::Fresh, None),
@@ -277,7 +296,12 @@ mod tests {
             ),
             (
                 "unreachable at start is alerted",
-                vec![(down(), Some(Alert::Unreachable { detail: "connection refused".into() }))],
+                vec![(
+                    down(),
+                    Some(Alert::Unreachable {
+                        detail: "connection refused".into(),
+                    }),
+                )],
                 "unreachable",
                 Condition::Unreachable,
             ),
@@ -285,7 +309,10 @@ mod tests {
                 "misbehaviour is sticky through fresh polls",
                 vec![
                     (Event::Fresh, None),
-                    (bad("equivocation", "evidence 1"), misbehaviour("equivocation", "evidence 1")),
+                    (
+                        bad("equivocation", "evidence 1"),
+                        misbehaviour("equivocation", "evidence 1"),
+                    ),
                     (Event::Fresh, None),
                 ],
                 "misbehaving",
@@ -294,8 +321,16 @@ mod tests {
             (
                 "misbehaving and then unreachable shows both",
                 vec![
-                    (bad("tiles-inconsistent", "x"), misbehaviour("tiles-inconsistent", "x")),
-                    (down(), Some(Alert::Unreachable { detail: "connection refused".into() })),
+                    (
+                        bad("tiles-inconsistent", "x"),
+                        misbehaviour("tiles-inconsistent", "x"),
+                    ),
+                    (
+                        down(),
+                        Some(Alert::Unreachable {
+                            detail: "connection refused".into(),
+                        }),
+                    ),
                 ],
                 "misbehaving",
                 Condition::Unreachable,
@@ -303,9 +338,15 @@ mod tests {
             (
                 "the same finding twice alerts once; another one alerts again",
                 vec![
-                    (bad("invalid-entry", "entry 3"), misbehaviour("invalid-entry", "entry 3")),
+                    (
+                        bad("invalid-entry", "entry 3"),
+                        misbehaviour("invalid-entry", "entry 3"),
+                    ),
                     (bad("invalid-entry", "entry 3"), None),
-                    (bad("invalid-entry", "entry 4"), misbehaviour("invalid-entry", "entry 4")),
+                    (
+                        bad("invalid-entry", "entry 4"),
+                        misbehaviour("invalid-entry", "entry 4"),
+                    ),
                     (bad("invalid-entry", "entry 3"), None),
                 ],
                 "misbehaving",

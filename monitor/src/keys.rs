@@ -126,9 +126,15 @@ mod tests {
         let (a, _) = load_or_create(dir.path(), None).unwrap();
         assert_eq!(a.name(), DEFAULT_WITNESS_NAME);
         let err = load_or_create(dir.path(), Some("monitor-a.example")).unwrap_err();
-        assert!(err.contains("\"provlog-monitor\"") && err.contains("monitor-a.example"), "{err}");
+        assert!(
+            err.contains("\"provlog-monitor\"") && err.contains("monitor-a.example"),
+            "{err}"
+        );
         // The key was not touched.
-        assert_eq!(load(dir.path()).unwrap().unwrap().verifier_key(), a.verifier_key());
+        assert_eq!(
+            load(dir.path()).unwrap().unwrap().verifier_key(),
+            a.verifier_key()
+        );
         assert!(load_or_create(dir.path(), Some(DEFAULT_WITNESS_NAME)).is_ok());
     }
 }

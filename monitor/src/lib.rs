@@ -18,6 +18,9 @@ pub mod owntree;
 pub mod store;
 pub mod witness;
 
+#[cfg(test)]
+mod testutil;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Wall-clock time in Unix milliseconds.

@@ -160,7 +160,8 @@ fn banner(mon: &Monitor, data: &Path, cfg: Option<&Path>, addr: SocketAddr) -> S
         .collect();
     let peers = mon.peers().len();
     let what = if logs.is_empty() {
-        "following no log yet (add [[log]] sections: provlog-monitor init --log URL=VKEY)".to_owned()
+        "following no log yet (add [[log]] sections: provlog-monitor init --log URL=VKEY)"
+            .to_owned()
     } else {
         format!(
             "auditing and witnessing {} log{} ({})",
@@ -169,15 +170,16 @@ fn banner(mon: &Monitor, data: &Path, cfg: Option<&Path>, addr: SocketAddr) -> S
             logs.join(", ")
         )
     };
-    let config = cfg.map_or("no config file".to_owned(), |p| format!("config {}", p.display()));
+    let config = cfg.map_or("no config file".to_owned(), |p| {
+        format!("config {}", p.display())
+    });
     format!(
         "provlog-monitor {}: {what}, gossiping with {peers} peer{}; data in {}, {config}\n\
-         witness key {} (a log asks for cosignatures with --witness \"{}=http://{addr}\")\n\
+         witness key {}; a log asks it to cosign with --witness \"<this key>=http://{addr}\"\n\
          try: curl -s http://{addr}/healthz   or   provlog-monitor evidence list --monitor http://{addr}\n",
         env!("CARGO_PKG_VERSION"),
         if peers == 1 { "" } else { "s" },
         data.display(),
-        mon.witness().verifier_key().to_vkey(),
         mon.witness().verifier_key().to_vkey(),
     )
 }

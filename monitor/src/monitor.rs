@@ -87,19 +87,6 @@ impl LogCtx {
             h.audited_size = s;
         }
     }
-
-    fn defer(&self, cp: &Checkpoint, note: &[u8]) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if !pending
-            .iter()
-            .any(|(o, _)| o.size == cp.size && o.root == cp.root)
-        {
-            if pending.len() >= MAX_PENDING {
-                pending.remove(0);
-            }
-            pending.push((cp.clone(), note.to_vec()));
-        }
-    }
 }
 
 /// The monitor.
@@ -432,9 +419,11 @@ impl Monitor {
 
     /// Compares a validly signed checkpoint of `log` with the audited tree
     /// (whose lock the caller holds): a contradiction becomes evidence; a
-    /// checkpoint ahead of the tree is kept and checked once the audit
-    /// catches up; a timestamp that went back becomes evidence too. Returns
-    /// false if its root contradicts what this monitor holds. Blocking.
+    /// checkpoint ahead of the tree is compared with the other checkpoints
+    /// seen ([`Monitor::compare_with_seen`]) and kept until the audit
+    /// reaches it; a timestamp that went back becomes evidence too.
+    /// Returns false if its root contradicts what this monitor holds.
+    /// Blocking.
     pub fn check_locked(&self, log: &LogCtx, tree: &OwnTree, note: &[u8], cp: &Checkpoint) -> bool {
         let origin = log.origin();
         let audited = tree.checkpoint();
@@ -470,24 +459,41 @@ impl Monitor {
             self.record_log_evidence(ev);
             return false;
         }
-        // Ahead of the audit: compare with the checkpoint this witness
-        // cosigned (durable, unlike `pending`: a crash must not lose the
-        // contradiction), keep it, and compare with others of its size.
-        let mut consistent = true;
-        if let Some((wcp, wnote)) = self.witness.latest_as_signed(origin) {
-            if wcp.size == cp.size && wcp.root != cp.root {
-                self.record_log_evidence(Evidence::same_size(&log.cfg.key, origin, &wnote, note));
-                consistent = false;
-            }
-            self.check_timestamps(log, (&wcp, &wnote), (cp, note));
+        self.compare_with_seen(log, note, cp)
+    }
+
+    /// Compares a validly signed checkpoint with the others of its log seen
+    /// but not yet audited (kept in memory, at most [`MAX_PENDING`]) and with
+    /// the latest one this witness cosigned (durable, so a crash cannot
+    /// lose the contradiction): two of one size with different roots, or a
+    /// timestamp that went back, become evidence. Then keeps it. Needs no
+    /// tree lock. Returns false if it contradicts one of them. Blocking.
+    fn compare_with_seen(&self, log: &LogCtx, note: &[u8], cp: &Checkpoint) -> bool {
+        let mut others = Vec::new();
+        if let Some(w) = self.witness.latest_as_signed(log.origin()) {
+            others.push(w);
         }
-        let others: Vec<(Checkpoint, Vec<u8>)> =
-            log.pending.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        {
+            // Compared and kept under one lock: of two contradicting
+            // checkpoints arriving at once, the second sees the first.
+            let mut pending = log.pending.lock().unwrap_or_else(|e| e.into_inner());
+            others.extend(pending.iter().cloned());
+            if !pending
+                .iter()
+                .any(|(o, _)| o.size == cp.size && o.root == cp.root)
+            {
+                if pending.len() >= MAX_PENDING {
+                    pending.remove(0);
+                }
+                pending.push((cp.clone(), note.to_vec()));
+            }
+        }
+        let mut consistent = true;
         for (other, other_note) in &others {
             if other.size == cp.size && other.root != cp.root {
                 self.record_log_evidence(Evidence::same_size(
                     &log.cfg.key,
-                    origin,
+                    log.origin(),
                     other_note,
                     note,
                 ));
@@ -495,25 +501,27 @@ impl Monitor {
             }
             self.check_timestamps(log, (other, other_note), (cp, note));
         }
-        log.defer(cp, note);
         consistent
     }
 
     /// [`Monitor::check_locked`] for a checkpoint seen by the witness or in
-    /// gossip: if an audit holds the tree, it is kept and checked when the
-    /// audit has committed (the follower re-checks kept checkpoints every
-    /// round). Blocking.
+    /// gossip. It is compared with the other checkpoints seen at once; the
+    /// comparison with the audited tree happens now if no audit holds the
+    /// tree, else when the follower's round re-checks what was kept.
+    /// Blocking.
     pub fn check_seen(&self, log: &LogCtx, note: &[u8], cp: &Checkpoint) {
-        match log.tree.try_lock() {
-            Ok(tree) => {
-                self.check_locked(log, &tree, note, cp);
-            }
-            Err(_) => log.defer(cp, note),
+        self.compare_with_seen(log, note, cp);
+        if let Ok(tree) = log.tree.try_lock() {
+            self.recheck_pending(log, &tree);
         }
     }
 
-    /// Re-checks kept checkpoints that the audited tree now covers.
+    /// Compares the kept checkpoints that the audited tree now covers with
+    /// it (the others stay kept).
     pub fn recheck_pending(&self, log: &LogCtx, tree: &OwnTree) {
+        if tree.checkpoint().is_empty() {
+            return;
+        }
         let due: Vec<(Checkpoint, Vec<u8>)> = {
             let mut pending = log.pending.lock().unwrap_or_else(|e| e.into_inner());
             let (due, keep) = pending.drain(..).partition(|(c, _)| c.size <= tree.size());
@@ -534,12 +542,17 @@ impl Monitor {
             let Some(origin) = note.split(|&b| b == b'\n').next() else {
                 continue;
             };
-            let Some(log) = std::str::from_utf8(origin).ok().and_then(|o| self.logs.get(o)) else {
+            let Some(log) = std::str::from_utf8(origin)
+                .ok()
+                .and_then(|o| self.logs.get(o))
+            else {
                 continue;
             };
             match verify_checkpoint(note, &log.cfg.key) {
                 Ok(v) => self.check_seen(log, note, &v.checkpoint),
-                Err(e) => tracing::debug!(error = %e, origin = log.origin(), "gossiped checkpoint does not verify"),
+                Err(e) => {
+                    tracing::debug!(error = %e, origin = log.origin(), "gossiped checkpoint does not verify")
+                }
             }
         }
         for ev in &msg.evidence {
@@ -552,7 +565,11 @@ impl Monitor {
     pub fn gossip_view(&self) -> Gossip {
         let mut checkpoints = Vec::new();
         for log in self.logs.values() {
-            let note = log.published.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let note = log
+                .published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             if !note.is_empty() {
                 checkpoints.push(String::from_utf8_lossy(&note).into_owned());
             }
@@ -588,6 +605,11 @@ impl Monitor {
         self.store.evidence_count()
     }
 
+    /// How many evidence bundles have been read from the store.
+    pub fn bundle_reads(&self) -> u64 {
+        self.store.bundle_reads()
+    }
+
     /// The `/healthz` document: per log its health, the evidence count and
     /// the witness key. Reads no evidence bundle.
     pub fn health(&self) -> Value {
@@ -601,5 +623,163 @@ impl Monitor {
             "logs": logs,
             "evidence": self.evidence_count().unwrap_or(0),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::gossip::sanitize;
+    use provlog_core::checkpoint::sign_checkpoint;
+    use provlog_core::hash::{Hash, sha256};
+
+    const ORIGIN: &str = "inproc.example/log";
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        log: NoteSigner,
+        mon: Monitor,
+    }
+
+    fn fixture() -> Fixture {
+        let (dir, log, mon) = crate::testutil::monitor(ORIGIN, "");
+        Fixture {
+            _dir: dir,
+            log,
+            mon,
+        }
+    }
+
+    fn root(tag: &str) -> Hash {
+        sha256(tag.as_bytes())
+    }
+
+    fn signed(f: &Fixture, size: u64, root: Hash, ts: u64) -> (Checkpoint, Vec<u8>) {
+        let cp = Checkpoint::new(ORIGIN, size, root).with_timestamp(ts);
+        (cp.clone(), sign_checkpoint(&cp, &f.log).unwrap())
+    }
+
+    fn see(f: &Fixture, (cp, note): &(Checkpoint, Vec<u8>)) {
+        let log = f.mon.log(ORIGIN).unwrap();
+        f.mon.check_seen(log, note, cp);
+    }
+
+    fn state(f: &Fixture) -> Value {
+        f.mon.health()["logs"][ORIGIN].clone()
+    }
+
+    #[test]
+    fn a_split_view_seen_ahead_of_the_audit_is_evidence_once() {
+        let f = fixture();
+        let a = signed(&f, 100, root("a"), 1000);
+        let b = signed(&f, 100, root("b"), 1000);
+        see(&f, &a);
+        assert_eq!(
+            f.mon.evidence_count().unwrap(),
+            0,
+            "one checkpoint is no evidence"
+        );
+        see(&f, &b);
+        see(&f, &b);
+        see(&f, &a);
+        assert_eq!(f.mon.evidence_count().unwrap(), 1);
+        let list = f.mon.evidence_list(10).unwrap();
+        assert_eq!(list[0].kind, "same-size-different-roots");
+        assert_eq!(list[0].sizes, [100, 100]);
+        let s = state(&f);
+        assert_eq!(s["state"], "misbehaving");
+        assert_eq!(s["misbehaviour"][0]["evidence"], list[0].id);
+        let json = f.mon.evidence_json(&list[0].id).unwrap().unwrap();
+        provlog_core::evidence::verify_evidence(&json, &f.log.verifier_key()).unwrap();
+    }
+
+    #[test]
+    fn a_timestamp_that_goes_back_is_evidence() {
+        let f = fixture();
+        // Size 5 signed "later" than size 9.
+        see(&f, &signed(&f, 5, root("5"), 2_000));
+        see(&f, &signed(&f, 9, root("9"), 1_000));
+        let list = f.mon.evidence_list(10).unwrap();
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0].kind, "timestamp-decreased");
+        assert_eq!(list[0].sizes, [5, 9]);
+        let json = f.mon.evidence_json(&list[0].id).unwrap().unwrap();
+        let v = provlog_core::evidence::verify_evidence(&json, &f.log.verifier_key()).unwrap();
+        assert_eq!(v.kind, EvidenceKind::TimestampDecreased);
+        assert_eq!(
+            state(&f)["misbehaviour"][0]["reason"],
+            "timestamp-decreased"
+        );
+        // Increasing times, and equal sizes, are not evidence.
+        let g = fixture();
+        see(&g, &signed(&g, 5, root("5"), 1_000));
+        see(&g, &signed(&g, 9, root("9"), 2_000));
+        see(&g, &signed(&g, 9, root("9"), 1_500));
+        assert_eq!(g.mon.evidence_count().unwrap(), 0);
+        assert_eq!(state(&g)["state"], "starting");
+    }
+
+    #[test]
+    fn padded_copies_of_one_contradiction_are_one_bundle() {
+        let f = fixture();
+        let a = signed(&f, 7, root("a"), 1);
+        let b = signed(&f, 7, root("b"), 1);
+        let key = f.log.verifier_key();
+        // The same contradiction with extra signature lines by unknown keys
+        // and with other timestamps: one bundle, however it is dressed.
+        let mut sent = Vec::new();
+        for i in 0..20u64 {
+            let mut n = Note::parse(&b.1).unwrap();
+            for j in 0..(i % 4) {
+                let k = NoteSigner::generate(&format!("junk{j}.example")).unwrap();
+                n.signatures.push(Note::sign(&n.text, &k, 0).unwrap());
+            }
+            let (_, other_time) = signed(&f, 7, root("a"), 100 + i);
+            sent.push(Evidence::same_size(
+                &key,
+                ORIGIN,
+                &other_time,
+                &n.to_bytes(),
+            ));
+        }
+        sent.push(Evidence::same_size(&key, ORIGIN, &a.1, &b.1));
+        for ev in &sent {
+            f.mon.record_evidence(ev);
+        }
+        assert_eq!(f.mon.evidence_count().unwrap(), 1);
+        assert_eq!(state(&f)["misbehaviour"].as_array().unwrap().len(), 1);
+        // Gossip drops the duplicates before any signature is checked.
+        let s = sanitize(Gossip {
+            checkpoints: vec![],
+            evidence: sent,
+        });
+        assert_eq!(s.evidence.len(), 1);
+    }
+
+    #[test]
+    fn health_and_listing_read_no_bundle() {
+        let f = fixture();
+        for i in 0..5u64 {
+            let a = signed(&f, 10 + i, root(&format!("a{i}")), 1);
+            let b = signed(&f, 10 + i, root(&format!("b{i}")), 1);
+            f.mon.record_evidence(&Evidence::same_size(
+                &f.log.verifier_key(),
+                ORIGIN,
+                &a.1,
+                &b.1,
+            ));
+        }
+        let before = f.mon.bundle_reads();
+        assert_eq!(f.mon.health()["evidence"], 5);
+        assert_eq!(f.mon.evidence_list(100).unwrap().len(), 5);
+        assert_eq!(
+            f.mon.bundle_reads(),
+            before,
+            "health and listing read no bundle"
+        );
+        // The gossip view does read them (it carries them).
+        assert_eq!(f.mon.gossip_view().evidence.len(), 5);
+        assert!(f.mon.bundle_reads() > before);
     }
 }

@@ -158,7 +158,9 @@ mod tests {
             let cp = Checkpoint::new(log.name(), n, tree.root());
             tree.set_checkpoint(sign_checkpoint(&cp, &log).unwrap());
             let tiles = tree.take_tiles();
-            store.commit_audit(log.name(), &tiles, &tree.state()).unwrap();
+            store
+                .commit_audit(log.name(), &tiles, &tree.state())
+                .unwrap();
             let loaded = OwnTree::load(&store, log.name()).unwrap();
             assert_eq!(loaded.root(), reference.root());
             assert_eq!(loaded.size(), n);

@@ -62,7 +62,9 @@ pub enum StoreError {
         pid: Option<u32>,
     },
     /// The database cannot be opened: damaged journal or tables.
-    #[error("cannot open the monitor database in {dir}: {detail}; the data directory is damaged, refusing to start ({ROLLBACK_WARNING})")]
+    #[error(
+        "cannot open the monitor database in {dir}: {detail}; the data directory is damaged, refusing to start ({ROLLBACK_WARNING})"
+    )]
     Damaged {
         /// The database directory.
         dir: String,
@@ -135,6 +137,8 @@ pub struct Store {
     evidence: Keyspace,
     evidence_index: Keyspace,
     meta: Keyspace,
+    /// Evidence bundles read so far (listing and counting read none).
+    bundle_reads: Arc<std::sync::atomic::AtomicU64>,
     _lock: Arc<DirLock>,
 }
 
@@ -233,11 +237,7 @@ fn open_db(path: &Path) -> Result<(Database, Keyspaces), StoreError> {
     match opened {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(fjall::Error::Locked)) => Err(StoreError::InUse {
-            dir: path
-                .parent()
-                .unwrap_or(path)
-                .display()
-                .to_string(),
+            dir: path.parent().unwrap_or(path).display().to_string(),
             pid: None,
         }),
         Ok(Err(fjall::Error::Io(source))) => Err(StoreError::Io { path: dir, source }),
@@ -301,6 +301,7 @@ impl Store {
             evidence: ks.evidence,
             evidence_index: ks.evidence_index,
             meta: ks.meta,
+            bundle_reads: Arc::default(),
             _lock: Arc::new(lock),
         };
         store.index_old_evidence()?;
@@ -419,7 +420,15 @@ impl Store {
 
     /// One evidence bundle by id.
     pub fn evidence(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.bundle_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(self.evidence.get(id.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// How many evidence bundles this handle has read (for tests that
+    /// check listing and health never load bundles).
+    pub fn bundle_reads(&self) -> u64 {
+        self.bundle_reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many bundles are stored (one point read).
@@ -550,9 +559,15 @@ mod tests {
         let first = Store::open(dir.path()).unwrap();
         let err = Store::open(dir.path()).err().expect("second open refused");
         let text = err.to_string();
-        assert!(matches!(err, StoreError::InUse { pid: Some(p), .. } if p == std::process::id()), "{text}");
+        assert!(
+            matches!(err, StoreError::InUse { pid: Some(p), .. } if p == std::process::id()),
+            "{text}"
+        );
         assert!(text.contains("in use by another process"), "{text}");
-        assert!(!text.contains("damaged") && !text.contains("backup"), "{text}");
+        assert!(
+            !text.contains("damaged") && !text.contains("backup"),
+            "{text}"
+        );
         drop(first);
         Store::open(dir.path()).expect("free again once the first is closed");
     }
@@ -585,7 +600,11 @@ mod tests {
             s.set_latest("o", b"note").unwrap();
             drop(s);
             let s = Store::open(dir.path()).unwrap();
-            assert_eq!(s.latest("o").unwrap().as_deref(), Some(&b"note"[..]), "case {i}");
+            assert_eq!(
+                s.latest("o").unwrap().as_deref(),
+                Some(&b"note"[..]),
+                "case {i}"
+            );
             assert!(!dir.path().join(DB_CREATING).exists());
         }
     }
@@ -595,11 +614,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open(dir.path()).unwrap());
         // A version marker from "the future": damage, not an interrupted creation.
-        fs::write(dir.path().join(DB_DIR).join(FJALL_VERSION_MARKER), b"garbage!").unwrap();
+        fs::write(
+            dir.path().join(DB_DIR).join(FJALL_VERSION_MARKER),
+            b"garbage!",
+        )
+        .unwrap();
         let err = Store::open(dir.path()).err().expect("refused");
         let text = err.to_string();
         assert!(matches!(err, StoreError::Damaged { .. }), "{text}");
-        assert!(text.contains("damaged") && text.contains("rollback"), "{text}");
+        assert!(
+            text.contains("damaged") && text.contains("rollback"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -619,11 +645,19 @@ mod tests {
         assert!(s.put_evidence(&meta("bb", 7), b"{2}").unwrap());
         assert!(!s.put_evidence(&meta("aa", 9), b"{3}").unwrap());
         assert_eq!(s.evidence_count().unwrap(), 2);
-        let ids: Vec<String> = s.evidence_list(10).unwrap().into_iter().map(|m| m.id).collect();
+        let ids: Vec<String> = s
+            .evidence_list(10)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
         assert_eq!(ids, ["bb", "aa"], "newest first");
         assert_eq!(s.evidence("aa").unwrap().as_deref(), Some(&b"{1}"[..]));
         assert_eq!(s.evidence_bundles(10, 3).unwrap(), vec![b"{2}".to_vec()]);
         drop(s);
-        assert_eq!(Store::open(dir.path()).unwrap().evidence_count().unwrap(), 2);
+        assert_eq!(
+            Store::open(dir.path()).unwrap().evidence_count().unwrap(),
+            2
+        );
     }
 }

@@ -122,10 +122,7 @@ impl Witness {
     ) -> Self {
         Witness {
             signer,
-            logs: logs
-                .into_iter()
-                .map(|k| (k.name().to_owned(), k))
-                .collect(),
+            logs: logs.into_iter().map(|k| (k.name().to_owned(), k)).collect(),
             store,
             update: Mutex::new(()),
             clock: now_secs,
@@ -177,9 +174,9 @@ impl Witness {
             .get(&origin)
             .ok_or_else(|| AddCheckpointError::UnknownLog(origin.clone()))?;
         let verified = verify_checkpoint(&req.checkpoint, key).map_err(|e| match e {
-            CheckpointError::Note(NoteError::NoKnownSignature | NoteError::InvalidSignature { .. }) => {
-                AddCheckpointError::BadSignature
-            }
+            CheckpointError::Note(
+                NoteError::NoKnownSignature | NoteError::InvalidSignature { .. },
+            ) => AddCheckpointError::BadSignature,
             e => AddCheckpointError::Malformed(e.to_string()),
         })?;
         let sub = Submission {
@@ -223,8 +220,8 @@ impl Witness {
                 .map_err(|e| AddCheckpointError::BadProof(e.to_string()))?;
         }
         let text = String::from_utf8_lossy(&sub.note);
-        let mut note =
-            Note::parse(text.as_bytes()).map_err(|e| AddCheckpointError::Internal(e.to_string()))?;
+        let mut note = Note::parse(text.as_bytes())
+            .map_err(|e| AddCheckpointError::Internal(e.to_string()))?;
         let sig = Note::sign(&note.text, &self.signer, (self.clock)())
             .map_err(|e| AddCheckpointError::Internal(e.to_string()))?;
         note.signatures.retain(|s| !self.is_own(s));
@@ -376,10 +373,11 @@ mod tests {
     }
 
     fn latest_size(f: &Fixture) -> Option<u64> {
-        f.witness
-            .latest(ORIGIN)
-            .unwrap()
-            .map(|n| Checkpoint::parse(&Note::parse(&n).unwrap().text).unwrap().size)
+        f.witness.latest(ORIGIN).unwrap().map(|n| {
+            Checkpoint::parse(&Note::parse(&n).unwrap().text)
+                .unwrap()
+                .size
+        })
     }
 
     #[test]
@@ -390,38 +388,135 @@ mod tests {
         // size on success and unchanged otherwise.
         type Case = (&'static str, Option<u64>, fn(&Fixture) -> Vec<u8>, Want);
         let cases: Vec<Case> = vec![
-            ("first checkpoint, old 0", None, |f| body(0, vec![], note(&f.log, &f.honest, 5)), Want::Cosigned),
-            ("first checkpoint of size 0", None, |f| body(0, vec![], note(&f.log, &f.honest, 0)), Want::Cosigned),
-            ("from a cosigned size 0 to 5, no proof", Some(0), |f| body(0, vec![], note(&f.log, &f.honest, 5)), Want::Cosigned),
-            ("old 0 when 5 is cosigned", Some(5), |f| body(0, vec![], note(&f.log, &f.honest, 9)), Want::Refused(Stale { latest: 5 })),
-            ("old 0, size 0, when 5 is cosigned", Some(5), |f| body(0, vec![], note(&f.log, &f.honest, 0)), Want::Refused(Stale { latest: 5 })),
-            ("old 3 when nothing is cosigned", None, |f| body(3, proof(&f.honest, 3, 9), note(&f.log, &f.honest, 9)), Want::Refused(Stale { latest: 0 })),
-            ("stale old size", Some(9), |f| body(5, proof(&f.honest, 5, 12), note(&f.log, &f.honest, 12)), Want::Refused(Stale { latest: 9 })),
-            ("consistent growth", Some(5), |f| body(5, proof(&f.honest, 5, 9), note(&f.log, &f.honest, 9)), Want::Cosigned),
-            ("same size, same root (fresh timestamp)", Some(9), |f| body(9, vec![], note(&f.log, &f.honest, 9)), Want::Cosigned),
-            ("same size, different root", Some(9), |f| body(9, vec![], note(&f.log, &f.fork, 9)), Want::Refused(Fork { size: 9 })),
-            ("growth into a fork", Some(5), |f| body(5, proof(&f.honest, 5, 9), note(&f.log, &f.fork, 9)), Want::Refused(BadProof(String::new()))),
-            ("tampered proof", Some(5), |f| {
-                let mut p = proof(&f.honest, 5, 9);
-                p[0][0] ^= 1;
-                body(5, p, note(&f.log, &f.honest, 9))
-            }, Want::Refused(BadProof(String::new()))),
-            ("proof from 0 is not empty", Some(0), |f| body(0, vec![[7; 32]], note(&f.log, &f.honest, 5)), Want::Refused(BadProof(String::new()))),
-            ("old above size", Some(5), |f| body(6, vec![], note(&f.log, &f.honest, 5)), Want::Refused(OldSizeTooLarge { old: 6, size: 5 })),
-            ("unknown origin", Some(5), |f| body(5, vec![], note(&f.stranger, &f.honest, 5)), Want::Refused(UnknownLog("stranger.example".into()))),
-            ("right origin, unknown key", Some(5), |f| body(5, vec![], note(&f.impostor, &f.honest, 9)), Want::Refused(BadSignature)),
-            ("bad signature by the log's key", Some(5), |f| {
-                let mut n = Note::parse(&note(&f.log, &f.honest, 9)).unwrap();
-                n.signatures[0].signature[3] ^= 1;
-                body(5, proof(&f.honest, 5, 9), n.to_bytes())
-            }, Want::Refused(BadSignature)),
-            ("malformed body", Some(5), |_| b"old 5\nnot a note".to_vec(), Want::Refused(Malformed(String::new()))),
-            ("malformed note", Some(5), |_| b"old 5\n\nno signature\n".to_vec(), Want::Refused(Malformed(String::new()))),
+            (
+                "first checkpoint, old 0",
+                None,
+                |f| body(0, vec![], note(&f.log, &f.honest, 5)),
+                Want::Cosigned,
+            ),
+            (
+                "first checkpoint of size 0",
+                None,
+                |f| body(0, vec![], note(&f.log, &f.honest, 0)),
+                Want::Cosigned,
+            ),
+            (
+                "from a cosigned size 0 to 5, no proof",
+                Some(0),
+                |f| body(0, vec![], note(&f.log, &f.honest, 5)),
+                Want::Cosigned,
+            ),
+            (
+                "old 0 when 5 is cosigned",
+                Some(5),
+                |f| body(0, vec![], note(&f.log, &f.honest, 9)),
+                Want::Refused(Stale { latest: 5 }),
+            ),
+            (
+                "old 0, size 0, when 5 is cosigned",
+                Some(5),
+                |f| body(0, vec![], note(&f.log, &f.honest, 0)),
+                Want::Refused(Stale { latest: 5 }),
+            ),
+            (
+                "old 3 when nothing is cosigned",
+                None,
+                |f| body(3, proof(&f.honest, 3, 9), note(&f.log, &f.honest, 9)),
+                Want::Refused(Stale { latest: 0 }),
+            ),
+            (
+                "stale old size",
+                Some(9),
+                |f| body(5, proof(&f.honest, 5, 12), note(&f.log, &f.honest, 12)),
+                Want::Refused(Stale { latest: 9 }),
+            ),
+            (
+                "consistent growth",
+                Some(5),
+                |f| body(5, proof(&f.honest, 5, 9), note(&f.log, &f.honest, 9)),
+                Want::Cosigned,
+            ),
+            (
+                "same size, same root (fresh timestamp)",
+                Some(9),
+                |f| body(9, vec![], note(&f.log, &f.honest, 9)),
+                Want::Cosigned,
+            ),
+            (
+                "same size, different root",
+                Some(9),
+                |f| body(9, vec![], note(&f.log, &f.fork, 9)),
+                Want::Refused(Fork { size: 9 }),
+            ),
+            (
+                "growth into a fork",
+                Some(5),
+                |f| body(5, proof(&f.honest, 5, 9), note(&f.log, &f.fork, 9)),
+                Want::Refused(BadProof(String::new())),
+            ),
+            (
+                "tampered proof",
+                Some(5),
+                |f| {
+                    let mut p = proof(&f.honest, 5, 9);
+                    p[0][0] ^= 1;
+                    body(5, p, note(&f.log, &f.honest, 9))
+                },
+                Want::Refused(BadProof(String::new())),
+            ),
+            (
+                "proof from 0 is not empty",
+                Some(0),
+                |f| body(0, vec![[7; 32]], note(&f.log, &f.honest, 5)),
+                Want::Refused(BadProof(String::new())),
+            ),
+            (
+                "old above size",
+                Some(5),
+                |f| body(6, vec![], note(&f.log, &f.honest, 5)),
+                Want::Refused(OldSizeTooLarge { old: 6, size: 5 }),
+            ),
+            (
+                "unknown origin",
+                Some(5),
+                |f| body(5, vec![], note(&f.stranger, &f.honest, 5)),
+                Want::Refused(UnknownLog("stranger.example".into())),
+            ),
+            (
+                "right origin, unknown key",
+                Some(5),
+                |f| body(5, vec![], note(&f.impostor, &f.honest, 9)),
+                Want::Refused(BadSignature),
+            ),
+            (
+                "bad signature by the log's key",
+                Some(5),
+                |f| {
+                    let mut n = Note::parse(&note(&f.log, &f.honest, 9)).unwrap();
+                    n.signatures[0].signature[3] ^= 1;
+                    body(5, proof(&f.honest, 5, 9), n.to_bytes())
+                },
+                Want::Refused(BadSignature),
+            ),
+            (
+                "malformed body",
+                Some(5),
+                |_| b"old 5\nnot a note".to_vec(),
+                Want::Refused(Malformed(String::new())),
+            ),
+            (
+                "malformed note",
+                Some(5),
+                |_| b"old 5\n\nno signature\n".to_vec(),
+                Want::Refused(Malformed(String::new())),
+            ),
         ];
         for (name, before, make, want) in cases {
             let f = fixture();
             if let Some(size) = before {
-                let (r, _) = f.witness.add_checkpoint(&body(0, vec![], note(&f.log, &f.honest, size)));
+                let (r, _) =
+                    f.witness
+                        .add_checkpoint(&body(0, vec![], note(&f.log, &f.honest, size)));
                 r.unwrap();
             }
             let (got, sub) = f.witness.add_checkpoint(&make(&f));
@@ -437,13 +532,21 @@ mod tests {
                 }
                 (Want::Refused(w), Err(e)) => {
                     // Messages are free text: compare the variants.
-                    assert_eq!(std::mem::discriminant(w), std::mem::discriminant(e), "{name}: {e}");
+                    assert_eq!(
+                        std::mem::discriminant(w),
+                        std::mem::discriminant(e),
+                        "{name}: {e}"
+                    );
                     if !matches!(w, BadProof(_) | Malformed(_)) {
                         assert_eq!(w, e, "{name}");
                     }
                     assert_eq!(after, before, "{name}: a refusal changes nothing");
                     let verified = !matches!(e, Malformed(_) | UnknownLog(_) | BadSignature);
-                    assert_eq!(sub.is_some(), verified, "{name}: submission iff the log's signature verified");
+                    assert_eq!(
+                        sub.is_some(),
+                        verified,
+                        "{name}: submission iff the log's signature verified"
+                    );
                 }
                 _ => panic!("{name}: wanted {want:?}, got {got:?}"),
             }
@@ -475,9 +578,9 @@ mod tests {
             .0
             .unwrap();
         f.store.fail_writes.store(true, Ordering::SeqCst);
-        let (r, _) = f
-            .witness
-            .add_checkpoint(&body(5, proof(&f.honest, 5, 9), note(&f.log, &f.honest, 9)));
+        let (r, _) =
+            f.witness
+                .add_checkpoint(&body(5, proof(&f.honest, 5, 9), note(&f.log, &f.honest, 9)));
         assert!(matches!(r, Err(AddCheckpointError::Internal(_))), "{r:?}");
         f.store.fail_writes.store(false, Ordering::SeqCst);
         assert_eq!(latest_size(&f), Some(5));
@@ -518,7 +621,10 @@ mod tests {
     fn latest_as_signed_strips_only_our_cosignature() {
         let f = fixture();
         let sent = note(&f.log, &f.honest, 7);
-        f.witness.add_checkpoint(&body(0, vec![], sent.clone())).0.unwrap();
+        f.witness
+            .add_checkpoint(&body(0, vec![], sent.clone()))
+            .0
+            .unwrap();
         let (cp, bytes) = f.witness.latest_as_signed(ORIGIN).unwrap();
         assert_eq!(cp.size, 7);
         assert_eq!(bytes, sent);
