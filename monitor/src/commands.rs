@@ -255,6 +255,10 @@ fn get(url: &str, limit: usize) -> Result<Option<Vec<u8>>, String> {
 }
 
 fn open_store(data: &Path) -> Result<Store, String> {
+    // Reading must not create a database where there is none (a typo).
+    if !data.join("db").is_dir() {
+        return Err(format!("no monitor database in {}", data.display()));
+    }
     Store::open(data).map_err(|e| match e {
         crate::store::StoreError::InUse { .. } => {
             format!("{e}; while the monitor runs, ask it instead: --monitor http://ADDR")
