@@ -7,7 +7,7 @@
 //! ```json
 //! {
 //!   "format": "provlog-evidence/v1",
-//!   "kind": "same-size-different-roots" | "inconsistent-prefix",
+//!   "kind": "same-size-different-roots" | "inconsistent-prefix" | "timestamp-decreased",
 //!   "signer": "<vkey of the accused log or witness>",
 //!   "origin": "<log origin>",
 //!   "smaller": "<signed checkpoint note>",
@@ -22,6 +22,10 @@
 //!   RFC 9162 consistency proof from the smaller size to the larger, with the
 //!   old root prepended when the smaller size is a power of two) reproduces
 //!   the larger root but implies a different root for the smaller size.
+//! - `timestamp-decreased`: `smaller` has fewer leaves but a later provlog
+//!   timestamp line than `larger` (spec/checkpoint.md: the timestamp never
+//!   decreases); `proof` is empty. Only a log key can be accused of it: a
+//!   witness does not vouch for extension lines.
 //!
 //! With a log key (type 0x01) both notes must carry a valid log signature
 //! (the log equivocated). With a witness key (cosignature/v1, type 0x04)
@@ -54,6 +58,8 @@ pub enum EvidenceKind {
     /// A smaller checkpoint whose root is not the prefix root the larger
     /// checkpoint's tree implies.
     InconsistentPrefix,
+    /// A smaller checkpoint with a later timestamp than a larger one.
+    TimestampDecreased,
 }
 
 impl EvidenceKind {
@@ -62,6 +68,7 @@ impl EvidenceKind {
         match self {
             EvidenceKind::SameSizeDifferentRoots => "same-size-different-roots",
             EvidenceKind::InconsistentPrefix => "inconsistent-prefix",
+            EvidenceKind::TimestampDecreased => "timestamp-decreased",
         }
     }
 }
@@ -140,6 +147,47 @@ pub struct VerifiedEvidence {
     pub implied_root: Option<Hash>,
 }
 
+/// The id of a contradiction: hex SHA-256 of what it proves (kind, accused
+/// key, origin, and the two sizes and roots), never of the note bytes, so
+/// the same contradiction re-sent with other signature lines, other
+/// timestamps or another proof has the same id (spec/evidence.md).
+fn content_id(
+    kind: EvidenceKind,
+    signer: &str,
+    origin: &str,
+    a: (u64, Hash),
+    b: (u64, Hash),
+) -> String {
+    // Same-size bundles prove the same thing in either order.
+    let (a, b) = if kind == EvidenceKind::SameSizeDifferentRoots && b.1 < a.1 {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    let text = format!(
+        "provlog-evidence-id/v1\n{}\n{signer}\n{origin}\n{} {}\n{} {}\n",
+        kind.as_str(),
+        a.0,
+        B64.encode(a.1),
+        b.0,
+        B64.encode(b.1)
+    );
+    hex::encode(crate::hash::sha256(text.as_bytes()))
+}
+
+impl VerifiedEvidence {
+    /// The bundle's id (see [`Evidence::id`]).
+    pub fn id(&self) -> String {
+        content_id(
+            self.kind,
+            &self.signer.to_vkey(),
+            &self.smaller.origin,
+            (self.smaller.size, self.smaller.root),
+            (self.larger.size, self.larger.root),
+        )
+    }
+}
+
 /// Verifies a note under `key` (log or witness) and parses its checkpoint.
 fn verified_body(
     note: &str,
@@ -196,6 +244,25 @@ impl Evidence {
         }
     }
 
+    /// Builds a timestamp-decreased bundle (no verification): `smaller` has
+    /// fewer leaves and a later timestamp than `larger`.
+    pub fn timestamp_decreased(
+        signer: &VerifierKey,
+        origin: &str,
+        smaller: &[u8],
+        larger: &[u8],
+    ) -> Self {
+        Self {
+            format: EVIDENCE_FORMAT.to_owned(),
+            kind: EvidenceKind::TimestampDecreased,
+            signer: signer.to_vkey(),
+            origin: origin.to_owned(),
+            smaller: String::from_utf8_lossy(smaller).into_owned(),
+            larger: String::from_utf8_lossy(larger).into_owned(),
+            proof: Vec::new(),
+        }
+    }
+
     /// Parses a bundle from JSON, with a size limit.
     pub fn from_json(bytes: &[u8]) -> Result<Self, EvidenceError> {
         if bytes.len() > MAX_EVIDENCE_SIZE {
@@ -220,21 +287,40 @@ impl Evidence {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 
-    /// A stable identifier: hex SHA-256 of the two notes (order-independent
-    /// for same-size bundles), so the same contradiction is stored once.
+    /// A stable identifier of what the bundle proves: hex SHA-256 of its
+    /// kind, `signer`, `origin` and the two checkpoints' sizes and roots
+    /// (same-size: in root order), read from the notes without checking
+    /// signatures. Two bundles of one contradiction have one id however
+    /// their notes differ (extra signature lines, timestamps, proof), so a
+    /// store keyed by it keeps each contradiction once. For a bundle whose
+    /// notes do not parse (never valid evidence) it is the hash of the raw
+    /// fields instead. Equals [`VerifiedEvidence::id`] after verification.
     pub fn id(&self) -> String {
-        let (a, b) =
-            if self.kind == EvidenceKind::SameSizeDifferentRoots && self.larger < self.smaller {
-                (&self.larger, &self.smaller)
-            } else {
-                (&self.smaller, &self.larger)
-            };
-        let mut buf = Vec::with_capacity(a.len() + b.len() + self.signer.len() + 2);
-        buf.extend_from_slice(self.signer.as_bytes());
-        buf.push(0);
-        buf.extend_from_slice(a.as_bytes());
-        buf.push(0);
-        buf.extend_from_slice(b.as_bytes());
+        let body = |n: &str| {
+            Note::parse(n.as_bytes())
+                .ok()
+                .and_then(|note| Checkpoint::parse(&note.text).ok())
+        };
+        if let (Some(a), Some(b)) = (body(&self.smaller), body(&self.larger)) {
+            return content_id(
+                self.kind,
+                &self.signer,
+                &self.origin,
+                (a.size, a.root),
+                (b.size, b.root),
+            );
+        }
+        let mut buf = Vec::new();
+        for part in [
+            self.kind.as_str(),
+            &self.signer,
+            &self.origin,
+            &self.smaller,
+            &self.larger,
+        ] {
+            buf.extend_from_slice(part.as_bytes());
+            buf.push(0);
+        }
         hex::encode(crate::hash::sha256(&buf))
     }
 
@@ -300,6 +386,36 @@ impl Evidence {
                     ));
                 }
                 Some(implied)
+            }
+            EvidenceKind::TimestampDecreased => {
+                if key.key_type() != SIG_ED25519 {
+                    return Err(EvidenceError::NotContradictory(
+                        "only a log key signs timestamps; witnesses do not vouch for them",
+                    ));
+                }
+                if smaller.size >= larger.size {
+                    return Err(EvidenceError::NotContradictory(
+                        "the smaller checkpoint must have fewer leaves",
+                    ));
+                }
+                let (Some(ts_small), Some(ts_large)) =
+                    (smaller.timestamp_ms(), larger.timestamp_ms())
+                else {
+                    return Err(EvidenceError::NotContradictory(
+                        "both checkpoints need a timestamp line",
+                    ));
+                };
+                if ts_small <= ts_large {
+                    return Err(EvidenceError::NotContradictory(
+                        "the timestamp does not decrease",
+                    ));
+                }
+                if !proof.is_empty() {
+                    return Err(EvidenceError::Proof(
+                        "timestamp evidence carries no proof".into(),
+                    ));
+                }
+                None
             }
         };
         Ok(VerifiedEvidence {
@@ -443,6 +559,134 @@ mod tests {
             &signed(&log, &b, 5),
         );
         assert!(ev2.verify(&wkey).is_err());
+    }
+
+    fn stamped(log: &NoteSigner, tree: &MemoryTree, size: u64, ts: u64) -> Vec<u8> {
+        let root = tree_root(&tree.at_size(size).unwrap(), size).unwrap();
+        sign_checkpoint(
+            &Checkpoint::new(log.name(), size, root).with_timestamp(ts),
+            log,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn timestamp_decrease_is_evidence_only_when_it_decreases() {
+        let log = NoteSigner::generate("log.example/t").unwrap();
+        let key = log.verifier_key();
+        let t = MemoryTree::from_entries((0..20u32).map(|i| i.to_be_bytes()));
+        let ev = |a: (u64, u64), b: (u64, u64)| {
+            Evidence::timestamp_decreased(
+                &key,
+                log.name(),
+                &stamped(&log, &t, a.0, a.1),
+                &stamped(&log, &t, b.0, b.1),
+            )
+        };
+        // Size 5 signed at t=2000, size 9 at t=1000: the time went back.
+        let v = Evidence::from_json(&ev((5, 2000), (9, 1000)).to_json())
+            .unwrap()
+            .verify(&key)
+            .unwrap();
+        assert_eq!(v.kind, EvidenceKind::TimestampDecreased);
+        assert_eq!(v.id(), ev((5, 2000), (9, 1000)).id());
+        // Equal or increasing times, equal sizes, or the order reversed are not.
+        for (a, b) in [
+            ((5, 1000), (9, 1000)),
+            ((5, 1000), (9, 2000)),
+            ((9, 2000), (9, 1000)),
+            ((9, 1000), (5, 2000)),
+        ] {
+            assert!(
+                matches!(
+                    ev(a, b).verify(&key),
+                    Err(EvidenceError::NotContradictory(_))
+                ),
+                "{a:?} {b:?}"
+            );
+        }
+        // No timestamp line: nothing to compare.
+        let plain = Evidence::timestamp_decreased(
+            &key,
+            log.name(),
+            &signed(&log, &t, 5),
+            &signed(&log, &t, 9),
+        );
+        assert!(plain.verify(&key).is_err());
+        // A witness is never accused of it.
+        let w = NoteSigner::generate_cosigner("w.example").unwrap();
+        let cosign = |note: Vec<u8>| {
+            let mut n = Note::parse(&note).unwrap();
+            n.signatures
+                .push(Note::sign(&n.text, &w, 1_700_000_000).unwrap());
+            n.to_bytes()
+        };
+        let wev = Evidence::timestamp_decreased(
+            &w.verifier_key(),
+            log.name(),
+            &cosign(stamped(&log, &t, 5, 2000)),
+            &cosign(stamped(&log, &t, 9, 1000)),
+        );
+        assert!(matches!(
+            wev.verify(&w.verifier_key()),
+            Err(EvidenceError::NotContradictory(_))
+        ));
+        // A proof makes it malformed.
+        let mut p = ev((5, 2000), (9, 1000));
+        p.proof.push(B64.encode([0u8; 32]));
+        assert!(matches!(p.verify(&key), Err(EvidenceError::Proof(_))));
+    }
+
+    #[test]
+    fn the_id_is_what_the_bundle_proves_not_its_bytes() {
+        let log = NoteSigner::generate("log.example/id").unwrap();
+        let key = log.verifier_key();
+        let a = MemoryTree::from_entries((0..10u32).map(|i| i.to_be_bytes()));
+        let b = MemoryTree::from_entries((100..110u32).map(|i| i.to_be_bytes()));
+        let base = Evidence::same_size(
+            &key,
+            log.name(),
+            &stamped(&log, &a, 10, 1),
+            &stamped(&log, &b, 10, 2),
+        );
+        // Other timestamps, the notes swapped, extra signature lines by
+        // unknown keys: one contradiction, one id.
+        let retimed = Evidence::same_size(
+            &key,
+            log.name(),
+            &stamped(&log, &b, 10, 7),
+            &stamped(&log, &a, 10, 8),
+        );
+        assert_eq!(retimed.id(), base.id());
+        let mut padded = Note::parse(base.larger.as_bytes()).unwrap();
+        for i in 0..5 {
+            let stranger = NoteSigner::generate(&format!("stranger{i}.example")).unwrap();
+            padded
+                .signatures
+                .push(Note::sign(&padded.text, &stranger, 0).unwrap());
+        }
+        let mut spam = base.clone();
+        spam.larger = String::from_utf8(padded.to_bytes()).unwrap();
+        assert_ne!(spam.larger, base.larger);
+        assert_eq!(spam.id(), base.id());
+        assert_eq!(spam.verify(&key).unwrap().id(), base.id());
+        // Another pair of sizes or roots, another kind, another signer: another id.
+        let other = Evidence::same_size(
+            &key,
+            log.name(),
+            &stamped(&log, &a, 9, 1),
+            &stamped(&log, &b, 9, 2),
+        );
+        assert_ne!(other.id(), base.id());
+        let mut kind = base.clone();
+        kind.kind = EvidenceKind::InconsistentPrefix;
+        assert_ne!(kind.id(), base.id());
+        let mut signer = base.clone();
+        signer.signer = NoteSigner::generate("log.example/id")
+            .unwrap()
+            .verifier_key()
+            .to_vkey();
+        assert_ne!(signer.id(), base.id());
     }
 }
 

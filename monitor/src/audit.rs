@@ -42,8 +42,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use provlog_core::hash::leaf_hash;
 use provlog_core::signed_claim::{SignedClaim, SignedClaimError};
+use provlog_core::tile_builder::BuilderError;
 use provlog_core::tiles::{TILE_WIDTH, Tile};
-use provlog_core::tree::TreeError;
 
 use crate::owntree::OwnTree;
 
@@ -126,7 +126,7 @@ pub fn check_claims_parallel(entries: &[&[u8]], threads: usize) -> Vec<ClaimChec
 
 /// Hashes `entries` into `tree` (leaf hash, compact-range append, hash
 /// tiles): the re-derivation without any claim checks.
-pub fn rederive(tree: &mut OwnTree, entries: &[&[u8]]) -> Result<(), TreeError> {
+pub fn rederive(tree: &mut OwnTree, entries: &[&[u8]]) -> Result<(), BuilderError> {
     for e in entries {
         tree.append(leaf_hash(e))?;
     }

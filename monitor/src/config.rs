@@ -40,6 +40,9 @@ struct FileConfig {
     witness_name: Option<String>,
     public_url: Option<String>,
     gossip_interval_ms: Option<u64>,
+    gossip_rate: Option<f64>,
+    gossip_burst: Option<f64>,
+    max_clock_skew_secs: Option<u64>,
     fetch_parallelism: Option<usize>,
     #[serde(default)]
     log: Vec<FileLog>,
@@ -159,12 +162,21 @@ pub struct AlertConfig {
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Name of the witness key created on first start.
-    pub witness_name: String,
+    /// Name of the witness key; must match the stored key's name when
+    /// given (`None`: whatever the stored key is named, `provlog-monitor`
+    /// for a new one).
+    pub witness_name: Option<String>,
     /// The monitor's own base URL, used in alert links.
     pub public_url: Option<String>,
     /// Gossip period.
     pub gossip_interval: Duration,
+    /// Gossip requests per second accepted from one peer address.
+    pub gossip_rate: f64,
+    /// Gossip request burst per peer address.
+    pub gossip_burst: f64,
+    /// How far ahead of this monitor's clock a log's timestamp may be
+    /// before it is misbehaviour (`future-timestamp`).
+    pub max_clock_skew: Duration,
     /// Concurrent entry-bundle downloads per log.
     pub fetch_parallelism: usize,
     /// Logs followed and witnessed.
@@ -207,8 +219,7 @@ impl Config {
         Self::from_file(file)
     }
 
-    /// Parses config text (for tests).
-    #[cfg(test)]
+    /// Parses config text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
         let file = toml::from_str(text).map_err(|source| ConfigError::Parse {
             path: "<config>".into(),
@@ -314,10 +325,32 @@ impl Config {
         if let Some(w) = &f.alerts.webhook {
             check_url(w)?;
         }
+        let gossip_rate = f.gossip_rate.unwrap_or(10.0);
+        if !(0.01..=10_000.0).contains(&gossip_rate) {
+            return invalid(
+                "gossip_rate must be between 0.01 and 10000 requests per second".into(),
+            );
+        }
+        let gossip_burst = f.gossip_burst.unwrap_or(40.0);
+        if !(1.0..=100_000.0).contains(&gossip_burst) {
+            return invalid("gossip_burst must be between 1 and 100000".into());
+        }
+        let skew = f.max_clock_skew_secs.unwrap_or(300);
+        if skew > 86_400 {
+            return invalid("max_clock_skew_secs must be at most 86400".into());
+        }
+        if let Some(n) = &f.witness_name
+            && !provlog_core::note::is_valid_key_name(n)
+        {
+            return invalid(format!("witness_name {n:?} is not a valid key name"));
+        }
         Ok(Config {
-            witness_name: f.witness_name.unwrap_or_else(|| "provlog-monitor".into()),
+            witness_name: f.witness_name,
             public_url: f.public_url.map(|u| u.trim_end_matches('/').to_owned()),
             gossip_interval: Duration::from_millis(gossip),
+            gossip_rate,
+            gossip_burst,
+            max_clock_skew: Duration::from_secs(skew),
             fetch_parallelism: par,
             logs,
             peers,

@@ -1,9 +1,14 @@
 //! The follower/auditor: one task per log. Each round fetches and verifies
-//! the checkpoint, checks freshness, that the size never shrinks and that
-//! it agrees with the audited tree, then downloads the new entry bundles
-//! (several at a time), re-derives the tree from them (the root must match
-//! the checkpoint), checks every claim, applies the watch rules, and commits
-//! the new audited state atomically so a restart resumes from it.
+//! the checkpoint, checks its timestamp (freshness, clock skew), that the
+//! size never shrinks and that it agrees with the audited tree, then
+//! downloads the new entry bundles (several at a time), re-derives the tree
+//! from them (the root must match the checkpoint), checks every claim,
+//! applies the watch rules, and commits the new audited state atomically so
+//! a restart resumes from it.
+//!
+//! The decisions are plain functions ([`plan`], [`TimeSeen`],
+//! [`timing`]) with table-driven tests; [`round`] does the I/O and reports
+//! to the monitor through its methods.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -11,17 +16,20 @@ use std::time::Instant;
 
 use provlog_client::http::{HttpError, LogClient};
 use provlog_core::checkpoint::{Checkpoint, verify_checkpoint};
-use provlog_core::hash::{leaf_hash, sha256};
+use provlog_core::hash::{EMPTY_ROOT, leaf_hash, sha256};
+use provlog_core::note::Note;
 use provlog_core::tiles::{TILE_WIDTH, Tile, TileLevel};
 use serde_json::json;
 
 use crate::audit::{AuditStop, Bundle, ClaimCheck, audit_bundles};
 use crate::config::WatchMatch;
+use crate::health::Event;
 use crate::metrics::LogLabel;
-use crate::monitor::{LogCtx, LogState, Monitor};
+use crate::monitor::{LogCtx, Monitor};
+use crate::owntree::OwnTree;
 
 /// Why a round failed.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// The log is unreachable or answered 5xx/429: try again later.
     Transient(String),
@@ -37,41 +45,164 @@ fn http_fault(what: &str, e: HttpError) -> Fault {
     }
 }
 
+/// When the newest signed timestamp of a log was first seen here.
+///
+/// A checkpoint's age is measured from the *earlier* of its signed time
+/// and the moment this monitor first saw that time: a log cannot make a
+/// checkpoint look newer than when it was first served, so a frozen log
+/// serving a far-future timestamp still turns frozen after the freshness
+/// bound (without this, `now - timestamp` saturates at zero forever).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeSeen {
+    newest_ts_ms: u64,
+    first_seen_ms: u64,
+}
+
+impl TimeSeen {
+    /// Records a checkpoint timestamp served at `now_ms`.
+    pub fn observe(&mut self, ts_ms: u64, now_ms: u64) {
+        if ts_ms > self.newest_ts_ms || self.first_seen_ms == 0 {
+            self.newest_ts_ms = self.newest_ts_ms.max(ts_ms);
+            self.first_seen_ms = now_ms;
+        }
+    }
+
+    /// The age of the newest checkpoint at `now_ms`.
+    pub fn age_ms(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.newest_ts_ms.min(self.first_seen_ms))
+    }
+}
+
+/// What a checkpoint's timestamp says about the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Whether the newest checkpoint is within the freshness bound.
+    pub fresh: bool,
+    /// The checkpoint age (see [`TimeSeen`]).
+    pub age_ms: u64,
+    /// How far the timestamp is ahead of this monitor's clock, when it is
+    /// more than the tolerated skew ahead (misbehaviour).
+    pub ahead_ms: Option<u64>,
+}
+
+/// Judges a timestamp: `age_ms` from [`TimeSeen::age_ms`].
+pub fn timing(ts_ms: u64, now_ms: u64, age_ms: u64, freshness_ms: u64, skew_ms: u64) -> Timing {
+    Timing {
+        fresh: age_ms <= freshness_ms,
+        age_ms,
+        ahead_ms: (ts_ms > now_ms.saturating_add(skew_ms)).then(|| ts_ms - now_ms),
+    }
+}
+
+/// What to do with a verified checkpoint, given the audited tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Smaller than the audited size: misbehaviour (and evidence if its
+    /// root is not the audited prefix root).
+    Shrank,
+    /// Larger: compare, then audit `from..to`.
+    Audit {
+        /// The audited size.
+        from: u64,
+        /// The checkpoint size.
+        to: u64,
+    },
+    /// The first checkpoint, of size 0: remember it (its root must be the
+    /// empty root).
+    FirstEmpty,
+    /// The audited size, signed again: compare, and keep the newer
+    /// signature if its timestamp is not older.
+    Resigned,
+    /// The very note already held.
+    Unchanged,
+}
+
+/// Decides what a round does with checkpoint `cp` (note bytes `note`)
+/// against the audited tree (`size`, and the note it matched, empty before
+/// the first audit).
+pub fn plan(size: u64, audited_note: &[u8], cp: &Checkpoint, note: &[u8]) -> Plan {
+    if cp.size < size {
+        Plan::Shrank
+    } else if cp.size > size {
+        Plan::Audit {
+            from: size,
+            to: cp.size,
+        }
+    } else if audited_note.is_empty() {
+        Plan::FirstEmpty
+    } else if audited_note == note {
+        Plan::Unchanged
+    } else {
+        Plan::Resigned
+    }
+}
+
+/// Whether a note re-signing the audited tree should replace the one held:
+/// only if its timestamp is not older (a stale cache must not make the
+/// monitor forget the newer signature).
+pub fn keep_resigned(held: &[u8], new: &Checkpoint) -> bool {
+    let held_ts = Note::parse(held)
+        .ok()
+        .and_then(|n| Checkpoint::parse(&n.text).ok())
+        .and_then(|c| c.timestamp_ms());
+    match (held_ts, new.timestamp_ms()) {
+        (Some(h), Some(n)) => n >= h,
+        _ => true,
+    }
+}
+
 /// Runs the follower for `log` forever.
 pub async fn run(mon: Arc<Monitor>, log: Arc<LogCtx>) {
-    let client = match LogClient::new(&log.cfg.url) {
+    let client = match LogClient::new(&log.config().url) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot build an HTTP client");
             return;
         }
     };
-    let label = LogLabel {
-        log: log.origin().to_owned(),
-    };
     loop {
-        match round(&mon, &log, &client).await {
+        let (timing, result) = round(&mon, &log, &client).await;
+        let transient = matches!(result, Err(Fault::Transient(_)));
+        match result {
             Ok(()) => {}
-            Err(Fault::Transient(detail)) => {
-                mon.metrics.unreachable.get_or_create(&label).inc();
-                let prev = log.set_state(LogState::Unreachable, detail.clone());
-                if prev != LogState::Unreachable {
-                    mon.alerts.send(json!({
-                        "alert": "unreachable",
-                        "log": log.origin(),
-                        "url": log.cfg.url,
-                        "detail": detail,
-                    }));
-                }
-            }
+            Err(Fault::Transient(detail)) => mon.observe(&log, Event::Unreachable { detail }),
             Err(Fault::Misbehaviour(reason, detail)) => mon.misbehaviour(&log, reason, detail),
         }
-        tokio::time::sleep(log.cfg.poll_interval).await;
+        // The log answered: its freshness is known even if the round found
+        // misbehaviour. A transient failure after the checkpoint (a
+        // download) leaves the log unreachable until a round completes.
+        if let Some(t) = timing
+            && !transient
+        {
+            let event = if t.fresh {
+                Event::Fresh
+            } else {
+                Event::Frozen { age_ms: t.age_ms }
+            };
+            mon.observe(&log, event);
+        }
+        tokio::time::sleep(log.config().poll_interval).await;
     }
 }
 
-/// One poll of the log.
-async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fault> {
+/// One poll of the log: the timing of its checkpoint (once verified) and
+/// how the round ended.
+pub async fn round(
+    mon: &Arc<Monitor>,
+    log: &Arc<LogCtx>,
+    client: &LogClient,
+) -> (Option<Timing>, Result<(), Fault>) {
+    let mut timing = None;
+    let r = round_inner(mon, log, client, &mut timing).await;
+    (timing, r)
+}
+
+async fn round_inner(
+    mon: &Arc<Monitor>,
+    log: &Arc<LogCtx>,
+    client: &LogClient,
+    timing_out: &mut Option<Timing>,
+) -> Result<(), Fault> {
     let label = LogLabel {
         log: log.origin().to_owned(),
     };
@@ -79,28 +210,52 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
         .checkpoint()
         .await
         .map_err(|e| http_fault("checkpoint", e))?;
-    let verified = verify_checkpoint(&note, &log.cfg.key)
+    let key = log.config().key.clone();
+    let verify_note = note.clone();
+    let verified = tokio::task::spawn_blocking(move || verify_checkpoint(&verify_note, &key))
+        .await
+        .map_err(|e| Fault::Transient(format!("verify task: {e}")))?
         .map_err(|e| Fault::Misbehaviour("bad-checkpoint", e.to_string()))?;
     let cp = verified.checkpoint;
     let ts = cp.timestamp_ms().ok_or_else(|| {
         Fault::Misbehaviour("bad-checkpoint", "checkpoint has no timestamp line".into())
     })?;
-    let age_ms = crate::now_ms().saturating_sub(ts);
-    mon.metrics
+    let now = crate::now_ms();
+    let age = log.observe_timestamp(ts, now);
+    let t = timing(
+        ts,
+        now,
+        age,
+        log.config().freshness.as_millis() as u64,
+        mon.max_clock_skew().as_millis() as u64,
+    );
+    *timing_out = Some(t);
+    if t.ahead_ms.is_some() {
+        // The detail names the checkpoint, not how far ahead it is now, so
+        // the same checkpoint is one finding however often it is served.
+        mon.misbehaviour(
+            log,
+            "future-timestamp",
+            format!(
+                "checkpoint of size {} is signed at {ts} ms, more than {} s ahead of this monitor's clock",
+                cp.size,
+                mon.max_clock_skew().as_secs()
+            ),
+        );
+    }
+    mon.metrics()
         .checkpoint_age_seconds
         .get_or_create(&label)
-        .set((age_ms / 1000) as i64);
-    mon.metrics
+        .set((age / 1000) as i64);
+    mon.metrics()
         .log_size
         .get_or_create(&label)
         .set(cp.size as i64);
-    {
-        let mut s = log.status.lock().unwrap_or_else(|e| e.into_inner());
-        s.log_size = cp.size;
-    }
+    log.set_sizes(Some(cp.size), None);
 
-    let mut tree = log.tree.lock().await;
-    if cp.size < tree.size() {
+    let mut tree = log.tree().lock().await;
+    let step = plan(tree.size(), tree.checkpoint(), &cp, &note);
+    if step == Plan::Shrank {
         // Also evidence if its root is not our prefix root.
         mon.check_locked(log, &tree, &note, &cp);
         return Err(Fault::Misbehaviour(
@@ -112,7 +267,7 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
             ),
         ));
     }
-    if !mon.check_locked(log, &tree, &note, &cp) {
+    if step != Plan::Unchanged && !mon.check_locked(log, &tree, &note, &cp) {
         return Err(Fault::Misbehaviour(
             "equivocation",
             format!(
@@ -121,94 +276,72 @@ async fn round(mon: &Monitor, log: &LogCtx, client: &LogClient) -> Result<(), Fa
             ),
         ));
     }
-    if cp.size > tree.size() {
-        let before = tree.size();
-        let started = Instant::now();
-        let mut work = (*tree).clone();
-        audit_range(mon, log, client, &mut work, &cp).await?;
-        work.checkpoint = note.clone();
-        let tiles = work.take_tiles();
-        let state = work.state();
-        let store = mon.store.clone();
-        let origin = log.origin().to_owned();
-        tokio::task::spawn_blocking(move || store.commit_audit(&origin, &tiles, &state))
-            .await
-            .map_err(|e| Fault::Transient(format!("commit task: {e}")))?
-            .map_err(|e| Fault::Transient(format!("cannot store the audit: {e}")))?;
-        *tree = work;
-        mon.metrics
-            .audited_size
-            .get_or_create(&label)
-            .set(tree.size() as i64);
-        let secs = started.elapsed().as_secs_f64();
-        tracing::info!(
-            origin = log.origin(),
-            from = before,
-            to = tree.size(),
-            elapsed_ms = (secs * 1000.0) as u64,
-            entries_per_sec = ((tree.size() - before) as f64 / secs.max(1e-9)) as u64,
-            "audited"
-        );
-        mon.recheck_pending(log, &tree);
-        mon.news.notify_one();
-    } else if cp.size == tree.size() && tree.checkpoint.is_empty() {
-        // Size 0: nothing to audit, but remember the signed checkpoint.
-        if cp.root != provlog_core::hash::EMPTY_ROOT {
-            return Err(Fault::Misbehaviour(
-                "bad-checkpoint",
-                "empty tree with a non-empty root".into(),
-            ));
+    match step {
+        Plan::Audit { from, to } => {
+            let started = Instant::now();
+            let mut work = tree.clone();
+            audit_range(mon, log, client, &mut work, &cp).await?;
+            work.set_checkpoint(note.clone());
+            commit(mon, log, &mut work).await?;
+            *tree = work;
+            mon.metrics()
+                .audited_size
+                .get_or_create(&label)
+                .set(tree.size() as i64);
+            let secs = started.elapsed().as_secs_f64();
+            tracing::info!(
+                origin = log.origin(),
+                from,
+                to,
+                elapsed_ms = (secs * 1000.0) as u64,
+                entries_per_sec = ((to - from) as f64 / secs.max(1e-9)) as u64,
+                "audited"
+            );
+            mon.news().notify_one();
         }
-        tree.checkpoint = note.clone();
-        let state = tree.state();
-        mon.store
-            .commit_audit(log.origin(), &[], &state)
-            .map_err(|e| Fault::Transient(e.to_string()))?;
-    } else if tree.checkpoint != note {
-        // Same tree, fresher signature: keep the newest for gossip.
-        tree.checkpoint = note.clone();
-        let state = tree.state();
-        let store = mon.store.clone();
-        let origin = log.origin().to_owned();
-        let _ = tokio::task::spawn_blocking(move || store.commit_audit(&origin, &[], &state)).await;
+        Plan::FirstEmpty => {
+            if cp.root != EMPTY_ROOT {
+                return Err(Fault::Misbehaviour(
+                    "bad-checkpoint",
+                    "empty tree with a non-empty root".into(),
+                ));
+            }
+            let mut work = tree.clone();
+            work.set_checkpoint(note.clone());
+            commit(mon, log, &mut work).await?;
+            *tree = work;
+        }
+        Plan::Resigned => {
+            // Same tree, fresher signature: keep the newest for gossip.
+            if keep_resigned(tree.checkpoint(), &cp) {
+                let mut work = tree.clone();
+                work.set_checkpoint(note.clone());
+                if commit(mon, log, &mut work).await.is_ok() {
+                    *tree = work;
+                }
+            }
+        }
+        Plan::Unchanged | Plan::Shrank => {}
     }
-    {
-        let mut s = log.status.lock().unwrap_or_else(|e| e.into_inner());
-        s.audited_size = tree.size();
-    }
-    mon.metrics
+    // Checkpoints kept from gossip or witnessing while the tree was busy.
+    mon.recheck_pending(log, &tree);
+    log.set_sizes(None, Some(tree.size()));
+    mon.metrics()
         .lag_entries
         .get_or_create(&label)
         .set(cp.size.saturating_sub(tree.size()) as i64);
-    drop(tree);
-    let misbehaved = log
-        .status
-        .lock()
-        .map(|s| s.state == LogState::Misbehaving)
-        .unwrap_or(false);
-    if misbehaved {
-        // Misbehaviour is sticky: an operator has to look at it.
-    } else if age_ms > log.cfg.freshness.as_millis() as u64 {
-        let prev = log.set_state(
-            LogState::Frozen,
-            format!("newest checkpoint is {} s old", age_ms / 1000),
-        );
-        if prev != LogState::Frozen {
-            mon.alerts.send(json!({
-                "alert": "frozen",
-                "log": log.origin(),
-                "url": log.cfg.url,
-                "checkpoint_age_ms": age_ms,
-            }));
-        }
-    } else {
-        let prev = log.set_state(LogState::Ok, String::new());
-        if prev == LogState::Unreachable || prev == LogState::Frozen {
-            mon.alerts
-                .send(json!({"alert": "recovered", "log": log.origin()}));
-        }
-    }
     Ok(())
+}
+
+/// Commits `work`'s new tiles and state on a blocking thread.
+async fn commit(mon: &Arc<Monitor>, log: &Arc<LogCtx>, work: &mut OwnTree) -> Result<(), Fault> {
+    let tiles = work.take_tiles();
+    let state = work.state();
+    let (m, l) = (mon.clone(), log.clone());
+    tokio::task::spawn_blocking(move || m.commit_audit(&l, &tiles, &state))
+        .await
+        .map_err(|e| Fault::Transient(format!("commit task: {e}")))?
+        .map_err(|e| Fault::Transient(format!("cannot store the audit: {e}")))
 }
 
 /// Downloads the entry bundles `first..last` of a tree of `size` entries,
@@ -274,7 +407,7 @@ async fn audit_range(
     mon: &Monitor,
     log: &LogCtx,
     client: &LogClient,
-    tree: &mut crate::owntree::OwnTree,
+    tree: &mut OwnTree,
     cp: &Checkpoint,
 ) -> Result<(), Fault> {
     let start = tree.size();
@@ -283,15 +416,9 @@ async fn audit_range(
     let label = LogLabel {
         log: log.origin().to_owned(),
     };
-    let audited = mon.metrics.entries_audited.get_or_create(&label).clone();
-    let mut bundles = spawn_downloader(
-        client,
-        first,
-        last,
-        start,
-        cp.size,
-        mon.cfg.fetch_parallelism,
-    );
+    let audited = mon.metrics().entries_audited.get_or_create(&label).clone();
+    let mut bundles =
+        spawn_downloader(client, first, last, start, cp.size, mon.fetch_parallelism());
     let result = audit_bundles(
         tree,
         &mut bundles,
@@ -324,10 +451,11 @@ async fn audit_range(
 
 /// Checks one claim's structure and signature, and the watch rules.
 fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], check: ClaimCheck) {
+    let url = &log.config().url;
     let claim = match check {
         Ok(c) => c,
         Err(e) => {
-            let entry_url = format!("{}/v1/entries/{index}", log.cfg.url);
+            let entry_url = format!("{url}/v1/entries/{index}");
             mon.misbehaviour(
                 log,
                 "invalid-entry",
@@ -336,11 +464,11 @@ fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], check: Cla
             return;
         }
     };
-    if mon.cfg.watch.is_empty() {
+    if mon.watch_rules().is_empty() {
         return;
     }
-    let entry_url = format!("{}/v1/entries/{index}", log.cfg.url);
-    for rule in &mon.cfg.watch {
+    let entry_url = format!("{url}/v1/entries/{index}");
+    for rule in mon.watch_rules() {
         for m in &rule.matches {
             let c = claim.claim();
             let matched = match m {
@@ -350,7 +478,7 @@ fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], check: Cla
                 WatchMatch::Asset(h) => (c.asset.sha256 == *h).then(|| ("asset", hex::encode(h))),
             };
             if let Some((field, value)) = matched {
-                mon.alerts.send(json!({
+                mon.alert(json!({
                     "alert": "watch",
                     "rule": rule.name,
                     "matched": field,
@@ -370,6 +498,136 @@ fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], check: Cla
                 }));
                 break;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use provlog_core::checkpoint::sign_checkpoint;
+    use provlog_core::note::NoteSigner;
+
+    const MIN: u64 = 60_000;
+
+    #[test]
+    fn plans_for_every_size_relation() {
+        let log = NoteSigner::generate("plan.example").unwrap();
+        let sign = |size, ts| {
+            let cp = Checkpoint::new(log.name(), size, [size as u8; 32]).with_timestamp(ts);
+            (cp.clone(), sign_checkpoint(&cp, &log).unwrap())
+        };
+        let (_, held) = sign(10, 100);
+        // (audited size, held note, served checkpoint, plan)
+        type Case = (&'static str, u64, Vec<u8>, (Checkpoint, Vec<u8>), Plan);
+        let cases: Vec<Case> = vec![
+            ("shrank", 10, held.clone(), sign(9, 200), Plan::Shrank),
+            (
+                "shrank to zero",
+                10,
+                held.clone(),
+                sign(0, 200),
+                Plan::Shrank,
+            ),
+            (
+                "grew",
+                10,
+                held.clone(),
+                sign(11, 200),
+                Plan::Audit { from: 10, to: 11 },
+            ),
+            (
+                "first audit",
+                0,
+                vec![],
+                sign(5, 200),
+                Plan::Audit { from: 0, to: 5 },
+            ),
+            (
+                "first checkpoint is empty",
+                0,
+                vec![],
+                sign(0, 200),
+                Plan::FirstEmpty,
+            ),
+            ("re-signed", 10, held.clone(), sign(10, 200), Plan::Resigned),
+            (
+                "the same note",
+                10,
+                held.clone(),
+                (
+                    Checkpoint::parse(&Note::parse(&held).unwrap().text).unwrap(),
+                    held.clone(),
+                ),
+                Plan::Unchanged,
+            ),
+        ];
+        for (name, size, held, (cp, note), want) in cases {
+            assert_eq!(plan(size, &held, &cp, &note), want, "{name}");
+        }
+        // A re-signature is kept only if its time did not go back.
+        let (older, _) = sign(10, 50);
+        let (newer, _) = sign(10, 150);
+        assert!(!keep_resigned(&held, &older));
+        assert!(keep_resigned(&held, &newer));
+    }
+
+    #[test]
+    fn far_future_timestamps_do_not_keep_a_frozen_log_fresh() {
+        let t0 = 1_800_000_000_000u64;
+        let fresh = MIN; // freshness bound
+        let skew = 5 * MIN;
+        // (served timestamps at successive monitor times) -> fresh?, ahead?
+        type Case = (&'static str, Vec<(u64, u64)>, bool, bool);
+        let cases: Vec<Case> = vec![
+            (
+                "honest, re-signed every poll",
+                vec![(t0, t0), (t0 + MIN, t0 + MIN), (t0 + 2 * MIN, t0 + 2 * MIN)],
+                true,
+                false,
+            ),
+            (
+                "frozen with an honest timestamp",
+                vec![(t0, t0), (t0, t0 + 2 * MIN)],
+                false,
+                false,
+            ),
+            (
+                "frozen with a far-future timestamp",
+                vec![(t0 + 1000 * MIN, t0), (t0 + 1000 * MIN, t0 + 2 * MIN)],
+                false,
+                true,
+            ),
+            (
+                "far future, just served",
+                vec![(t0 + 1000 * MIN, t0)],
+                true,
+                true,
+            ),
+            (
+                "a little ahead (within skew)",
+                vec![(t0 + MIN, t0)],
+                true,
+                false,
+            ),
+            (
+                "a log whose clock goes back is judged by its newest time",
+                vec![(t0, t0), (t0 - 10 * MIN, t0 + 2 * MIN)],
+                false,
+                false,
+            ),
+        ];
+        for (name, polls, want_fresh, want_ahead) in cases {
+            let mut seen = TimeSeen::default();
+            let mut last = None;
+            for (ts, now) in polls {
+                seen.observe(ts, now);
+                last = Some(timing(ts, now, seen.age_ms(now), fresh, skew));
+            }
+            let t = last.unwrap();
+            assert_eq!(t.fresh, want_fresh, "{name}: {t:?}");
+            assert_eq!(t.ahead_ms.is_some(), want_ahead, "{name}: {t:?}");
         }
     }
 }

@@ -1,5 +1,7 @@
-//! The witness key file: created on first start (mode 0600), refused if
-//! group or others can read it.
+//! The witness key file: created on first start or by `provlog-monitor
+//! init` (mode 0600), refused if group or others can read it, and refused
+//! if its name differs from the configured `witness_name` (a key is never
+//! silently renamed or replaced).
 
 use std::fs;
 use std::io::Write;
@@ -11,9 +13,11 @@ use provlog_core::note::{NoteSigner, SIG_COSIGNATURE_V1};
 /// File name of the witness key in the data directory.
 pub const WITNESS_KEY_FILE: &str = "witness.key";
 
-/// Loads the witness key from `dir`, creating it (named `name`) if absent.
-/// Returns the key and whether it was created.
-pub fn load_or_create(dir: &Path, name: &str) -> Result<(NoteSigner, bool), String> {
+/// Name of a witness key created without a configured `witness_name`.
+pub const DEFAULT_WITNESS_NAME: &str = "provlog-monitor";
+
+/// Loads the witness key from `dir`, or `None` if there is none.
+pub fn load(dir: &Path) -> Result<Option<NoteSigner>, String> {
     let path = dir.join(WITNESS_KEY_FILE);
     let show = path.display().to_string();
     if path.exists() {
@@ -29,8 +33,33 @@ pub fn load_or_create(dir: &Path, name: &str) -> Result<(NoteSigner, bool), Stri
         if key.key_type() != SIG_COSIGNATURE_V1 {
             return Err(format!("{show} is not a cosignature/v1 key"));
         }
+        return Ok(Some(key));
+    }
+    Ok(None)
+}
+
+/// Loads the witness key from `dir`, creating it if absent (named `name`,
+/// or [`DEFAULT_WITNESS_NAME`]). A stored key whose name differs from a
+/// given `name` is an error. Returns the key and whether it was created.
+pub fn load_or_create(dir: &Path, name: Option<&str>) -> Result<(NoteSigner, bool), String> {
+    if let Some(key) = load(dir)? {
+        if let Some(want) = name
+            && key.name() != want
+        {
+            return Err(format!(
+                "the witness key in {} is named {:?}, but the configuration says witness_name = {want:?}; \
+                 a witness key is never renamed: set witness_name = {:?} (logs and verifiers know the key by that name), \
+                 or use another --data directory for a new witness",
+                dir.join(WITNESS_KEY_FILE).display(),
+                key.name(),
+                key.name()
+            ));
+        }
         return Ok((key, false));
     }
+    let name = name.unwrap_or(DEFAULT_WITNESS_NAME);
+    let path = dir.join(WITNESS_KEY_FILE);
+    let show = path.display().to_string();
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let key = NoteSigner::generate_cosigner(name).map_err(|e| e.to_string())?;
     // Written to a temporary file and linked into place once complete: a
@@ -64,14 +93,14 @@ mod tests {
     #[test]
     fn created_once_and_refused_when_readable() {
         let dir = tempfile::tempdir().unwrap();
-        let (a, created) = load_or_create(dir.path(), "w.example").unwrap();
+        let (a, created) = load_or_create(dir.path(), Some("w.example")).unwrap();
         assert!(created);
-        let (b, created) = load_or_create(dir.path(), "ignored").unwrap();
+        let (b, created) = load_or_create(dir.path(), None).unwrap();
         assert!(!created);
         assert_eq!(a.verifier_key(), b.verifier_key());
         let path = dir.path().join(WITNESS_KEY_FILE);
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(load_or_create(dir.path(), "w").is_err());
+        assert!(load_or_create(dir.path(), Some("w.example")).is_err());
     }
 
     #[test]
@@ -79,15 +108,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let tmp = dir.path().join(format!("{WITNESS_KEY_FILE}.tmp"));
         fs::write(&tmp, b"PRIVATE+KEY+moncrash").unwrap();
-        let (a, created) = load_or_create(dir.path(), "w.example").unwrap();
+        let (a, created) = load_or_create(dir.path(), Some("w.example")).unwrap();
         assert!(created);
         assert!(!tmp.exists());
-        let (b, _) = load_or_create(dir.path(), "w.example").unwrap();
+        let (b, _) = load_or_create(dir.path(), Some("w.example")).unwrap();
         assert_eq!(a.verifier_key(), b.verifier_key());
         let mode = fs::metadata(dir.path().join(WITNESS_KEY_FILE))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_witness_name_that_differs_from_the_key_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, _) = load_or_create(dir.path(), None).unwrap();
+        assert_eq!(a.name(), DEFAULT_WITNESS_NAME);
+        let err = load_or_create(dir.path(), Some("monitor-a.example")).unwrap_err();
+        assert!(
+            err.contains("\"provlog-monitor\"") && err.contains("monitor-a.example"),
+            "{err}"
+        );
+        // The key was not touched.
+        assert_eq!(
+            load(dir.path()).unwrap().unwrap().verifier_key(),
+            a.verifier_key()
+        );
+        assert!(load_or_create(dir.path(), Some(DEFAULT_WITNESS_NAME)).is_ok());
     }
 }

@@ -6,14 +6,20 @@
 pub mod alerts;
 pub mod api;
 pub mod audit;
+pub mod commands;
 pub mod config;
 pub mod follower;
 pub mod gossip;
+pub mod health;
 pub mod keys;
 pub mod metrics;
 pub mod monitor;
 pub mod owntree;
 pub mod store;
+pub mod witness;
+
+#[cfg(test)]
+mod testutil;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

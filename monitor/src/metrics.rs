@@ -52,6 +52,11 @@ pub struct Metrics {
     pub witness_requests: Family<CodeLabel, Counter>,
     /// Gossip exchanges that failed.
     pub gossip_failures: Counter,
+    /// Gossip requests refused by the per-peer rate limit.
+    pub gossip_rate_limited: Counter,
+    /// Gossiped notes and bundles dropped by the bounds (duplicates, too
+    /// many signature lines, over the per-request limits).
+    pub gossip_dropped: Counter,
 }
 
 impl Metrics {
@@ -70,6 +75,8 @@ impl Metrics {
             evidence: Gauge::default(),
             witness_requests: Family::default(),
             gossip_failures: Counter::default(),
+            gossip_rate_limited: Counter::default(),
+            gossip_dropped: Counter::default(),
         };
         r.register(
             "entries_audited",
@@ -112,6 +119,16 @@ impl Metrics {
             "gossip_failures",
             "Failed gossip exchanges",
             m.gossip_failures.clone(),
+        );
+        r.register(
+            "gossip_rate_limited",
+            "Gossip requests refused by the per-peer rate limit",
+            m.gossip_rate_limited.clone(),
+        );
+        r.register(
+            "gossip_dropped",
+            "Gossiped notes and bundles dropped by the bounds",
+            m.gossip_dropped.clone(),
         );
         Metrics { registry: r, ..m }
     }

@@ -1,67 +1,56 @@
-//! The shared monitor state: followed logs and their audited trees, the
-//! witness key, evidence handling and the gossip view.
+//! The monitor's shared state behind narrow methods: the followed logs
+//! ([`LogCtx`]: audited tree, health, checkpoints seen ahead of the audit),
+//! the witness, evidence handling and the gossip view. Other modules never
+//! reach into its fields: the follower reports what it saw
+//! ([`Monitor::observe`], [`Monitor::check_locked`],
+//! [`Monitor::commit_audit`]), the HTTP layer asks for views, gossip hands
+//! over sanitised messages ([`Monitor::ingest`]).
+//!
+//! Methods that compare checkpoints or record evidence read the store and
+//! may fsync: call them from blocking threads (or the follower, which holds
+//! the tree lock).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use provlog_core::checkpoint::{Checkpoint, verify_checkpoint};
-use provlog_core::evidence::Evidence;
+use provlog_core::evidence::{Evidence, EvidenceKind};
 use provlog_core::note::{Note, NoteSigner, VerifierKey};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use crate::alerts::Alerter;
-use crate::config::{Config, LogConfig};
+use crate::config::{Config, LogConfig, PeerConfig, WatchRule};
+use crate::follower::TimeSeen;
+use crate::gossip::{Gossip, PeerLimiter, Sanitized};
+use crate::health::{Alert, Event, LogHealth};
 use crate::metrics::{LogLabel, Metrics, ReasonLabel};
 use crate::owntree::OwnTree;
-use crate::store::{Store, StoreError};
+use crate::store::{EvidenceMeta, Store, StoreError, meta_of};
+use crate::witness::Witness;
 
 /// Most foreign checkpoints (ahead of the audited tree) kept per log.
 const MAX_PENDING: usize = 64;
-/// Most evidence bundles served or gossiped at once.
+/// Most evidence bundles listed or gossiped at once.
 pub const MAX_EVIDENCE_LIST: usize = 1000;
-
-/// What a log looks like from here.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum LogState {
-    /// Not polled yet.
-    Starting,
-    /// Reachable, fresh and consistent.
-    Ok,
-    /// Transient fault: unreachable or answering 5xx/429.
-    Unreachable,
-    /// Its newest checkpoint is older than the freshness bound.
-    Frozen,
-    /// It served something an honest log never serves.
-    Misbehaving,
-}
-
-/// Status of one log, served at `/healthz`.
-#[derive(Debug, Clone, Serialize)]
-pub struct LogStatus {
-    /// The state.
-    pub state: LogState,
-    /// Why (empty when ok).
-    pub detail: String,
-    /// Latest size the log announced.
-    pub log_size: u64,
-    /// Entries audited.
-    pub audited_size: u64,
-}
+/// Most bytes of evidence put in one gossip view (half the body limit, so
+/// the view always fits in a peer's request limit).
+const MAX_GOSSIP_EVIDENCE_BYTES: usize = crate::gossip::MAX_GOSSIP_BODY / 2;
 
 /// One followed log.
 pub struct LogCtx {
-    /// Its configuration.
-    pub cfg: LogConfig,
+    cfg: LogConfig,
     /// The audited tree (the lock serializes audits and comparisons).
-    pub tree: tokio::sync::Mutex<OwnTree>,
-    /// Its status.
-    pub status: Mutex<LogStatus>,
+    tree: tokio::sync::Mutex<OwnTree>,
+    health: Mutex<LogHealth>,
     /// Validly signed checkpoints seen (gossip, witnessing) that are ahead
     /// of the audited tree, re-checked as the audit advances.
-    pub pending: Mutex<Vec<(Checkpoint, Vec<u8>)>>,
+    pending: Mutex<Vec<(Checkpoint, Vec<u8>)>>,
+    /// The newest audited checkpoint note (for gossip, without the tree lock).
+    published: Mutex<Vec<u8>>,
+    times: Mutex<TimeSeen>,
 }
 
 impl LogCtx {
@@ -70,45 +59,55 @@ impl LogCtx {
         self.cfg.origin()
     }
 
-    /// Updates the status; returns the previous state.
-    pub fn set_state(&self, state: LogState, detail: String) -> LogState {
-        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        let prev = s.state.clone();
-        s.state = state;
-        s.detail = detail;
-        prev
+    /// Its configuration.
+    pub fn config(&self) -> &LogConfig {
+        &self.cfg
     }
-}
 
-/// A gossip message: signed checkpoints and evidence (spec/monitor.md).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Gossip {
-    /// Signed checkpoint notes.
-    #[serde(default)]
-    pub checkpoints: Vec<String>,
-    /// Evidence bundles.
-    #[serde(default)]
-    pub evidence: Vec<Evidence>,
+    /// The audited tree. Hold the lock across an audit and its commit.
+    pub fn tree(&self) -> &tokio::sync::Mutex<OwnTree> {
+        &self.tree
+    }
+
+    /// Records the signed timestamp of a checkpoint the log served now;
+    /// returns the checkpoint age this implies (see [`TimeSeen`]).
+    pub fn observe_timestamp(&self, ts_ms: u64, now_ms: u64) -> u64 {
+        let mut t = self.times.lock().unwrap_or_else(|e| e.into_inner());
+        t.observe(ts_ms, now_ms);
+        t.age_ms(now_ms)
+    }
+
+    /// Updates the sizes shown in `/healthz`.
+    pub fn set_sizes(&self, log_size: Option<u64>, audited: Option<u64>) {
+        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = log_size {
+            h.log_size = s;
+        }
+        if let Some(s) = audited {
+            h.audited_size = s;
+        }
+    }
 }
 
 /// The monitor.
 pub struct Monitor {
-    /// Configuration.
-    pub cfg: Config,
-    /// Durable state.
-    pub store: Store,
-    /// Followed logs by origin.
-    pub logs: HashMap<String, Arc<LogCtx>>,
-    /// This monitor's witness key (cosignature/v1).
-    pub witness: NoteSigner,
-    /// Makes the witness's size check and write one atomic step.
-    pub witness_lock: Mutex<()>,
-    /// Metrics.
-    pub metrics: Metrics,
-    /// Alert delivery.
-    pub alerts: Alerter,
-    /// Signalled when there is news to gossip.
-    pub news: Notify,
+    cfg: Config,
+    store: Store,
+    logs: HashMap<String, Arc<LogCtx>>,
+    witness: Witness,
+    witness_name: String,
+    metrics: Metrics,
+    alerts: Alerter,
+    news: Notify,
+    gossip_limiter: PeerLimiter,
+}
+
+/// The misbehaviour reason a kind of evidence against a log stands for.
+fn reason_of(kind: EvidenceKind) -> &'static str {
+    match kind {
+        EvidenceKind::SameSizeDifferentRoots | EvidenceKind::InconsistentPrefix => "equivocation",
+        EvidenceKind::TimestampDecreased => "timestamp-decreased",
+    }
 }
 
 impl Monitor {
@@ -124,60 +123,173 @@ impl Monitor {
                     log: l.origin().to_owned(),
                 })
                 .set(tree.size() as i64);
-            let status = LogStatus {
-                state: LogState::Starting,
-                detail: String::new(),
-                log_size: tree.size(),
-                audited_size: tree.size(),
-            };
             logs.insert(
                 l.origin().to_owned(),
                 Arc::new(LogCtx {
                     cfg: l.clone(),
-                    tree: tokio::sync::Mutex::new(tree),
-                    status: Mutex::new(status),
+                    health: Mutex::new(LogHealth::new(tree.size())),
                     pending: Mutex::new(Vec::new()),
+                    published: Mutex::new(tree.checkpoint().to_vec()),
+                    times: Mutex::new(TimeSeen::default()),
+                    tree: tokio::sync::Mutex::new(tree),
                 }),
             );
         }
-        let count = store.all_evidence(usize::MAX)?.len();
-        metrics.evidence.set(count as i64);
+        metrics.evidence.set(store.evidence_count()? as i64);
+        let witness_name = witness.name().to_owned();
+        let witness = Witness::new(
+            witness,
+            cfg.logs.iter().map(|l| l.key.clone()),
+            Arc::new(store.clone()),
+        );
         Ok(Monitor {
             alerts: Alerter::new(cfg.alerts.clone()),
+            gossip_limiter: PeerLimiter::new(cfg.gossip_rate, cfg.gossip_burst),
             cfg,
             store,
             logs,
             witness,
-            witness_lock: Mutex::new(()),
+            witness_name,
             metrics,
             news: Notify::new(),
         })
     }
 
-    /// Reports misbehaviour once per distinct detail.
-    pub fn misbehaviour(&self, log: &LogCtx, reason: &str, detail: String) {
-        self.metrics
-            .misbehaviour
-            .get_or_create(&ReasonLabel {
-                log: log.origin().to_owned(),
-                reason: reason.to_owned(),
-            })
-            .inc();
-        let prev = {
-            let s = log.status.lock().unwrap_or_else(|e| e.into_inner());
-            (s.state.clone(), s.detail.clone())
-        };
-        let text = format!("{reason}: {detail}");
-        log.set_state(LogState::Misbehaving, text.clone());
-        if prev != (LogState::Misbehaving, text) {
-            self.alerts.send(json!({
-                "alert": "misbehaviour",
-                "log": log.origin(),
-                "url": log.cfg.url,
-                "reason": reason,
-                "detail": detail,
-            }));
+    /// The followed logs.
+    pub fn logs(&self) -> impl Iterator<Item = &Arc<LogCtx>> {
+        self.logs.values()
+    }
+
+    /// A followed log by origin.
+    pub fn log(&self, origin: &str) -> Option<&Arc<LogCtx>> {
+        self.logs.get(origin)
+    }
+
+    /// The witness.
+    pub fn witness(&self) -> &Witness {
+        &self.witness
+    }
+
+    /// The witness key's name.
+    pub fn witness_name(&self) -> &str {
+        &self.witness_name
+    }
+
+    /// Metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Peers to gossip with.
+    pub fn peers(&self) -> &[PeerConfig] {
+        &self.cfg.peers
+    }
+
+    /// Gossip period.
+    pub fn gossip_interval(&self) -> Duration {
+        self.cfg.gossip_interval
+    }
+
+    /// Concurrent entry-bundle downloads per log.
+    pub fn fetch_parallelism(&self) -> usize {
+        self.cfg.fetch_parallelism
+    }
+
+    /// Largest clock skew tolerated in a log's timestamps.
+    pub fn max_clock_skew(&self) -> Duration {
+        self.cfg.max_clock_skew
+    }
+
+    /// Watch rules.
+    pub fn watch_rules(&self) -> &[WatchRule] {
+        &self.cfg.watch
+    }
+
+    /// Signalled when there is news to gossip.
+    pub fn news(&self) -> &Notify {
+        &self.news
+    }
+
+    /// Sends an alert.
+    pub fn alert(&self, alert: Value) {
+        self.alerts.send(alert);
+    }
+
+    /// Whether a gossip request from `peer` is within its rate; if not,
+    /// how long until it is.
+    pub fn gossip_allowed(&self, peer: IpAddr) -> Result<(), Duration> {
+        let r = self.gossip_limiter.allow(peer, Instant::now());
+        if r.is_err() {
+            self.metrics.gossip_rate_limited.inc();
         }
+        r
+    }
+
+    /// Applies an event to `log`'s health: metrics and the alert it calls for.
+    pub fn observe(&self, log: &LogCtx, event: Event) {
+        if let Event::Misbehaved { reason, .. } = &event {
+            self.metrics
+                .misbehaviour
+                .get_or_create(&ReasonLabel {
+                    log: log.origin().to_owned(),
+                    reason: reason.clone(),
+                })
+                .inc();
+        }
+        if matches!(event, Event::Unreachable { .. }) {
+            self.metrics
+                .unreachable
+                .get_or_create(&LogLabel {
+                    log: log.origin().to_owned(),
+                })
+                .inc();
+        }
+        let alert = log
+            .health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .observe(event, crate::now_ms());
+        let (origin, url) = (log.origin(), &log.cfg.url);
+        let msg = match alert {
+            None => return,
+            Some(Alert::Unreachable { detail }) => {
+                json!({"alert": "unreachable", "log": origin, "url": url, "detail": detail})
+            }
+            Some(Alert::Frozen { age_ms }) => {
+                json!({"alert": "frozen", "log": origin, "url": url, "checkpoint_age_ms": age_ms})
+            }
+            Some(Alert::Recovered) => json!({"alert": "recovered", "log": origin}),
+            Some(Alert::Misbehaviour { reason, detail }) => json!({
+                "alert": "misbehaviour", "log": origin, "url": url,
+                "reason": reason, "detail": detail,
+            }),
+        };
+        self.alerts.send(msg);
+    }
+
+    /// Reports misbehaviour of `log` without evidence.
+    pub fn misbehaviour(&self, log: &LogCtx, reason: &str, detail: String) {
+        self.observe(
+            log,
+            Event::Misbehaved {
+                reason: reason.to_owned(),
+                detail,
+                evidence: None,
+            },
+        );
+    }
+
+    /// Writes an audit's tiles and state (blocking: fsyncs) and publishes
+    /// its checkpoint for gossip.
+    pub fn commit_audit(
+        &self,
+        log: &LogCtx,
+        tiles: &[(provlog_core::tiles::Tile, Vec<u8>)],
+        state: &crate::store::AuditState,
+    ) -> Result<(), StoreError> {
+        self.store.commit_audit(log.origin(), tiles, state)?;
+        *log.published.lock().unwrap_or_else(|e| e.into_inner()) = state.checkpoint.clone();
+        Ok(())
     }
 
     /// Witness keys whose cosignatures can make a witness accountable:
@@ -201,8 +313,9 @@ impl Monitor {
     }
 
     /// Verifies, stores, announces and gossips a bundle. Returns whether
-    /// it was new. Bundles against unknown keys, or that do not verify, are
-    /// dropped.
+    /// it was new: a bundle is kept once per contradiction (its id names
+    /// what it proves, not its bytes). Bundles against unknown keys, or that
+    /// do not verify, are dropped. Blocking (fsync).
     pub fn record_evidence(&self, ev: &Evidence) -> bool {
         let Some(key) = self.key_for(ev) else {
             tracing::debug!(
@@ -211,12 +324,16 @@ impl Monitor {
             );
             return false;
         };
-        if let Err(e) = ev.verify(&key) {
-            tracing::warn!(error = %e, "invalid evidence ignored");
-            return false;
-        }
-        let id = ev.id();
-        match self.store.put_evidence(&id, &ev.to_json()) {
+        let verified = match ev.verify(&key) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::debug!(error = %e, "invalid evidence ignored");
+                return false;
+            }
+        };
+        let id = verified.id();
+        let meta = meta_of(&id, ev, crate::now_ms());
+        match self.store.put_evidence(&meta, &ev.to_json()) {
             Ok(true) => {}
             Ok(false) => return false,
             Err(e) => {
@@ -228,7 +345,14 @@ impl Monitor {
         if let Some(log) = self.logs.get(&ev.origin)
             && key == log.cfg.key
         {
-            self.misbehaviour(log, "equivocation", format!("evidence {id}"));
+            self.observe(
+                log,
+                Event::Misbehaved {
+                    reason: reason_of(ev.kind).to_owned(),
+                    detail: format!("evidence {id}"),
+                    evidence: Some(id.clone()),
+                },
+            );
         }
         let link = self
             .cfg
@@ -249,8 +373,12 @@ impl Monitor {
     }
 
     /// After a log-accused contradiction, also accuses every known witness
-    /// that cosigned both checkpoints.
+    /// that cosigned both checkpoints (never for timestamps: witnesses do
+    /// not vouch for them).
     fn accuse_witnesses(&self, ev: &Evidence) {
+        if ev.kind == EvidenceKind::TimestampDecreased {
+            return;
+        }
         for w in self.witness_keys() {
             let cosigned = |n: &str| {
                 Note::parse(n.as_bytes())
@@ -270,19 +398,43 @@ impl Monitor {
         self.accuse_witnesses(&ev);
     }
 
-    /// Compares a validly signed checkpoint of `log` with the audited tree:
-    /// a contradiction becomes evidence; a checkpoint ahead of the tree is
-    /// kept and checked once the audit catches up. Returns false if it
-    /// contradicts what this monitor holds.
-    pub async fn check(&self, log: &LogCtx, note: &[u8], cp: &Checkpoint) -> bool {
-        let tree = log.tree.lock().await;
-        self.check_locked(log, &tree, note, cp)
+    /// Records timestamp evidence if, of two validly signed checkpoints of
+    /// `log` with different sizes, the smaller has the later timestamp.
+    fn check_timestamps(&self, log: &LogCtx, a: (&Checkpoint, &[u8]), b: (&Checkpoint, &[u8])) {
+        let (small, large) = if a.0.size < b.0.size { (a, b) } else { (b, a) };
+        if small.0.size == large.0.size {
+            return;
+        }
+        if let (Some(ts_small), Some(ts_large)) = (small.0.timestamp_ms(), large.0.timestamp_ms())
+            && ts_small > ts_large
+        {
+            self.record_log_evidence(Evidence::timestamp_decreased(
+                &log.cfg.key,
+                log.origin(),
+                small.1,
+                large.1,
+            ));
+        }
     }
 
-    /// [`Monitor::check`] with the tree lock already held.
+    /// Compares a validly signed checkpoint of `log` with the audited tree
+    /// (whose lock the caller holds): a contradiction becomes evidence; a
+    /// checkpoint ahead of the tree is compared with the other checkpoints
+    /// seen ([`Monitor::compare_with_seen`]) and kept until the audit
+    /// reaches it; a timestamp that went back becomes evidence too.
+    /// Returns false if its root contradicts what this monitor holds.
+    /// Blocking.
     pub fn check_locked(&self, log: &LogCtx, tree: &OwnTree, note: &[u8], cp: &Checkpoint) -> bool {
         let origin = log.origin();
-        if cp.size <= tree.size() && !tree.checkpoint.is_empty() {
+        let audited = tree.checkpoint();
+        if !audited.is_empty()
+            && let Some(acp) = Note::parse(audited)
+                .ok()
+                .and_then(|n| Checkpoint::parse(&n.text).ok())
+        {
+            self.check_timestamps(log, (&acp, audited), (cp, note));
+        }
+        if cp.size <= tree.size() && !audited.is_empty() {
             let own = match tree.root_at(&self.store, origin, cp.size) {
                 Ok(r) => r,
                 Err(e) => {
@@ -294,12 +446,10 @@ impl Monitor {
                 return true;
             }
             let ev = if cp.size == tree.size() {
-                Evidence::same_size(&log.cfg.key, origin, &tree.checkpoint, note)
+                Evidence::same_size(&log.cfg.key, origin, audited, note)
             } else {
                 match tree.seeded_proof(&self.store, origin, cp.size) {
-                    Ok(proof) => {
-                        Evidence::prefix(&log.cfg.key, origin, note, &tree.checkpoint, &proof)
-                    }
+                    Ok(proof) => Evidence::prefix(&log.cfg.key, origin, note, audited, &proof),
                     Err(e) => {
                         tracing::error!(error = %e, origin, "cannot build a proof from own tree");
                         return false;
@@ -309,56 +459,69 @@ impl Monitor {
             self.record_log_evidence(ev);
             return false;
         }
-        // Ahead of the audit: compare with the checkpoint this witness
-        // cosigned (durable, unlike `pending`: a crash must not lose the
-        // contradiction), keep it, and compare with others of its size.
-        let mut consistent = true;
-        if let Some((wcp, wnote)) = self.witnessed_as_signed(log)
-            && wcp.size == cp.size
-            && wcp.root != cp.root
-        {
-            self.record_log_evidence(Evidence::same_size(&log.cfg.key, origin, &wnote, note));
-            consistent = false;
+        self.compare_with_seen(log, note, cp)
+    }
+
+    /// Compares a validly signed checkpoint with the others of its log seen
+    /// but not yet audited (kept in memory, at most [`MAX_PENDING`]) and with
+    /// the latest one this witness cosigned (durable, so a crash cannot
+    /// lose the contradiction): two of one size with different roots, or a
+    /// timestamp that went back, become evidence. Then keeps it. Needs no
+    /// tree lock. Returns false if it contradicts one of them. Blocking.
+    fn compare_with_seen(&self, log: &LogCtx, note: &[u8], cp: &Checkpoint) -> bool {
+        let mut others = Vec::new();
+        if let Some(w) = self.witness.latest_as_signed(log.origin()) {
+            others.push(w);
         }
-        let mut pending = log.pending.lock().unwrap_or_else(|e| e.into_inner());
-        for (other, other_note) in pending.iter() {
+        {
+            // Compared and kept under one lock: of two contradicting
+            // checkpoints arriving at once, the second sees the first.
+            let mut pending = log.pending.lock().unwrap_or_else(|e| e.into_inner());
+            others.extend(pending.iter().cloned());
+            if !pending
+                .iter()
+                .any(|(o, _)| o.size == cp.size && o.root == cp.root)
+            {
+                if pending.len() >= MAX_PENDING {
+                    pending.remove(0);
+                }
+                pending.push((cp.clone(), note.to_vec()));
+            }
+        }
+        let mut consistent = true;
+        for (other, other_note) in &others {
             if other.size == cp.size && other.root != cp.root {
                 self.record_log_evidence(Evidence::same_size(
                     &log.cfg.key,
-                    origin,
+                    log.origin(),
                     other_note,
                     note,
                 ));
                 consistent = false;
             }
-        }
-        if !pending
-            .iter()
-            .any(|(o, _)| o.size == cp.size && o.root == cp.root)
-        {
-            if pending.len() >= MAX_PENDING {
-                pending.remove(0);
-            }
-            pending.push((cp.clone(), note.to_vec()));
+            self.check_timestamps(log, (other, other_note), (cp, note));
         }
         consistent
     }
 
-    /// The latest checkpoint this witness cosigned for `log`, as the log
-    /// signed it (this witness's cosignature removed, so the evidence it
-    /// yields is the one built from the note as received).
-    fn witnessed_as_signed(&self, log: &LogCtx) -> Option<(Checkpoint, Vec<u8>)> {
-        let stored = self.store.witnessed(log.origin()).ok()??;
-        let mut note = Note::parse(&stored).ok()?;
-        note.signatures
-            .retain(|s| s.name != self.witness.name() || s.key_id != self.witness.key_id());
-        let bytes = note.to_bytes();
-        let cp = verify_checkpoint(&bytes, &log.cfg.key).ok()?.checkpoint;
-        Some((cp, bytes))
+    /// [`Monitor::check_locked`] for a checkpoint seen by the witness or in
+    /// gossip. It is compared with the other checkpoints seen at once; the
+    /// comparison with the audited tree happens now if no audit holds the
+    /// tree, else when the follower's round re-checks what was kept.
+    /// Blocking.
+    pub fn check_seen(&self, log: &LogCtx, note: &[u8], cp: &Checkpoint) {
+        self.compare_with_seen(log, note, cp);
+        if let Ok(tree) = log.tree.try_lock() {
+            self.recheck_pending(log, &tree);
+        }
     }
 
-    /// Re-checks kept checkpoints that the audited tree now covers.
+    /// Compares the kept checkpoints that the audited tree now covers with
+    /// it (the others stay kept).
     pub fn recheck_pending(&self, log: &LogCtx, tree: &OwnTree) {
+        if tree.checkpoint().is_empty() {
+            return;
+        }
         let due: Vec<(Checkpoint, Vec<u8>)> = {
             let mut pending = log.pending.lock().unwrap_or_else(|e| e.into_inner());
             let (due, keep) = pending.drain(..).partition(|(c, _)| c.size <= tree.size());
@@ -370,55 +533,253 @@ impl Monitor {
         }
     }
 
-    /// Verifies a gossiped checkpoint note and checks it.
-    pub async fn ingest_checkpoint(&self, note: &str) {
-        let Some(origin) = note.split('\n').next() else {
-            return;
-        };
-        let Some(log) = self.logs.get(origin) else {
-            return;
-        };
-        match verify_checkpoint(note.as_bytes(), &log.cfg.key) {
-            Ok(v) => {
-                self.check(log, note.as_bytes(), &v.checkpoint).await;
+    /// Processes a sanitised gossip message from a peer: verifies every
+    /// checkpoint under its log's key and compares it, verifies and keeps
+    /// evidence. Blocking (signature checks, reads, fsyncs): run it on a
+    /// blocking thread.
+    pub fn ingest(&self, msg: &Sanitized) {
+        for note in &msg.checkpoints {
+            let Some(origin) = note.split(|&b| b == b'\n').next() else {
+                continue;
+            };
+            let Some(log) = std::str::from_utf8(origin)
+                .ok()
+                .and_then(|o| self.logs.get(o))
+            else {
+                continue;
+            };
+            match verify_checkpoint(note, &log.cfg.key) {
+                Ok(v) => self.check_seen(log, note, &v.checkpoint),
+                Err(e) => {
+                    tracing::debug!(error = %e, origin = log.origin(), "gossiped checkpoint does not verify")
+                }
             }
-            Err(e) => tracing::debug!(error = %e, origin, "gossiped checkpoint does not verify"),
         }
-    }
-
-    /// Processes a gossip message from a peer.
-    pub async fn ingest(&self, msg: &Gossip) {
-        for note in msg.checkpoints.iter().take(256) {
-            self.ingest_checkpoint(note).await;
-        }
-        for ev in msg.evidence.iter().take(MAX_EVIDENCE_LIST) {
+        for ev in &msg.evidence {
             self.record_evidence(ev);
         }
     }
 
     /// What this monitor tells peers: every audited checkpoint, every
-    /// cosigned one, and all evidence.
-    pub async fn gossip_view(&self) -> Gossip {
+    /// cosigned one, and the newest evidence (bounded in count and bytes).
+    pub fn gossip_view(&self) -> Gossip {
         let mut checkpoints = Vec::new();
         for log in self.logs.values() {
-            let note = log.tree.lock().await.checkpoint.clone();
+            let note = log
+                .published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             if !note.is_empty() {
                 checkpoints.push(String::from_utf8_lossy(&note).into_owned());
             }
-            if let Ok(Some(w)) = self.store.witnessed(log.origin()) {
+            if let Ok(Some(w)) = self.witness.latest(log.origin()) {
                 checkpoints.push(String::from_utf8_lossy(&w).into_owned());
             }
         }
         let evidence = self
             .store
-            .all_evidence(MAX_EVIDENCE_LIST)
+            .evidence_bundles(MAX_EVIDENCE_LIST, MAX_GOSSIP_EVIDENCE_BYTES)
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|(_, j)| Evidence::from_json(&j).ok())
+            .filter_map(|j| Evidence::from_json(&j).ok())
             .collect();
         Gossip {
             checkpoints,
             evidence,
         }
+    }
+
+    /// The newest evidence listing records (no bundle is read).
+    pub fn evidence_list(&self, limit: usize) -> Result<Vec<EvidenceMeta>, StoreError> {
+        self.store.evidence_list(limit)
+    }
+
+    /// One bundle's JSON by id.
+    pub fn evidence_json(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.evidence(id)
+    }
+
+    /// How many bundles are held (one point read).
+    pub fn evidence_count(&self) -> Result<u64, StoreError> {
+        self.store.evidence_count()
+    }
+
+    /// How many evidence bundles have been read from the store.
+    pub fn bundle_reads(&self) -> u64 {
+        self.store.bundle_reads()
+    }
+
+    /// The `/healthz` document: per log its health, the evidence count and
+    /// the witness key. Reads no evidence bundle.
+    pub fn health(&self) -> Value {
+        let mut logs = serde_json::Map::new();
+        for (origin, l) in &self.logs {
+            let view = l.health.lock().unwrap_or_else(|e| e.into_inner()).view();
+            logs.insert(origin.clone(), json!(view));
+        }
+        json!({
+            "witness": self.witness.verifier_key().to_vkey(),
+            "logs": logs,
+            "evidence": self.evidence_count().unwrap_or(0),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::gossip::sanitize;
+    use provlog_core::checkpoint::sign_checkpoint;
+    use provlog_core::hash::{Hash, sha256};
+
+    const ORIGIN: &str = "inproc.example/log";
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        log: NoteSigner,
+        mon: Monitor,
+    }
+
+    fn fixture() -> Fixture {
+        let (dir, log, mon) = crate::testutil::monitor(ORIGIN, "");
+        Fixture {
+            _dir: dir,
+            log,
+            mon,
+        }
+    }
+
+    fn root(tag: &str) -> Hash {
+        sha256(tag.as_bytes())
+    }
+
+    fn signed(f: &Fixture, size: u64, root: Hash, ts: u64) -> (Checkpoint, Vec<u8>) {
+        let cp = Checkpoint::new(ORIGIN, size, root).with_timestamp(ts);
+        (cp.clone(), sign_checkpoint(&cp, &f.log).unwrap())
+    }
+
+    fn see(f: &Fixture, (cp, note): &(Checkpoint, Vec<u8>)) {
+        let log = f.mon.log(ORIGIN).unwrap();
+        f.mon.check_seen(log, note, cp);
+    }
+
+    fn state(f: &Fixture) -> Value {
+        f.mon.health()["logs"][ORIGIN].clone()
+    }
+
+    #[test]
+    fn a_split_view_seen_ahead_of_the_audit_is_evidence_once() {
+        let f = fixture();
+        let a = signed(&f, 100, root("a"), 1000);
+        let b = signed(&f, 100, root("b"), 1000);
+        see(&f, &a);
+        assert_eq!(
+            f.mon.evidence_count().unwrap(),
+            0,
+            "one checkpoint is no evidence"
+        );
+        see(&f, &b);
+        see(&f, &b);
+        see(&f, &a);
+        assert_eq!(f.mon.evidence_count().unwrap(), 1);
+        let list = f.mon.evidence_list(10).unwrap();
+        assert_eq!(list[0].kind, "same-size-different-roots");
+        assert_eq!(list[0].sizes, [100, 100]);
+        let s = state(&f);
+        assert_eq!(s["state"], "misbehaving");
+        assert_eq!(s["misbehaviour"][0]["evidence"], list[0].id);
+        let json = f.mon.evidence_json(&list[0].id).unwrap().unwrap();
+        provlog_core::evidence::verify_evidence(&json, &f.log.verifier_key()).unwrap();
+    }
+
+    #[test]
+    fn a_timestamp_that_goes_back_is_evidence() {
+        let f = fixture();
+        // Size 5 signed "later" than size 9.
+        see(&f, &signed(&f, 5, root("5"), 2_000));
+        see(&f, &signed(&f, 9, root("9"), 1_000));
+        let list = f.mon.evidence_list(10).unwrap();
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0].kind, "timestamp-decreased");
+        assert_eq!(list[0].sizes, [5, 9]);
+        let json = f.mon.evidence_json(&list[0].id).unwrap().unwrap();
+        let v = provlog_core::evidence::verify_evidence(&json, &f.log.verifier_key()).unwrap();
+        assert_eq!(v.kind, EvidenceKind::TimestampDecreased);
+        assert_eq!(
+            state(&f)["misbehaviour"][0]["reason"],
+            "timestamp-decreased"
+        );
+        // Increasing times, and equal sizes, are not evidence.
+        let g = fixture();
+        see(&g, &signed(&g, 5, root("5"), 1_000));
+        see(&g, &signed(&g, 9, root("9"), 2_000));
+        see(&g, &signed(&g, 9, root("9"), 1_500));
+        assert_eq!(g.mon.evidence_count().unwrap(), 0);
+        assert_eq!(state(&g)["state"], "starting");
+    }
+
+    #[test]
+    fn padded_copies_of_one_contradiction_are_one_bundle() {
+        let f = fixture();
+        let a = signed(&f, 7, root("a"), 1);
+        let b = signed(&f, 7, root("b"), 1);
+        let key = f.log.verifier_key();
+        // The same contradiction with extra signature lines by unknown keys
+        // and with other timestamps: one bundle, however it is dressed.
+        let mut sent = Vec::new();
+        for i in 0..20u64 {
+            let mut n = Note::parse(&b.1).unwrap();
+            for j in 0..(i % 4) {
+                let k = NoteSigner::generate(&format!("junk{j}.example")).unwrap();
+                n.signatures.push(Note::sign(&n.text, &k, 0).unwrap());
+            }
+            let (_, other_time) = signed(&f, 7, root("a"), 100 + i);
+            sent.push(Evidence::same_size(
+                &key,
+                ORIGIN,
+                &other_time,
+                &n.to_bytes(),
+            ));
+        }
+        sent.push(Evidence::same_size(&key, ORIGIN, &a.1, &b.1));
+        for ev in &sent {
+            f.mon.record_evidence(ev);
+        }
+        assert_eq!(f.mon.evidence_count().unwrap(), 1);
+        assert_eq!(state(&f)["misbehaviour"].as_array().unwrap().len(), 1);
+        // Gossip drops the duplicates before any signature is checked.
+        let s = sanitize(Gossip {
+            checkpoints: vec![],
+            evidence: sent,
+        });
+        assert_eq!(s.evidence.len(), 1);
+    }
+
+    #[test]
+    fn health_and_listing_read_no_bundle() {
+        let f = fixture();
+        for i in 0..5u64 {
+            let a = signed(&f, 10 + i, root(&format!("a{i}")), 1);
+            let b = signed(&f, 10 + i, root(&format!("b{i}")), 1);
+            f.mon.record_evidence(&Evidence::same_size(
+                &f.log.verifier_key(),
+                ORIGIN,
+                &a.1,
+                &b.1,
+            ));
+        }
+        let before = f.mon.bundle_reads();
+        assert_eq!(f.mon.health()["evidence"], 5);
+        assert_eq!(f.mon.evidence_list(100).unwrap().len(), 5);
+        assert_eq!(
+            f.mon.bundle_reads(),
+            before,
+            "health and listing read no bundle"
+        );
+        // The gossip view does read them (it carries them).
+        assert_eq!(f.mon.gossip_view().evidence.len(), 5);
+        assert!(f.mon.bundle_reads() > before);
     }
 }

@@ -401,8 +401,8 @@ impl MonitorProcess {
         }
     }
 
-    /// The monitor's process id (for reading its memory use in /proc).
-    pub fn child_pid(&self) -> Option<u32> {
+    /// The monitor's process id.
+    pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
 
@@ -829,4 +829,38 @@ fn hostile_connection(
         }
     }
     // Cap reached: close mid-body (the answer never completes).
+}
+
+/// Every evidence bundle a monitor at `url` lists now: `GET /v1/evidence`
+/// (ids, kinds, times), then each bundle from `GET /v1/evidence/<id>`.
+/// Each is returned with the id the listing gave it.
+pub async fn monitor_evidence(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<Vec<(String, provlog_core::evidence::Evidence)>, String> {
+    let v: serde_json::Value = http
+        .get(format!("{url}/v1/evidence"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let list = v["evidence"].as_array().ok_or("no evidence array")?;
+    let mut out = Vec::with_capacity(list.len());
+    for item in list {
+        let id = item["id"].as_str().ok_or("a listed bundle has no id")?;
+        let resp = http
+            .get(format!("{url}/v1/evidence/{id}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("evidence {id}: HTTP {}", resp.status()));
+        }
+        let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
+        let ev = provlog_core::evidence::Evidence::from_json(&bytes).map_err(|e| e.to_string())?;
+        out.push((id.to_owned(), ev));
+    }
+    Ok(out)
 }

@@ -402,7 +402,7 @@ fn every_monitor_post_endpoint_bounds_its_body_before_allocation() {
             expect(&[200, 400, 413, 422, 429], None),
         ),
     ];
-    run_table("monitor", &addr, mon.child_pid().expect("pid"), cases);
+    run_table("monitor", &addr, mon.pid().expect("pid"), cases);
 }
 
 /// Opens `n` connections to `addr` that each start a request and never

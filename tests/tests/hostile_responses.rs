@@ -371,7 +371,7 @@ fn a_monitor_following_hostile_logs_stays_bounded() {
         &dir.path().join("m"),
         &monitor_config(&[(&keys[0], &a.url), (&keys[1], &b.url), (&keys[2], &c.url)]),
     );
-    let pid = mon.child_pid().expect("pid");
+    let pid = mon.pid().expect("pid");
     let start_peak = peak_rss_kib(pid).expect("rss");
     // Several polls of each (poll interval 100 ms).
     let seen = wait_for(300, || {

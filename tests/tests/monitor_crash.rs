@@ -294,20 +294,17 @@ fn split_view(log: &TestLog, size: u64) -> (Vec<u8>, Vec<u8>) {
     (a, b)
 }
 
-/// Every evidence bundle the monitor lists now.
+/// Every evidence bundle the monitor lists now (its listed id must be the
+/// id of what it proves).
 async fn list_evidence(http: &reqwest::Client, url: &str) -> Result<Vec<Evidence>, String> {
-    let v: Value = http
-        .get(format!("{url}/v1/evidence"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let list = v["evidence"].as_array().ok_or("no evidence array")?;
-    list.iter()
-        .map(|b| serde_json::from_value(b.clone()).map_err(|e| e.to_string()))
-        .collect()
+    let mut out = Vec::new();
+    for (id, ev) in provlog_e2e::monitor_evidence(http, url).await? {
+        if ev.id() != id {
+            return Err(format!("evidence listed as {id} has id {}", ev.id()));
+        }
+        out.push(ev);
+    }
+    Ok(out)
 }
 
 struct Cycle<'a> {
@@ -771,4 +768,179 @@ fn sigkill_never_loses_evidence_or_cosigns_twice_from_one_old_size() {
         s.stale,
         s.evidence.len()
     );
+}
+
+/// Starts `provlog-monitor` on `data` with `config` and waits until it
+/// serves (its `listening on` line); on exit before that, returns its
+/// stderr. The child is returned running.
+fn try_start(
+    data: &std::path::Path,
+    config: &std::path::Path,
+) -> Result<(std::process::Child, String), String> {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(provlog_e2e::bin("provlog-monitor"))
+        .arg("--data")
+        .arg(data)
+        .args(["--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let url = url.to_owned();
+                    std::thread::spawn(move || for _ in lines {});
+                    return Ok((child, url));
+                }
+            }
+            _ => {
+                let _ = child.wait();
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                return Err(err);
+            }
+        }
+    }
+}
+
+/// SIGKILL at random points of the very first start (creating the witness
+/// key and the database) never leaves a data directory that cannot start:
+/// the next start serves, with one witness key from then on.
+///
+/// Runs: `PROVLOG_MONITOR_FIRST_START_RUNS` (default 20); seed:
+/// `PROVLOG_MONITOR_FIRST_START_SEED`.
+#[test]
+fn sigkill_during_the_first_start_never_leaves_a_dir_that_cannot_start() {
+    let runs = env_u64("PROVLOG_MONITOR_FIRST_START_RUNS", 20);
+    let (mut rng, seed) = Rng::from_env("PROVLOG_MONITOR_FIRST_START_SEED");
+    println!(
+        "first-start kill test: {runs} runs, seed {seed} (PROVLOG_MONITOR_FIRST_START_SEED to replay)"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = NoteSigner::generate("firststart.example/log").expect("key");
+    let config = dir.path().join("m.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "witness_name = \"first-start.example\"\n[[log]]\nurl = \"http://127.0.0.1:{}\"\nvkey = \"{}\"\npoll_interval_ms = 60000\n[alerts]\nstdout = false\n",
+            free_port(),
+            log.verifier_key()
+        ),
+    )
+    .expect("config");
+    // How long a first start takes here, so the kill points cover all of it.
+    let started = std::time::Instant::now();
+    let (mut c, _) = try_start(&dir.path().join("probe"), &config).expect("a first start serves");
+    let full = started.elapsed();
+    let _ = c.kill();
+    let _ = c.wait();
+    let span_us = (full.as_micros() as u64 * 3 / 2).max(1000);
+    // Where the kills landed: (no key yet, key but no database, database
+    // half-built, database complete).
+    let mut landed = [0u32; 4];
+    for run in 0..runs {
+        let data = dir.path().join(format!("d{run}"));
+        let mut first = std::process::Command::new(provlog_e2e::bin("provlog-monitor"))
+            .arg("--data")
+            .arg(&data)
+            .args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        // Half the kills in the first eighth of the start, where the key
+        // and the database are created; the rest anywhere in it.
+        let window = if rng.below(2) == 0 {
+            span_us / 8
+        } else {
+            span_us
+        };
+        std::thread::sleep(Duration::from_micros(rng.below(window)));
+        let _ = first.kill();
+        let _ = first.wait();
+        landed[if !data.join("witness.key").exists() {
+            0
+        } else if data.join("db").exists() {
+            3
+        } else if data.join("db.creating").exists() {
+            2
+        } else {
+            1
+        }] += 1;
+        let (mut second, url) = try_start(&data, &config).unwrap_or_else(|e| {
+            panic!("run {run} (seed {seed}): the data directory left by a kill during the first start cannot start: {e}")
+        });
+        let vkey = rt().block_on(async {
+            let h: Value = reqwest::get(format!("{url}/healthz"))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            h["witness"].as_str().map(str::to_owned)
+        });
+        let _ = second.kill();
+        let _ = second.wait();
+        // The key is settled: a third start has the same one.
+        let (mut third, url3) = try_start(&data, &config).expect("third start");
+        let vkey3 = rt().block_on(async {
+            let h: Value = reqwest::get(format!("{url3}/healthz"))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            h["witness"].as_str().map(str::to_owned)
+        });
+        let _ = third.kill();
+        let _ = third.wait();
+        assert!(vkey.is_some(), "run {run}: no witness key served");
+        assert_eq!(
+            vkey, vkey3,
+            "run {run} (seed {seed}): the witness key changed"
+        );
+    }
+    println!(
+        "first-start kill test: {runs} runs survived; kills landed (no key, key only, database half-built, database complete): {landed:?}, within {span_us} us of spawning"
+    );
+}
+
+/// A second monitor on a data directory in use is told so, with the pid of
+/// the one using it, and is never told the directory is damaged.
+#[test]
+fn a_data_dir_in_use_is_reported_with_the_pid_not_as_damage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = NoteSigner::generate("inuse.example/log").expect("key");
+    let text = format!(
+        "[[log]]\nurl = \"http://127.0.0.1:{}\"\nvkey = \"{}\"\npoll_interval_ms = 60000\n[alerts]\nstdout = false\n",
+        free_port(),
+        log.verifier_key()
+    );
+    let data = dir.path().join("m");
+    let first = MonitorProcess::start(&data, &text);
+    let pid = first.pid().expect("pid");
+    let err = try_start(&data, &data.with_extension("toml"))
+        .map(|(mut c, _)| {
+            let _ = c.kill();
+        })
+        .expect_err("a second monitor on the same data directory is refused");
+    assert!(
+        err.contains("in use by another process") && err.contains(&format!("(pid {pid})")),
+        "{err}"
+    );
+    assert!(!err.contains("damaged") && !err.contains("backup"), "{err}");
+    drop(first);
 }

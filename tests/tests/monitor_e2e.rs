@@ -50,9 +50,12 @@ fn audited(mon: &MonitorProcess, origin: &str) -> u64 {
 }
 
 fn evidence(mon: &MonitorProcess) -> Vec<Evidence> {
-    get_json(&format!("{}/v1/evidence", mon.url))
-        .and_then(|v| serde_json::from_value::<Vec<Evidence>>(v["evidence"].clone()).ok())
-        .unwrap_or_default()
+    rt().block_on(provlog_e2e::monitor_evidence(
+        &reqwest::Client::new(),
+        &mon.url,
+    ))
+    .map(|v| v.into_iter().map(|(_, e)| e).collect())
+    .unwrap_or_default()
 }
 
 /// The value of the metric line starting with `prefix`.
@@ -248,6 +251,66 @@ fn split_view_is_caught_by_gossip_and_evidence_verifies() {
     bad.larger = bad.smaller.clone();
     std::fs::write(&tampered, bad.to_json()).expect("write");
     assert!(!verify(&tampered, &vkey).status.success());
+
+    // The monitor's own evidence commands: list (id, kind, log, sizes,
+    // time), show (the bundle), verify (by id or file; 1 when invalid).
+    let monitor = |args: &[&str]| {
+        Command::new(bin("provlog-monitor"))
+            .arg("evidence")
+            .args(args)
+            .output()
+            .expect("run provlog-monitor")
+    };
+    let id = ev.id();
+    let list = monitor(&["list", "--monitor", &a.url]);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let listed = String::from_utf8_lossy(&list.stdout).into_owned();
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{id} not in the listing:\n{listed}"));
+    assert!(
+        line.contains(ev.kind.as_str()) && line.contains(origin),
+        "{line}"
+    );
+    let json = monitor(&["list", "--monitor", &a.url, "--json"]);
+    let first: Value = serde_json::from_slice(
+        json.stdout
+            .split(|&b| b == b'\n')
+            .next()
+            .unwrap_or_default(),
+    )
+    .expect("a JSON line");
+    assert!(first["time_ms"].as_u64().is_some() && first["kind"].is_string());
+    let show = monitor(&["show", &id, "--monitor", &a.url]);
+    assert!(show.status.success());
+    let shown = Evidence::from_json(&show.stdout).expect("show prints the bundle");
+    assert_eq!(shown.id(), id);
+    let ok = monitor(&["verify", &id, "--monitor", &a.url, "--key", &vkey]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("VALID evidence"));
+    let wrong = monitor(&["verify", &file.display().to_string(), "--key", &other]);
+    assert_eq!(
+        wrong.status.code(),
+        Some(1),
+        "a bundle that does not verify exits 1"
+    );
+    let tampered_run = monitor(&["verify", &tampered.display().to_string(), "--key", &vkey]);
+    assert_eq!(tampered_run.status.code(), Some(1));
+    let unreachable = monitor(&["list", "--monitor", "http://127.0.0.1:9"]);
+    assert_eq!(
+        unreachable.status.code(),
+        Some(2),
+        "could not check exits 2"
+    );
 }
 
 #[test]

@@ -184,18 +184,15 @@ fn witness_status_codes_and_atomic_size_check() {
     });
     // The two size-9 checkpoints became evidence against the log.
     let ev = wait_for(50, || {
-        let v: Value = rt.block_on(async {
-            reqwest::get(format!("{}/v1/evidence", m.url))
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()
-        })?;
-        v["evidence"].as_array().filter(|a| !a.is_empty()).cloned()
+        rt.block_on(provlog_e2e::monitor_evidence(
+            &reqwest::Client::new(),
+            &m.url,
+        ))
+        .ok()
+        .filter(|a| !a.is_empty())
     })
     .expect("evidence");
-    let bundle = serde_json::to_vec(&ev[0]).expect("json");
+    let bundle = ev[0].1.to_json();
     provlog_core::evidence::verify_evidence(&bundle, &log.verifier_key()).expect("valid evidence");
 }
 
@@ -280,4 +277,83 @@ fn tiles_inconsistent_with_the_checkpoint_are_misbehaviour() {
     let alerts = m.alerts_of("misbehaviour");
     assert_eq!(alerts[0]["reason"], "tiles-inconsistent");
     assert!(m.alerts_of("unreachable").is_empty());
+}
+
+/// A fake log serving one fixed checkpoint, or 503 once it is "down".
+struct FrozenLog {
+    checkpoint: Vec<u8>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+async fn frozen_checkpoint(State(f): State<Arc<FrozenLog>>) -> (StatusCode, Vec<u8>) {
+    if f.down.load(std::sync::atomic::Ordering::SeqCst) {
+        (StatusCode::SERVICE_UNAVAILABLE, b"down".to_vec())
+    } else {
+        (StatusCode::OK, f.checkpoint.clone())
+    }
+}
+
+/// A log frozen on a checkpoint dated a year ahead: the timestamp is
+/// misbehaviour at once (`future-timestamp`), and the log still turns
+/// `frozen` once the freshness bound has passed since the monitor first saw
+/// it (the age no longer saturates at zero). When it then goes down, both
+/// are reported: the misbehaviour stays, the condition becomes unreachable.
+#[test]
+fn a_far_future_timestamp_is_misbehaviour_and_the_frozen_log_still_turns_frozen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = NoteSigner::generate("future.example/log").expect("key");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let year_ms = 365 * 86_400 * 1000;
+    let cp = Checkpoint::new(log.name(), 0, provlog_core::hash::EMPTY_ROOT)
+        .with_timestamp(now_ms + year_ms);
+    let fake = Arc::new(FrozenLog {
+        checkpoint: sign_checkpoint(&cp, &log).expect("sign"),
+        down: std::sync::atomic::AtomicBool::new(false),
+    });
+    let rt = rt();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = Router::new()
+        .route("/checkpoint", get(frozen_checkpoint))
+        .with_state(fake.clone());
+    rt.spawn(async move { axum::serve(listener, app).await });
+    let m = MonitorProcess::start(
+        &dir.path().join("m"),
+        &format!(
+            "[[log]]\nurl = \"{url}\"\nvkey = \"{}\"\npoll_interval_ms = 100\nfreshness_secs = 1\n",
+            log.verifier_key()
+        ),
+    );
+    let origin = log.name().to_owned();
+    let health = |rt: &tokio::runtime::Runtime| -> Option<Value> {
+        let h: Value = rt.block_on(async {
+            reqwest::get(format!("{}/healthz", m.url))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()
+        })?;
+        Some(h["logs"][&origin].clone())
+    };
+    let s = wait_for(100, || health(&rt).filter(|s| s["condition"] == "frozen"))
+        .expect("a frozen log with a future timestamp turns frozen");
+    assert_eq!(s["state"], "misbehaving", "{s}");
+    assert_eq!(s["misbehaviour"][0]["reason"], "future-timestamp", "{s}");
+    assert_eq!(m.alerts_of("frozen").len(), 1);
+    assert_eq!(m.alerts_of("misbehaviour")[0]["reason"], "future-timestamp");
+
+    fake.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let s = wait_for(100, || {
+        health(&rt).filter(|s| s["condition"] == "unreachable")
+    })
+    .expect("reported unreachable");
+    assert_eq!(s["state"], "misbehaving", "misbehaviour is sticky: {s}");
+    assert_eq!(s["misbehaviour"][0]["reason"], "future-timestamp");
+    assert_eq!(m.alerts_of("unreachable").len(), 1);
 }

@@ -1,0 +1,24 @@
+//! Helpers for the in-process tests.
+#![allow(clippy::unwrap_used)]
+
+use provlog_core::note::NoteSigner;
+
+use crate::config::Config;
+use crate::monitor::Monitor;
+use crate::store::Store;
+
+/// A monitor following one log `origin` (unreachable URL, no alerts on
+/// stdout), with `extra` top-level config lines, on a temporary data dir.
+pub fn monitor(origin: &str, extra: &str) -> (tempfile::TempDir, NoteSigner, Monitor) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = NoteSigner::generate(origin).unwrap();
+    let cfg = Config::parse(&format!(
+        "{extra}\n[[log]]\nurl = \"http://127.0.0.1:9\"\nvkey = \"{}\"\n[alerts]\nstdout = false\n",
+        log.verifier_key()
+    ))
+    .unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let w = NoteSigner::generate_cosigner("w.example").unwrap();
+    let mon = Monitor::new(cfg, store, w).unwrap();
+    (dir, log, mon)
+}
