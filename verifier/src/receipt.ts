@@ -129,14 +129,15 @@ export interface VerifiedReceipt {
 export const RECEIPT_STEPS = ['checkpoint', 'claim', 'inclusion', 'asset'] as const;
 export type ReceiptStep = (typeof RECEIPT_STEPS)[number];
 
-/** A receipt verification failure: which step, and the underlying error. */
-export class ReceiptStepError extends Error {
-  constructor(
-    readonly step: ReceiptStep,
-    override readonly cause: VerifyError,
-  ) {
-    super(`${step}: ${cause.message}`);
+/** A receipt verification failure: which step, and the underlying error (whose check it keeps). */
+export class ReceiptStepError extends VerifyError {
+  readonly step: ReceiptStep;
+  override readonly cause: VerifyError;
+  constructor(step: ReceiptStep, cause: VerifyError) {
+    super(cause.check, `${step}: ${cause.message}`);
     this.name = 'ReceiptStepError';
+    this.step = step;
+    this.cause = cause;
   }
 }
 
