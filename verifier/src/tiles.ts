@@ -43,7 +43,7 @@ export function parseTilePath(p: string): Tile {
   const index = BigInt(m[2]!.replaceAll('x', '').replaceAll('/', ''));
   if (index > U64_MAX) fail('tile', 'tile index above 2^64 - 1');
   const width = m[3] === undefined ? TILE_WIDTH : Number(m[3]);
-  if (width > 255) fail('tile', 'a partial tile has width 1 to 255');
+  if (m[3] !== undefined && width > 255) fail('tile', 'a partial tile has width 1 to 255');
   const t: Tile = { level, index, width };
   if (tilePath(t) !== p) fail('tile', `${JSON.stringify(p)} is not the canonical path of its tile`);
   return t;
