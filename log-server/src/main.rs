@@ -11,6 +11,7 @@ use std::sync::{Arc, mpsc};
 
 use clap::{Parser, Subcommand};
 use provlog_server::api::{AppState, router};
+use provlog_server::web;
 use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
 use provlog_server::keys::{AcceptedKeys, LOG_KEY_FILE, load_or_create_log_key, load_private_key};
 use provlog_server::metrics::Metrics;
@@ -200,7 +201,9 @@ fn run(args: &RunArgs) -> Result<(), String> {
         // Machine-readable line for scripts and tests that use port 0.
         println!("listening on http://{addr}");
         println!("vkey {}", signer.verifier_key().to_vkey());
-        let app = router(state.clone());
+        let witness_keys: Vec<_> = cfg.witnesses.iter().map(|w| w.key.clone()).collect();
+        let info = web::LogInfo::new(&signer.verifier_key(), &witness_keys, cfg.witness_quorum);
+        let app = router(state.clone()).merge(web::router(info));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
