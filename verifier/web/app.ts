@@ -116,6 +116,7 @@ function failure(title: string, e: unknown): HTMLElement {
       ['Reason', why],
     ]),
     network ? null : h('p', {}, 'Do not rely on this file being registered. A failed check means the answer was wrong, tampered with, or not for this file.'),
+    'error' in trust ? null : trustLine(),
   );
 }
 
@@ -320,7 +321,7 @@ async function handleFiles(files: File[], out: HTMLElement): Promise<void> {
       renderLookup(out, r, asset.name);
     }
   } catch (e) {
-    replace(out, trustLine(), failure(asset ? `for ${asset.name}` : 'the receipt', e));
+    replace(out, failure(asset ? `for ${asset.name}` : 'the receipt', e));
   }
   focusResult(out);
 }
@@ -352,7 +353,7 @@ function renderLookup(out: HTMLElement, r: Awaited<ReturnType<typeof lookupFlow>
         'div',
         { class: 'verdict none' },
         h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, 'NO CLAIM FOUND'), ' ', `for ${name}`),
-        h('p', {}, `The log returned no claim for SHA-256 ${toHex(r.asset)} as of its checkpoint of ${entries(cp.checkpoint.size)}. ${r.lookup.completeness.reason}, so this is the log's word, not a proof. A file that was re-encoded or edited after it was registered has a different SHA-256.`),
+        h('p', {}, `The log returned no claim for SHA-256 ${toHex(r.asset)} as of its checkpoint of ${entries(cp.checkpoint.size)}. This is the log's word, not a proof: ${r.lookup.completeness.reason}. A file that was re-encoded or edited after it was registered has a different SHA-256.`),
         trustLine(),
         facts(checkpointRows(cp)),
       ),
@@ -369,7 +370,7 @@ function renderLookup(out: HTMLElement, r: Awaited<ReturnType<typeof lookupFlow>
       h('p', {}, `${n === 1 ? 'One claim' : `${n} claims`} for this file, each signed by its vendor and proved included in a signed checkpoint of ${entries(cp.checkpoint.size)}, ${cons}.`),
       trustLine(),
       ...r.lookup.entries.map((e, i) =>
-        h('section', { class: 'claim', 'aria-label': `Claim ${i + 1} of ${n}` }, n > 1 ? h('h3', {}, `Claim ${i + 1} of ${n}`) : null, facts([...claimRows(e.signedClaim), ['Entry', [entryLink(e.index), ` (inclusion proof of ${e.proof.length} hashes verified)`]]])),
+        h('section', { class: 'claim', 'aria-label': `Claim ${i + 1} of ${n}` }, n > 1 ? h('h3', {}, `Claim ${i + 1} of ${n}`) : null, facts([...claimRows(e.signedClaim), ['Entry', [entryLink(e.index), ` (inclusion proof of ${e.proof.length} ${e.proof.length === 1 ? 'hash' : 'hashes'} verified)`]]])),
       ),
       facts([...checkpointRows(cp), ...witnessRows(cp.note.text + '\n' + cp.note.signatures.map((s) => s.line + '\n').join(''), cp.cosigners)]),
     ),
@@ -444,14 +445,14 @@ async function renderEntry(index: bigint): Promise<void> {
         h('summary', {}, 'The proof'),
         facts([
           ['Leaf hash', code(toHex(r.leafHash), 'hash')],
-          [`Inclusion proof (${r.proof.length} hashes, leaf's sibling first)`, h('ol', { class: 'hashes' }, ...r.proof.map((p) => h('li', {}, code(toHex(p), 'hash'))))],
+          [`Inclusion proof (${r.proof.length} ${r.proof.length === 1 ? 'hash' : 'hashes'}, leaf's sibling first)`, h('ol', { class: 'hashes' }, ...r.proof.map((p) => h('li', {}, code(toHex(p), 'hash'))))],
           ['Signed checkpoint', h('pre', { class: 'note' }, r.checkpointNote)],
           ['Signed claim (COSE_Sign1)', [`${r.entry.length} bytes: `, h('a', { href: `/v1/entries/${index}` }, 'download')]],
         ]),
       ),
     );
   } catch (e) {
-    replace(out, trustLine(), failure(`entry ${index}`, e));
+    replace(out, failure(`entry ${index}`, e));
   }
   focusResult(out);
 }
