@@ -210,6 +210,9 @@ test('a registered file shows VERIFIED with its vendor, generator, source type a
   // Focus moves to the verdict for keyboard and screen-reader users.
   assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('verdict-title')), true);
   await shoot(page, 'desktop-verified');
+  // The README's picture (verifier/screenshot.png is a copy of this one).
+  await page.setViewportSize({ width: 760, height: 900 });
+  await shoot(page, 'readme');
   await page.setViewportSize({ width: 390, height: 844 });
   await shoot(page, 'phone-verified');
   // No horizontal scrolling on a phone.

@@ -367,7 +367,7 @@ function renderLookup(out: HTMLElement, r: Awaited<ReturnType<typeof lookupFlow>
       'div',
       { class: 'verdict ok' },
       h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, 'VERIFIED'), ' ', `${name} is registered in the log`),
-      h('p', {}, `${n === 1 ? 'One claim' : `${n} claims`} for this file, each signed by its vendor and proved included in a signed checkpoint of ${entries(cp.checkpoint.size)}, ${cons}.`),
+      h('p', {}, `${n === 1 ? 'One claim for this file, signed by its vendor' : `${n} claims for this file, each signed by its vendor`} and proved included in a signed checkpoint of ${entries(cp.checkpoint.size)}, ${cons}.`),
       trustLine(),
       ...r.lookup.entries.map((e, i) =>
         h('section', { class: 'claim', 'aria-label': `Claim ${i + 1} of ${n}` }, n > 1 ? h('h3', {}, `Claim ${i + 1} of ${n}`) : null, facts([...claimRows(e.signedClaim), ['Entry', [entryLink(e.index), ` (inclusion proof of ${e.proof.length} ${e.proof.length === 1 ? 'hash' : 'hashes'} verified)`]]])),
