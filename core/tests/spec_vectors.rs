@@ -137,6 +137,13 @@ fn vectors_verify() {
     // The split-view evidence convicts the log's key and nobody else's.
     let evidence = read("evidence-split-view.json");
     provlog_core::evidence::verify_evidence(&evidence, &log_key).expect("evidence verifies");
+    // The bundle id spec/evidence.md gives for this vector.
+    assert_eq!(
+        provlog_core::evidence::Evidence::from_json(&evidence)
+            .expect("evidence parses")
+            .id(),
+        "aebdd452dd244144cd2e13950144b8f1662e58c60bc04ae78831fc4b04d784c4"
+    );
     let vendor_key = VerifierKey::parse(text("keys/vendor.vkey").trim()).expect("vendor vkey");
     assert!(provlog_core::evidence::verify_evidence(&evidence, &vendor_key).is_err());
 }

@@ -283,7 +283,7 @@ export function claimToJson(c: Claim): Record<string, unknown> {
   };
   if (c.c2pa) {
     out.c2pa = {
-      manifest: c.c2pa.manifest,
+      manifest_label: c.c2pa.manifest,
       claim_alg: c.c2pa.claimAlg,
       claim_hash: toHex(c.c2pa.claimHash),
       hard_binding: {

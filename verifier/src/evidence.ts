@@ -42,9 +42,10 @@ export function parseEvidence(input: string | Uint8Array): Evidence {
   if (j === null || typeof j !== 'object' || Array.isArray(j)) return bad('the bundle is not a JSON object');
   const fields = ['format', 'kind', 'signer', 'origin', 'smaller', 'larger', 'proof'];
   for (const k of Object.keys(j)) if (!fields.includes(k)) bad(`unknown field "${k}"`);
-  for (const k of fields) if (!(k in j)) bad(`missing field "${k}"`);
+  // Every field but "proof" is required; a missing "proof" is the empty list.
+  for (const k of fields.slice(0, 6)) if (!(k in j)) bad(`missing field "${k}"`);
   for (const k of fields.slice(0, 6)) if (typeof j[k] !== 'string') bad(`"${k}" must be a string`);
-  const proof = j.proof;
+  const proof = 'proof' in j ? j.proof : [];
   if (!Array.isArray(proof) || proof.some((p) => typeof p !== 'string')) return bad('"proof" must be an array of strings');
   if (!(EVIDENCE_KINDS as readonly string[]).includes(j.kind as string)) bad(`unknown kind ${JSON.stringify(j.kind)}`);
   const ev = { format: j.format, kind: j.kind, signer: j.signer, origin: j.origin, smaller: j.smaller, larger: j.larger, proof } as Evidence;
@@ -82,6 +83,7 @@ export function verifyEvidence(ev: Evidence, key: VerifierKey): VerifiedEvidence
   const smaller = body(ev.smaller, key, 'smaller');
   const larger = body(ev.larger, key, 'larger');
   if (smaller.origin !== ev.origin || larger.origin !== ev.origin) bad('the checkpoints do not both have the bundle\'s origin');
+  if (ev.proof.length > 65) bad('more than 65 proof hashes');
   const proof = ev.proof.map((p, i) => {
     const h = fromBase64(p);
     if (h === null || h.length !== 32) bad(`proof element ${i} is not base64 of a 32-byte hash`);

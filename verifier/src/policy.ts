@@ -18,6 +18,8 @@ export interface PolicyWitness {
 export interface PolicyGroup {
   readonly name: string;
   readonly threshold: number;
+  /** The threshold as written: `all`, `any`, or the number. */
+  readonly thresholdText: string;
   readonly members: readonly string[];
 }
 export interface Policy {
@@ -117,7 +119,7 @@ export function parsePolicy(input: string | Uint8Array): Policy {
         }
         if (groups.length >= MAX_EACH) err('more than 1024 groups');
         define(name, 'group');
-        groups.push({ name, threshold: k, members });
+        groups.push({ name, threshold: k, thresholdText: th, members });
         break;
       }
       case 'quorum': {
@@ -146,7 +148,7 @@ export function formatPolicy(p: Policy): string {
     const w = witnessByName.get(name);
     const g = groupByName.get(name);
     if (w) out.push(w.url ? `witness ${w.name} ${w.key.vkey} ${w.url}` : `witness ${w.name} ${w.key.vkey}`);
-    else if (g) out.push(`group ${g.name} ${g.threshold} ${g.members.join(' ')}`);
+    else if (g) out.push(`group ${g.name} ${g.thresholdText} ${g.members.join(' ')}`);
   }
   out.push(`quorum ${p.quorum}`);
   return out.join('\n') + '\n';

@@ -255,3 +255,19 @@ test('Tessera test log: both checkpoints verify, bodies round-trip, size-15 root
   }
   assert.equal(toHex(verifyCheckpoint(readFileSync(join(dir, 'checkpoint')), key).checkpoint.root), 'aca6c38a90af86e5f5199ee0e4105ef2c03a05b27b8daff59e4e36eefdfcddcb');
 });
+
+test('vkeys: non-canonical point encodings (y >= p) are accepted when not of small order, and keep their bytes (spec/notes.md §6 step 3)', () => {
+  const enc = (k: number, sign: boolean): Uint8Array => {
+    const b = new Uint8Array(32).fill(0xff);
+    b[0] = 0xed + k; // y = p + k
+    b[31] = sign ? 0xff : 0x7f;
+    return b;
+  };
+  const y3 = enc(3, false);
+  const s = formatVkey('nc.example', 1, y3);
+  assert.equal(parseVkey(s).vkey, s);
+  assert.deepEqual(parseVkey(s).publicKey, y3);
+  rejects(() => parseVkey(formatVkey('nc.example', 1, enc(0, false))), 'y = p (small order)', 'key');
+  rejects(() => parseVkey(formatVkey('nc.example', 1, enc(1, true))), 'y = p + 1 (identity)', 'key');
+  rejects(() => parseVkey(formatVkey('nc.example', 1, enc(2, false))), 'y = p + 2 (not on the curve)', 'key');
+});

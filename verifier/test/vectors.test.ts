@@ -250,6 +250,7 @@ vectorTest(['evidence-split-view.json'], 'verifies with the accused log key; tam
   const v = verifyEvidence(ev, key);
   assert.equal(v.kind, 'same-size-different-roots');
   assert.equal(v.smaller.size, 7n);
+  assert.equal(evidenceId(ev), 'aebdd452dd244144cd2e13950144b8f1662e58c60bc04ae78831fc4b04d784c4'); // spec/evidence.md
   assert.equal(evidenceId(ev), evidenceId({ ...ev, smaller: ev.larger, larger: ev.smaller }));
   const j = JSON.parse(raw) as Record<string, unknown>;
   const bad = (x: unknown, what: string): void => {
@@ -263,8 +264,11 @@ vectorTest(['evidence-split-view.json'], 'verifies with the accused log key; tam
   bad({ ...j, signer: vecText('keys/vendor.vkey').trim() }, 'signer');
   bad({ ...j, proof: [toBase64(new Uint8Array(32))] }, 'proof on same-size');
   bad({ ...j, larger: (j.larger as string).replace('\n7\n', '\n8\n') }, 'edited size');
+  // A missing "proof" is the empty list (spec/evidence.md); a missing other field is not.
   const { proof: _p, ...noProof } = j;
-  bad(noProof, 'missing proof');
+  verifyEvidence(parseEvidence(JSON.stringify(noProof)), key);
+  const { origin: _o, ...noOrigin } = j;
+  bad(noOrigin, 'missing origin');
   rejects(() => parseEvidence(raw.replace('"kind"', '"kind": "x", "kind"')), 'duplicate key', 'evidence');
   rejects(() => verifyEvidence(ev, parseVkey(vecText('keys/witness.vkey').trim())), 'another key', 'evidence');
 });
