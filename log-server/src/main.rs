@@ -11,7 +11,6 @@ use std::sync::{Arc, mpsc};
 
 use clap::{Parser, Subcommand};
 use provlog_server::api::{AppState, router};
-use provlog_server::web;
 use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
 use provlog_server::keys::{AcceptedKeys, LOG_KEY_FILE, load_or_create_log_key, load_private_key};
 use provlog_server::metrics::Metrics;
@@ -19,6 +18,7 @@ use provlog_server::node_cache::NodeCache;
 use provlog_server::ratelimit::RateLimiter;
 use provlog_server::sequencer::{Sequencer, SequencerConfig};
 use provlog_server::store::Store;
+use provlog_server::web;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]

@@ -90,9 +90,18 @@ pub fn router<S: Clone + Send + Sync + 'static>(info: LogInfo) -> Router<S> {
     Router::new()
         .route("/", get(index))
         .route("/entry/{index}", get(entry))
-        .route("/assets/app.js", get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }))
-        .route("/assets/app.css", get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }))
-        .route("/assets/icon.svg", get(|| async { asset(ICON_SVG, "image/svg+xml") }))
+        .route(
+            "/assets/app.js",
+            get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/assets/app.css",
+            get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/assets/icon.svg",
+            get(|| async { asset(ICON_SVG, "image/svg+xml") }),
+        )
         .route(
             "/v1/log",
             get(move || {
@@ -105,9 +114,18 @@ pub fn router<S: Clone + Send + Sync + 'static>(info: LogInfo) -> Router<S> {
 fn page_headers(content_type: &'static str) -> [(header::HeaderName, HeaderValue); 6] {
     [
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
         (
             header::HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
@@ -166,7 +184,13 @@ mod tests {
             assert!(html.contains(needle), "index.html links {needle}");
         }
         assert!(!html.contains("http://") && !html.contains("https://"));
-        assert!(!html.contains("<script>"), "no inline script (the CSP forbids it)");
-        assert!(!html.contains("style="), "no inline style (the CSP forbids it)");
+        assert!(
+            !html.contains("<script>"),
+            "no inline script (the CSP forbids it)"
+        );
+        assert!(
+            !html.contains("style="),
+            "no inline style (the CSP forbids it)"
+        );
     }
 }
