@@ -169,7 +169,12 @@ before(async () => {
 after(async () => {
   await ctx?.close();
   proxy?.close();
-  serverProc?.kill('SIGTERM');
+  if (serverProc && serverProc.exitCode === null && serverProc.signalCode === null) {
+    // Graceful shutdown commits and flushes: wait for it before deleting the data.
+    const exited = new Promise((resolve) => serverProc.once('exit', resolve));
+    serverProc.kill('SIGTERM');
+    await exited;
+  }
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
