@@ -11,11 +11,14 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_DIR, VERIFIER_DIR } from '../test/util.js';
+import { formatVkey } from '../src/note.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const BIN = process.env.PROVLOG_BIN_DIR ?? (process.env.CARGO_TARGET_DIR ? join(process.env.CARGO_TARGET_DIR, 'debug') : join(REPO_DIR, 'target', 'debug'));
@@ -24,6 +27,8 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 
 let work: string;
 let serverProc: ChildProcess;
+let monitorProc: ChildProcess;
+let witnessVkey: string;
 let base: string; // http://127.0.0.1:PORT of the log
 let logVkey: string;
 let proxy: http.Server;
@@ -84,6 +89,24 @@ function waitForLine(p: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
   });
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+/** SIGTERM, then wait for the graceful exit (the server commits and flushes). */
+async function stop(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((resolve) => p.once('exit', resolve));
+  p.kill('SIGTERM');
+  await exited;
+}
+
 /** A proxy to the log that can tamper with answers, as a hostile network or server could. */
 function startProxy(): Promise<void> {
   proxy = http.createServer((req, res) => {
@@ -125,15 +148,28 @@ function startProxy(): Promise<void> {
 }
 
 before(async () => {
-  for (const b of ['provlog-server', 'provlog']) assert.ok(existsSync(join(BIN, b)), `${b} not found in ${BIN}: run cargo build -p provlog-server -p provlog-cli`);
+  for (const b of ['provlog-server', 'provlog', 'provlog-monitor']) assert.ok(existsSync(join(BIN, b)), `${b} not found in ${BIN}: run cargo build -p provlog-server -p provlog-cli -p provlog-monitor`);
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: apt-get install -y chromium`);
   mkdirSync(SHOTS, { recursive: true });
   work = mkdtempSync(join(tmpdir(), 'provlog-page-'));
-  serverProc = spawn(join(BIN, 'provlog-server'), ['--data', join(work, 'data'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The log runs on a port chosen now, so the witnessing monitor can be told
+  // its URL: first start (creates the log key), then the monitor, then the
+  // log again with the monitor as its witness (as in the README).
+  const port = await freePort();
+  const logArgs = ['--data', join(work, 'data'), '--listen', `127.0.0.1:${port}`];
+  const first = spawn(join(BIN, 'provlog-server'), logArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  logVkey = (await waitForLine(first, /\nvkey (\S+)\n/))[1]!;
+  await stop(first);
+  writeFileSync(join(work, 'monitor.toml'), `witness_name = "witness-a.example"\n[[log]]\nurl = "http://127.0.0.1:${port}"\nvkey = "${logVkey}"\n[alerts]\nstdout = false\n`);
+  monitorProc = spawn(join(BIN, 'provlog-monitor'), ['--data', join(work, 'monitor'), '--listen', '127.0.0.1:0', '--config', join(work, 'monitor.toml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  monitorProc.stderr!.on('data', (d: Buffer) => appendFileSync(join(work, 'monitor.log'), d));
+  const mm = await waitForLine(monitorProc, /listening on (http:\/\/127\.0\.0\.1:\d+)\n(?:.*\n)*?witness-vkey (\S+)\n/);
+  witnessVkey = mm[2]!;
+  serverProc = spawn(join(BIN, 'provlog-server'), [...logArgs, '--witness', `${witnessVkey}=${mm[1]}`, '--witness-quorum', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   serverProc.stderr!.on('data', (d: Buffer) => appendFileSync(join(work, 'server.log'), d));
   const m = await waitForLine(serverProc, /listening on (http:\/\/127\.0\.0\.1:\d+)\n(?:.*\n)*?vkey (\S+)\n/);
   base = m[1]!;
-  logVkey = m[2]!;
+  assert.equal(m[2], logVkey);
   const run = (...args: string[]): string => execFileSync(join(BIN, 'provlog'), args, { cwd: work, encoding: 'utf8' });
   run('keygen', '--out', join(work, 'vendor.key'), '--name', 'imagegen.example');
   const img = join(work, 'images');
@@ -169,12 +205,8 @@ before(async () => {
 after(async () => {
   await ctx?.close();
   proxy?.close();
-  if (serverProc && serverProc.exitCode === null && serverProc.signalCode === null) {
-    // Graceful shutdown commits and flushes: wait for it before deleting the data.
-    const exited = new Promise((resolve) => serverProc.once('exit', resolve));
-    serverProc.kill('SIGTERM');
-    await exited;
-  }
+  await stop(serverProc);
+  await stop(monitorProc);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -330,6 +362,36 @@ test('pinning: the verdict says which key it is under, and a wrong pinned key fa
   await page.getByRole('button', { name: 'Cancel' }).click();
   await page.getByRole('button', { name: 'Unpin' }).click();
   assert.match(await page.locator('#trust').innerText(), /Not pinned/);
+  await page.close();
+});
+
+test('witnesses: the cosignature is shown; a pinned policy that requires it verifies, one that requires more fails at the quorum', async () => {
+  const page = await open(`${base}/`);
+  let v = await verdict(page, [files.cat]);
+  assert.match(v.text, /VERIFIED/);
+  assert.match(v.text, /Witnesses \(keys this server reports\) witness-a\.example: cosigned at/);
+  assert.ok((await page.locator('#trust').innerText()).includes(witnessVkey), 'the witness keys the server reports are shown');
+  const pin = async (text: string): Promise<void> => {
+    await page.getByRole('button', { name: /Pin another key or policy|Change/ }).click();
+    await page.fill('#pin-text', text);
+    await page.getByRole('button', { name: 'Pin', exact: true }).click();
+  };
+  await pin(`log ${logVkey}\nwitness wa ${witnessVkey}\nquorum wa\n`);
+  assert.match(await page.locator('#trust').innerText(), /quorum "wa"/);
+  v = await verdict(page, [files.cat]);
+  assert.match(v.text, /VERIFIED/);
+  assert.match(v.text, /with witness quorum "wa"/);
+  assert.match(v.text, /Witnesses \(required by your policy\) wa: cosigned at/);
+  v = await verdict(page, [files.cat, files.catReceipt]);
+  assert.match(v.text, /VERIFIED cat\.png.*no request was made/);
+  await shoot(page, 'desktop-witness-policy');
+  const wb = formatVkey('witness-b.example', 4, ed25519.getPublicKey(new Uint8Array(32).fill(77)));
+  await pin(`log ${logVkey}\nwitness wa ${witnessVkey}\nwitness wb ${wb}\ngroup both all wa wb\nquorum both\n`);
+  v = await verdict(page, [files.cat]);
+  assert.match(v.text, /COULD NOT VERIFY/);
+  assert.match(v.text, /Failed check the witness cosignatures the policy requires/);
+  assert.match(v.text, /quorum both not met: cosigned by wa/);
+  await page.getByRole('button', { name: 'Unpin' }).click();
   await page.close();
 });
 

@@ -178,6 +178,10 @@ function entries(n: bigint | number): string {
   return `${n} ${BigInt(n) === 1n ? 'entry' : 'entries'}`;
 }
 
+function proofWords(n: number): string {
+  return n === 0 ? 'the only entry of its checkpoint: its leaf hash is the root' : `inclusion proof of ${n} ${n === 1 ? 'hash' : 'hashes'} verified`;
+}
+
 function entryLink(index: bigint): HTMLElement {
   return h('a', { href: `/entry/${index}` }, `#${index}`);
 }
@@ -236,6 +240,7 @@ function renderTrust(panel: HTMLElement): void {
     body.push(
       h('p', { class: 'good' }, h('strong', {}, 'Pinned in this browser. '), t.policy.quorum === 'none' ? 'Verdicts are under this log key:' : `Verdicts are under this policy (quorum "${t.policy.quorum}"):`),
       facts(t.logKeys.map((k, i) => [t.logKeys.length > 1 ? `Log key ${i + 1}` : 'Log key', code(k)] as [string, HTMLElement])),
+      t.policy.witnesses.length ? facts([['Witnesses in your policy', h('ul', { class: 'plain' }, ...t.policy.witnesses.map((w) => h('li', {}, `${w.name}: `, code(w.key.vkey))))]]) : null,
       t.mismatch && server ? h('p', { class: 'alert', role: 'alert' }, h('strong', {}, 'This server reports a different key: '), code(server.vkey.vkey), ' Verdicts stay under your pinned key, and will fail if the log signs with another one.') : null,
       h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'secondary', onclick: showForm }, 'Change'), h('button', { type: 'button', class: 'secondary', onclick: () => { savePin(null); refreshTrust(); } }, 'Unpin')),
     );
@@ -370,7 +375,7 @@ function renderLookup(out: HTMLElement, r: Awaited<ReturnType<typeof lookupFlow>
       h('p', {}, `${n === 1 ? 'One claim for this file, signed by its vendor' : `${n} claims for this file, each signed by its vendor`} and proved included in a signed checkpoint of ${entries(cp.checkpoint.size)}, ${cons}.`),
       trustLine(),
       ...r.lookup.entries.map((e, i) =>
-        h('section', { class: 'claim', 'aria-label': `Claim ${i + 1} of ${n}` }, n > 1 ? h('h3', {}, `Claim ${i + 1} of ${n}`) : null, facts([...claimRows(e.signedClaim), ['Entry', [entryLink(e.index), ` (inclusion proof of ${e.proof.length} ${e.proof.length === 1 ? 'hash' : 'hashes'} verified)`]]])),
+        h('section', { class: 'claim', 'aria-label': `Claim ${i + 1} of ${n}` }, n > 1 ? h('h3', {}, `Claim ${i + 1} of ${n}`) : null, facts([...claimRows(e.signedClaim), ['Entry', [entryLink(e.index), ` (${proofWords(e.proof.length)})`]]])),
       ),
       facts([...checkpointRows(cp), ...witnessRows(cp.note.text + '\n' + cp.note.signatures.map((s) => s.line + '\n').join(''), cp.cosigners)]),
     ),
