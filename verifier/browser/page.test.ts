@@ -165,7 +165,7 @@ before(async () => {
   monitorProc.stderr!.on('data', (d: Buffer) => appendFileSync(join(work, 'monitor.log'), d));
   const mm = await waitForLine(monitorProc, /listening on (http:\/\/127\.0\.0\.1:\d+)\n(?:.*\n)*?witness-vkey (\S+)\n/);
   witnessVkey = mm[2]!;
-  serverProc = spawn(join(BIN, 'provlog-server'), [...logArgs, '--witness', `${witnessVkey}=${mm[1]}`, '--witness-quorum', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  serverProc = spawn(join(BIN, 'provlog-server'), [...logArgs, '--witness', `${witnessVkey}=${mm[1]}`, '--witness-quorum', '1', '--witness-timeout-ms', '60000'], { stdio: ['ignore', 'pipe', 'pipe'] });
   serverProc.stderr!.on('data', (d: Buffer) => appendFileSync(join(work, 'server.log'), d));
   const m = await waitForLine(serverProc, /listening on (http:\/\/127\.0\.0\.1:\d+)\n(?:.*\n)*?vkey (\S+)\n/);
   base = m[1]!;
