@@ -137,6 +137,13 @@ fn vectors_verify() {
     // The split-view evidence convicts the log's key and nobody else's.
     let evidence = read("evidence-split-view.json");
     provlog_core::evidence::verify_evidence(&evidence, &log_key).expect("evidence verifies");
+    // The bundle id spec/evidence.md gives for this vector.
+    assert_eq!(
+        provlog_core::evidence::Evidence::from_json(&evidence)
+            .expect("evidence parses")
+            .id(),
+        "a23dd96707cf529966080201f2863312048e319cccd3c6fdafbfe5ab52bb4dda"
+    );
     let vendor_key = VerifierKey::parse(text("keys/vendor.vkey").trim()).expect("vendor vkey");
     assert!(provlog_core::evidence::verify_evidence(&evidence, &vendor_key).is_err());
 

@@ -11,6 +11,7 @@
 //! - [`node_cache`]: cached node trees of full tiles, for fast proofs.
 //! - [`witnessing`]: asking tlog-witnesses to cosign each checkpoint.
 //! - [`audit`]: the full offline audit behind `provlog-server check`.
+//! - [`web`]: the verifier page at `/` and `GET /v1/log`.
 
 pub mod api;
 pub mod audit;
@@ -22,4 +23,5 @@ pub mod problem;
 pub mod ratelimit;
 pub mod sequencer;
 pub mod store;
+pub mod web;
 pub mod witnessing;

@@ -18,6 +18,7 @@ use provlog_server::node_cache::NodeCache;
 use provlog_server::ratelimit::RateLimiter;
 use provlog_server::sequencer::{Sequencer, SequencerConfig};
 use provlog_server::store::Store;
+use provlog_server::web;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -200,7 +201,9 @@ fn run(args: &RunArgs) -> Result<(), String> {
         // Machine-readable line for scripts and tests that use port 0.
         println!("listening on http://{addr}");
         println!("vkey {}", signer.verifier_key().to_vkey());
-        let app = router(state.clone());
+        let witness_keys: Vec<_> = cfg.witnesses.iter().map(|w| w.key.clone()).collect();
+        let info = web::LogInfo::new(&signer.verifier_key(), &witness_keys, cfg.witness_quorum);
+        let app = router(state.clone()).merge(web::router(info));
         provlog_serve::serve(listener, app, cfg.conn, shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))

@@ -1,0 +1,196 @@
+//! The verifier web page (`verifier/` in the repository), served at `/` and
+//! `/entry/<index>`, and `GET /v1/log`, the log's description of itself
+//! that the page displays.
+//!
+//! The page's files are built from the TypeScript verifier
+//! (`npm run build:web` in `verifier/`) into `log-server/web/`, committed,
+//! and embedded here at compile time, so `cargo run -p provlog-server`
+//! serves the page without npm. A test in `verifier/` rebuilds them and
+//! checks they are byte-identical to the committed ones.
+//!
+//! Every page response carries a strict Content-Security-Policy: scripts,
+//! styles and requests only from this origin, no inline code, no frames,
+//! Trusted Types required, so the page can make no third-party request.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use provlog_core::note::VerifierKey;
+use serde::Serialize;
+
+use crate::problem::Problem;
+
+const INDEX_HTML: &[u8] = include_bytes!("../web/index.html");
+const APP_JS: &[u8] = include_bytes!("../web/assets/app.js");
+const APP_CSS: &[u8] = include_bytes!("../web/assets/app.css");
+const ICON_SVG: &[u8] = include_bytes!("../web/assets/icon.svg");
+
+/// The Content-Security-Policy of every page response.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'";
+
+/// Answer to `GET /` for clients that do not ask for HTML (e.g. curl).
+const TEXT_INDEX: &str = concat!(
+    "provlog transparency log\n",
+    "\n",
+    "Open this address in a web browser to verify a file (the page checks every\n",
+    "proof in the browser). API (spec/http-api.md):\n",
+    "  GET  /checkpoint                 latest signed checkpoint\n",
+    "  GET  /tile/<L>/<N>[.p/<W>]       C2SP tlog-tiles hash tiles and entry bundles\n",
+    "  GET  /v1/log                     the log's key and witnesses (JSON)\n",
+    "  GET  /v1/lookup?asset=<sha256>   claims for an asset, with inclusion proofs\n",
+    "  GET  /v1/entries/<index>         one signed claim\n",
+    "  GET  /v1/proof/inclusion?index=<i>[&size=<n>]\n",
+    "  GET  /v1/proof/consistency?old=<m>[&new=<n>]\n",
+    "  POST /v1/claims, /v1/claims/batch\n",
+);
+
+/// What the log says about itself at `GET /v1/log`. Informational: a
+/// verifier pins the log key from a source it trusts, not from here.
+#[derive(Clone, Debug, Serialize)]
+pub struct LogInfo {
+    /// The checkpoint origin (the log key's name).
+    pub origin: String,
+    /// The log's verifier key.
+    pub vkey: String,
+    /// Witnesses the log asks to cosign.
+    pub witnesses: Vec<WitnessInfo>,
+    /// How many cosignatures the log waits for.
+    pub witness_quorum: usize,
+}
+
+/// One witness in [`LogInfo`].
+#[derive(Clone, Debug, Serialize)]
+pub struct WitnessInfo {
+    /// The witness's cosignature/v1 verifier key.
+    pub vkey: String,
+}
+
+impl LogInfo {
+    /// The description of a log with key `key` and these witness keys.
+    pub fn new(key: &VerifierKey, witnesses: &[VerifierKey], witness_quorum: usize) -> Self {
+        Self {
+            origin: key.name().to_owned(),
+            vkey: key.to_vkey(),
+            witnesses: witnesses
+                .iter()
+                .map(|w| WitnessInfo { vkey: w.to_vkey() })
+                .collect(),
+            witness_quorum,
+        }
+    }
+}
+
+/// Routes for the page and `/v1/log`; merge into the API router.
+pub fn router<S: Clone + Send + Sync + 'static>(info: LogInfo) -> Router<S> {
+    let info = std::sync::Arc::new(info);
+    Router::new()
+        .route("/", get(index))
+        .route("/entry/{index}", get(entry))
+        .route(
+            "/assets/app.js",
+            get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/assets/app.css",
+            get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/assets/icon.svg",
+            get(|| async { asset(ICON_SVG, "image/svg+xml") }),
+        )
+        .route(
+            "/v1/log",
+            get(move || {
+                let info = info.clone();
+                async move { axum::Json((*info).clone()) }
+            }),
+        )
+}
+
+fn page_headers(content_type: &'static str) -> [(header::HeaderName, HeaderValue); 6] {
+    [
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ),
+        // The files are small and not content-addressed: revalidate each time.
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ]
+}
+
+fn asset(body: &'static [u8], content_type: &'static str) -> Response {
+    (page_headers(content_type), body).into_response()
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+async fn index(headers: HeaderMap) -> Response {
+    if wants_html(&headers) {
+        asset(INDEX_HTML, "text/html; charset=utf-8")
+    } else {
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            TEXT_INDEX,
+        )
+            .into_response()
+    }
+}
+
+/// `/entry/<index>`: the same page, which reads the index from its URL.
+/// Only canonical decimal indexes are pages; anything else is 404.
+async fn entry(Path(index): Path<String>) -> Response {
+    let canonical = !index.is_empty()
+        && index.len() <= 20
+        && index.bytes().all(|b| b.is_ascii_digit())
+        && (index == "0" || !index.starts_with('0'))
+        && index.parse::<u64>().is_ok();
+    if !canonical {
+        return Problem::not_found(format!("{index:?} is not an entry index")).into_response();
+    }
+    asset(INDEX_HTML, "text/html; charset=utf-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_page_references_only_local_assets() {
+        let html = std::str::from_utf8(INDEX_HTML).unwrap_or_default();
+        for needle in ["/assets/app.js", "/assets/app.css", "/assets/icon.svg"] {
+            assert!(html.contains(needle), "index.html links {needle}");
+        }
+        assert!(!html.contains("http://") && !html.contains("https://"));
+        assert!(
+            !html.contains("<script>"),
+            "no inline script (the CSP forbids it)"
+        );
+        assert!(
+            !html.contains("style="),
+            "no inline style (the CSP forbids it)"
+        );
+    }
+}
