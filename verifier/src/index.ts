@@ -19,3 +19,5 @@ export * from './lookup.js';
 export * from './checkpointbody.js';
 export * from './mldsa.js';
 export * from './scitt.js';
+export * from './vindex.js';
+export * from './indexevidence.js';

@@ -5,7 +5,9 @@
 //     (issue "C2PA") goes in `renderFindSimilar`, with its own notice that it
 //     uploads the image; nothing is uploaded today.
 //   - absence and completeness proofs (issue "verifiable lookup"): when
-//     `verifyLookup` reports a completeness kind other than 'none',
+//     the log serves lookup proof bundles (spec/lookup.md §6; the
+//     library's `verifyLookup(bundle, policyOrKey, key?)` verifies them),
+//     `lookupFlow` fetches the bundle for `asset:<hex>` and
 //     `renderLookup` says "verified: no claim for this file as of checkpoint
 //     N" instead of "no claim found".
 //   - receipts embedded in a C2PA manifest (issue "C2PA"): `classify` learns
