@@ -167,12 +167,13 @@ function claimRows(sc: SignedClaim): [string, HTMLElement | string | (HTMLElemen
   return rows;
 }
 
-function checkpointRows(v: PolicyVerified | { checkpoint: PolicyVerified['checkpoint'] }): [string, string | HTMLElement][] {
+function checkpointRows(v: PolicyVerified | { checkpoint: PolicyVerified['checkpoint']; logTime?: PolicyVerified['logTime'] }): [string, string | HTMLElement][] {
   const cp = v.checkpoint;
+  const t = v.logTime;
   return [
     ['Log', cp.origin],
     ['Checkpoint', `${entries(cp.size)}, root ${toHex(cp.root)}`],
-    ['Checkpoint signed', cp.timestampMs !== undefined ? fmtTime(cp.timestampMs) : 'no signed time'],
+    ['Checkpoint signed', t ? `${fmtTime(t.ms)}${t.source === 'cosignature' ? " (the log's timestamp cosignature)" : ''}` : 'no signed time'],
   ];
 }
 
