@@ -81,6 +81,8 @@ const CHECK_NAME: Record<string, string> = {
   lookup: "the log's lookup answer",
   key: 'the log key',
   policy: 'the trust policy',
+  scitt: 'the COSE receipt',
+  index: "the log's index",
 };
 
 const sameOrigin: Fetch = (path) => fetch(path, { credentials: 'omit', cache: 'no-store', redirect: 'error' });
