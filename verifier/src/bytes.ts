@@ -42,6 +42,11 @@ export function toBase64(b: Uint8Array): string {
   return s;
 }
 
+/** Unpadded base64url (RFC 4648 §5), as in RFC 6920 ni URIs. */
+export function toBase64Url(b: Uint8Array): string {
+  return toBase64(b).replace(/=+$/, '').replaceAll('+', '-').replaceAll('/', '_');
+}
+
 /**
  * Strict base64 decoding: standard alphabet, padding required, no
  * whitespace or line breaks, and zero trailing bits (so every byte string

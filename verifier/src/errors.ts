@@ -22,7 +22,9 @@ export type Check =
   | 'tile' // tile path or contents
   | 'bundle' // entry bundle
   | 'evidence' // evidence bundle
-  | 'lookup'; // lookup response
+  | 'lookup' // lookup proof or response
+  | 'scitt' // COSE receipt, transparent statement, COSE key
+  | 'index'; // verifiable index entries, keys, evidence
 
 /** A rejection: `check` says which check, `message` why. */
 export class VerifyError extends Error {

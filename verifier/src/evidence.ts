@@ -2,17 +2,18 @@
 // nothing but the accused key (spec/evidence.md).
 
 import { compareBytes, concat, fromBase64, toBase64, toHex, utf8 } from './bytes.js';
-import { type Checkpoint, parseCheckpointBody, verifyCheckpoint } from './checkpoint.js';
+import { type Checkpoint, type LogTime, parseCheckpointBody, verifyCheckpoint } from './checkpoint.js';
 import { fail, VerifyError } from './errors.js';
 import { type Hash, sha256 } from './hash.js';
 import { parseJsonStrict } from './json.js';
 import { TYPE_COSIGNATURE_V1, TYPE_ED25519 } from './keytypes.js';
 import { consistencyRoots } from './merkle.js';
 import { parseNote, type VerifierKey, verifyNote } from './note.js';
+import { INDEX_EVIDENCE_FORMAT, MAX_INDEX_EVIDENCE_SIZE, parseIndexEvidence, type VerifiedIndexEvidence, verifyIndexEvidence } from './indexevidence.js';
 
 export const EVIDENCE_FORMAT = 'provlog-evidence/v1';
 export const MAX_EVIDENCE_SIZE = 256 * 1024;
-export const EVIDENCE_KINDS = ['same-size-different-roots', 'inconsistent-prefix'] as const;
+export const EVIDENCE_KINDS = ['same-size-different-roots', 'inconsistent-prefix', 'timestamp-decreased'] as const;
 
 export interface Evidence {
   readonly format: string;
@@ -53,13 +54,13 @@ export function parseEvidence(input: string | Uint8Array): Evidence {
   return ev;
 }
 
-function body(note: string, key: VerifierKey, which: string): Checkpoint {
+function body(note: string, key: VerifierKey, which: string): { checkpoint: Checkpoint; logTime?: LogTime } {
   try {
-    if (key.type === TYPE_ED25519) return verifyCheckpoint(note, key).checkpoint;
+    if (key.type === TYPE_ED25519) return verifyCheckpoint(note, key);
     if (key.type === TYPE_COSIGNATURE_V1) {
       const n = parseNote(note);
       verifyNote(n, [key]);
-      return parseCheckpointBody(n.text);
+      return { checkpoint: parseCheckpointBody(n.text) };
     }
     return bad(`key type ${key.keyType.name} cannot be accused`);
   } catch (e) {
@@ -80,8 +81,10 @@ export interface VerifiedEvidence {
 export function verifyEvidence(ev: Evidence, key: VerifierKey): VerifiedEvidence {
   if (ev.format !== EVIDENCE_FORMAT) bad('wrong format');
   if (ev.signer !== key.vkey) bad(`the bundle accuses ${ev.signer}, not ${key.vkey}`);
-  const smaller = body(ev.smaller, key, 'smaller');
-  const larger = body(ev.larger, key, 'larger');
+  const small = body(ev.smaller, key, 'smaller');
+  const large = body(ev.larger, key, 'larger');
+  const smaller = small.checkpoint;
+  const larger = large.checkpoint;
   if (smaller.origin !== ev.origin || larger.origin !== ev.origin) bad('the checkpoints do not both have the bundle\'s origin');
   if (ev.proof.length > 65) bad('more than 65 proof hashes');
   const proof = ev.proof.map((p, i) => {
@@ -93,6 +96,20 @@ export function verifyEvidence(ev: Evidence, key: VerifierKey): VerifiedEvidence
     if (smaller.size !== larger.size) bad('not contradictory: the sizes differ');
     if (compareBytes(smaller.root, larger.root) === 0) bad('not contradictory: the roots are equal');
     if (proof.length !== 0) bad('same-size evidence carries no proof');
+    return { kind: ev.kind, smaller, larger };
+  }
+  if (ev.kind === 'timestamp-decreased') {
+    if (key.type !== TYPE_ED25519) bad('only a log key signs the log time; a witness does not vouch for it');
+    if (!(smaller.size < larger.size)) bad('not contradictory: the smaller checkpoint must have fewer leaves');
+    const a = small.logTime;
+    const b = large.logTime;
+    if (!a || !b) bad('not contradictory: both checkpoints need a log time');
+    // A timestamp cosignature states whole seconds: compare seconds when
+    // either time is one; two legacy lines compare milliseconds.
+    const secs = a.source === 'cosignature' || b.source === 'cosignature';
+    const [ta, tb] = secs ? [a.ms / 1000n, b.ms / 1000n] : [a.ms, b.ms];
+    if (!(ta > tb)) bad('not contradictory: the log time does not decrease');
+    if (proof.length !== 0) bad('timestamp evidence carries no proof');
     return { kind: ev.kind, smaller, larger };
   }
   if (!(smaller.size > 0n && smaller.size < larger.size)) bad('not contradictory: the smaller size must be between 1 and the larger size');
@@ -130,4 +147,24 @@ export function evidenceId(ev: Evidence): string {
     `provlog-evidence-id/v1\n${ev.kind}\n${ev.signer}\n${ev.origin}\n` +
     `${a.size} ${toBase64(a.root)}\n${b.size} ${toBase64(b.root)}\n`;
   return toHex(sha256(utf8(text)));
+}
+
+/**
+ * Verifies either evidence format with the accused key, dispatching on
+ * `format`: provlog-evidence/v1 (this module) or provlog-index-evidence/v1
+ * (spec/lookup.md §7.2).
+ */
+export function verifyAnyEvidence(input: string | Uint8Array, key: VerifierKey): { format: typeof EVIDENCE_FORMAT; verified: VerifiedEvidence } | { format: typeof INDEX_EVIDENCE_FORMAT; verified: VerifiedIndexEvidence } {
+  const b = typeof input === 'string' ? utf8(input) : input;
+  if (b.length > MAX_INDEX_EVIDENCE_SIZE) bad(`the bundle is ${b.length} bytes, over the limit of ${MAX_INDEX_EVIDENCE_SIZE}`);
+  let text: string;
+  try {
+    text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(b);
+  } catch {
+    return bad('the bundle is not UTF-8');
+  }
+  const j = parseJsonStrict(text, 'evidence', { bigInts: true });
+  const format = j !== null && typeof j === 'object' && !Array.isArray(j) ? (j as { format?: unknown }).format : undefined;
+  if (format === INDEX_EVIDENCE_FORMAT) return { format: INDEX_EVIDENCE_FORMAT, verified: verifyIndexEvidence(parseIndexEvidence(text), key) };
+  return { format: EVIDENCE_FORMAT, verified: verifyEvidence(parseEvidence(text), key) };
 }

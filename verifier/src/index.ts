@@ -16,3 +16,8 @@ export * from './tiles.js';
 export * from './evidence.js';
 export * from './json.js';
 export * from './lookup.js';
+export * from './checkpointbody.js';
+export * from './mldsa.js';
+export * from './scitt.js';
+export * from './vindex.js';
+export * from './indexevidence.js';

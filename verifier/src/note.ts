@@ -1,7 +1,6 @@
 // C2SP signed notes, key names, key IDs, vkeys and skeys (spec/notes.md).
 
 import { bytesEqual, concat, fromBase64, readBigEndian, toBase64, utf8, utf8Decode } from './bytes.js';
-import { publicKeyFromSeed } from './ed25519.js';
 import { fail } from './errors.js';
 import { sha256 } from './hash.js';
 import { keyType, type KeyType } from './keytypes.js';
@@ -48,15 +47,27 @@ export interface VerifierKey {
   readonly vkey: string;
 }
 
+/**
+ * A short label for messages: the vkey itself for Ed25519-sized keys, and
+ * `name+id (type)` for long (ML-DSA-44, ~1.8 KB) ones.
+ */
+export function keyLabel(k: VerifierKey): string {
+  return k.vkey.length <= 120 ? k.vkey : `${k.name}+${hex8(k.id)} (${k.keyType.name})`;
+}
+
 /** Formats a verifier key string. */
 export function formatVkey(name: string, type: number, pub: Uint8Array): string {
   return `${name}+${hex8(keyId(name, type, pub))}+${toBase64(concat(Uint8Array.of(type), pub))}`;
 }
 
-function parseKeyFields(name: string, idText: string, b64: string, what: string): { type: number; kt: KeyType; key: Uint8Array; id: number } {
+/** Longest base64 part of a key string (spec/notes.md §3.1). */
+export const MAX_KEY_BASE64 = 1800;
+
+function parseKeyFields(name: string, idText: string, b64: string, what: string, keyLength: (kt: KeyType) => number): { type: number; kt: KeyType; key: Uint8Array; id: number } {
   const np = keyNameProblem(name);
   if (np) fail('key', `${what}: ${np}`);
   if (!/^[0-9a-f]{8}$/.test(idText)) fail('key', `${what}: the key ID must be exactly 8 lowercase hex digits`);
+  if (b64.length > MAX_KEY_BASE64) fail('key', `${what}: the key is longer than ${MAX_KEY_BASE64} base64 characters`);
   const raw = fromBase64(b64);
   if (raw === null) fail('key', `${what}: the key is not canonical base64`);
   if (raw.length < 1) fail('key', `${what}: the key is empty`);
@@ -64,9 +75,9 @@ function parseKeyFields(name: string, idText: string, b64: string, what: string)
   const kt = keyType(type);
   if (!kt) fail('key', `${what}: unsupported key type 0x${type.toString(16).padStart(2, '0')}`);
   const key = raw.slice(1);
-  if (key.length !== kt.publicKeyLength) {
-    fail('key', `${what}: a ${kt.name} key is ${1 + kt.publicKeyLength} bytes with its type, this one is ${raw.length}`);
-  }
+  const len = keyLength(kt);
+  if (key.length !== len) fail('key', `${what}: a ${kt.name} key is ${1 + len} bytes with its type, this one is ${raw.length}`);
+  if (kt.maxNameBytes !== undefined && utf8(name).length > kt.maxNameBytes) fail('key', `${what}: a ${kt.name} key name is at most ${kt.maxNameBytes} bytes`);
   return { type, kt, key, id: parseInt(idText, 16) };
 }
 
@@ -77,7 +88,7 @@ export function parseVkey(s: string): VerifierKey {
   const p2 = p1 < 0 ? -1 : s.indexOf('+', p1 + 1);
   if (p1 < 0 || p2 < 0) fail('key', 'vkey: expected <name>+<key ID>+<key>');
   const name = s.slice(0, p1);
-  const { type, kt, key, id } = parseKeyFields(name, s.slice(p1 + 1, p2), s.slice(p2 + 1), 'vkey');
+  const { type, kt, key, id } = parseKeyFields(name, s.slice(p1 + 1, p2), s.slice(p2 + 1), 'vkey', (kt) => kt.publicKeyLength);
   if (!kt.validatePublicKey(key)) fail('key', 'vkey: the public key is not a valid point, or is of small order');
   if (keyId(name, type, key) !== id) fail('key', 'vkey: the key ID does not match the name and key');
   return { name, id, type, publicKey: key, keyType: kt, vkey: formatVkey(name, type, key) };
@@ -96,9 +107,10 @@ export function parseSkey(s: string): { vkey: VerifierKey; seed: Uint8Array } {
   const p2 = p1 < 0 ? -1 : rest.indexOf('+', p1 + 1);
   if (p1 < 0 || p2 < 0) fail('key', 'skey: expected PRIVATE+KEY+<name>+<key ID>+<key>');
   const name = rest.slice(0, p1);
-  const { type, kt, key: seed, id } = parseKeyFields(name, rest.slice(p1 + 1, p2), rest.slice(p2 + 1), 'skey');
-  if (kt.publicKeyLength !== 32) fail('key', 'skey: only Ed25519-based key types have seeds');
-  const pub = publicKeyFromSeed(seed);
+  // Every key type's private key is a 32-byte seed (Ed25519: RFC 8032;
+  // ML-DSA-44: FIPS 204's ξ).
+  const { type, kt, key: seed, id } = parseKeyFields(name, rest.slice(p1 + 1, p2), rest.slice(p2 + 1), 'skey', () => 32);
+  const pub = kt.publicKeyFromSeed(seed);
   if (!kt.validatePublicKey(pub)) fail('key', 'skey: the derived public key is of small order');
   if (keyId(name, type, pub) !== id) fail('key', 'skey: the key ID is not that of the derived public key');
   return { vkey: { name, id, type, publicKey: pub, keyType: kt, vkey: formatVkey(name, type, pub) }, seed };
@@ -198,8 +210,8 @@ export function verifyNote(note: Note, keys: readonly VerifierKey[]): Signer[] {
     if (candidates.some((k) => k.type !== key.type || !bytesEqual(k.publicKey, key.publicKey))) {
       fail('note-signature', `signature line ${i + 1}: two different known keys have the name ${line.name} and key ID ${line.id.toString(16).padStart(8, '0')}`);
     }
-    const r = key.keyType.verifyNote(key.publicKey, note.textBytes, line.sig);
-    if (!r.ok) fail('note-signature', `signature line ${i + 1} by ${key.vkey}: ${r.reason}`);
+    const r = key.keyType.verifyNote(key.publicKey, key.name, note, line.sig);
+    if (!r.ok) fail('note-signature', `signature line ${i + 1} by ${keyLabel(key)}: ${r.reason}`);
     if (!seen.has(key.vkey)) {
       seen.add(key.vkey);
       signers.push(r.timestamp === undefined ? { key } : { key, timestamp: r.timestamp });

@@ -2,9 +2,10 @@
 // under a policy (spec/policy.md).
 
 import { bytesEqual, parseCanonicalU64, utf8, utf8Decode } from './bytes.js';
-import { type Checkpoint, parseCheckpointBody } from './checkpoint.js';
+import { type Checkpoint, logTime, type LogTime, parseCheckpointBody, timestampKey } from './checkpoint.js';
 import { fail, VerifyError } from './errors.js';
-import { type Note, parseNote, parseVkey, type VerifierKey, verifyNote } from './note.js';
+import { TYPE_COSIGNATURE_V1, TYPE_ED25519, TYPE_MLDSA44 } from './keytypes.js';
+import { keyLabel, type Note, parseNote, parseVkey, type VerifierKey, verifyNote } from './note.js';
 
 export interface PolicyLog {
   readonly key: VerifierKey;
@@ -71,7 +72,7 @@ export function parsePolicy(input: string | Uint8Array): Policy {
       } catch (e) {
         return err(e instanceof VerifyError ? e.message : String(e));
       }
-      if (k.keyType.role !== role) err(`a ${role} key must be of a ${role} key type, ${k.vkey} is ${k.keyType.name}`);
+      if (!k.keyType.roles.includes(role)) err(`a ${role} key must be of a ${role} key type, ${keyLabel(k)} is ${k.keyType.name}`);
       return k;
     };
     const define = (name: string, what: 'witness' | 'group'): void => {
@@ -85,6 +86,7 @@ export function parsePolicy(input: string | Uint8Array): Policy {
         if (args.length < 1 || args.length > 2) err('expected: log <vkey> [<url>]');
         const key = parseKey(args[0]!, 'log');
         if (logs.some((l) => bytesEqual(l.key.publicKey, key.publicKey))) err('two log lines have the same public key');
+        if (witnesses.some((w) => bytesEqual(w.key.publicKey, key.publicKey))) err('a log key wraps the same public key as a witness key: a log cannot witness itself');
         if (logs.length >= MAX_EACH) err('more than 1024 logs');
         logs.push(args[1] === undefined ? { key } : { key, url: args[1] });
         break;
@@ -93,6 +95,7 @@ export function parsePolicy(input: string | Uint8Array): Policy {
         if (args.length < 2 || args.length > 3) err('expected: witness <name> <vkey> [<url>]');
         const key = parseKey(args[1]!, 'witness');
         if (witnesses.some((w) => bytesEqual(w.key.publicKey, key.publicKey))) err('two witness lines have the same public key');
+        if (logs.some((l) => bytesEqual(l.key.publicKey, key.publicKey))) err('a witness key wraps the same public key as a log key: a log cannot witness itself');
         if (witnesses.length >= MAX_EACH) err('more than 1024 witnesses');
         define(args[0]!, 'witness');
         witnesses.push(args[2] === undefined ? { name: args[0]!, key } : { name: args[0]!, key, url: args[2] });
@@ -174,14 +177,21 @@ export interface Cosigner {
 export interface PolicyVerified {
   readonly note: Note;
   readonly checkpoint: Checkpoint;
+  /** The log key reported: an Ed25519 one if any signed (spec/policy.md §4 step 4). */
   readonly logKey: VerifierKey;
+  /** Every policy log key, named as the origin, that signed. */
+  readonly logKeys: readonly VerifierKey[];
   readonly cosigners: readonly Cosigner[];
+  /** The log's signed time (spec/checkpoint.md §2.4), when the checkpoint carries one. */
+  readonly logTime?: LogTime;
 }
 
 /** Verifies a signed checkpoint under a policy (spec/policy.md §4). */
-export function verifyCheckpointWithPolicy(noteInput: Uint8Array | string, p: Policy): PolicyVerified {
-  const note = parseNote(noteInput);
-  const keys = [...p.logs.map((l) => l.key), ...p.witnesses.map((w) => w.key)];
+export function verifyCheckpointWithPolicy(noteInput: Uint8Array | string | Note, p: Policy): PolicyVerified {
+  const note = typeof noteInput === 'object' && 'signatures' in noteInput ? noteInput : parseNote(noteInput);
+  const logKeyList = p.logs.map((l) => l.key);
+  const tsKeys = logKeyList.filter((k) => k.type === TYPE_ED25519).map(timestampKey);
+  const keys = [...logKeyList, ...p.witnesses.map((w) => w.key), ...tsKeys];
   let signers;
   try {
     signers = verifyNote(note, keys);
@@ -189,11 +199,26 @@ export function verifyCheckpointWithPolicy(noteInput: Uint8Array | string, p: Po
     if (e instanceof VerifyError && e.message === 'no known key signed the note') fail('note-signature', 'not signed by any log in the policy');
     throw e;
   }
-  const logSigners = signers.filter((s) => p.logs.some((l) => l.key.vkey === s.key.vkey));
+  const isLog = (k: VerifierKey): boolean => p.logs.some((l) => l.key.vkey === k.vkey);
+  const logSigners = signers.filter((s) => isLog(s.key));
   if (logSigners.length === 0) fail('note-signature', 'not signed by any log in the policy');
   const checkpoint = parseCheckpointBody(note.text);
-  const logKey = logSigners.find((s) => s.key.name === checkpoint.origin)?.key;
-  if (!logKey) fail('origin', `origin mismatch: no log key in the policy named ${checkpoint.origin} signed this checkpoint`);
+  const named = logSigners.filter((s) => s.key.name === checkpoint.origin);
+  if (named.length === 0) fail('origin', `origin mismatch: no log key in the policy named ${checkpoint.origin} signed this checkpoint`);
+  const ed = named.filter((s) => s.key.type === TYPE_ED25519);
+  const logKey = (ed[0] ?? named[0]!).key;
+  if (ed.length === 0 && (checkpoint.extensions.length > 0 || checkpoint.timestampMs !== undefined)) {
+    fail('checkpoint', 'unsigned extension lines: only ML-DSA-44 log keys signed this checkpoint, and they do not sign extension lines');
+  }
+  // The log's own timestamped signatures: the timestamp keys of its Ed25519
+  // keys, and its ML-DSA-44 LOG keys (an ML-DSA-44 key listed as a witness
+  // is a witness here, spec/policy.md §6).
+  const timed = signers.filter(
+    (s) =>
+      s.key.name === checkpoint.origin &&
+      ((s.key.type === TYPE_COSIGNATURE_V1 && tsKeys.some((t) => t.vkey === s.key.vkey)) || (s.key.type === TYPE_MLDSA44 && isLog(s.key))),
+  );
+  const lt = logTime(checkpoint, timed, ed.length > 0);
   const cosigners: Cosigner[] = [];
   for (const s of signers) {
     const w = p.witnesses.find((x) => x.key.vkey === s.key.vkey);
@@ -203,5 +228,6 @@ export function verifyCheckpointWithPolicy(noteInput: Uint8Array | string, p: Po
     const who = cosigners.length ? cosigners.map((c) => c.name).join(', ') : 'no witness';
     fail('quorum', `quorum ${p.quorum} not met: cosigned by ${who}`);
   }
-  return { note, checkpoint, logKey, cosigners };
+  const base = { note, checkpoint, logKey, logKeys: named.map((s) => s.key), cosigners };
+  return lt === undefined ? base : { ...base, logTime: lt };
 }

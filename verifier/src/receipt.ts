@@ -3,7 +3,7 @@
 
 import { bytesEqual, fromBase64, parseCanonicalU64, toBase64, toHex, utf8, utf8Decode } from './bytes.js';
 import { array, bytes, decode, encode, kind, map, textKeyedMap, uint } from './cbor.js';
-import { type Checkpoint } from './checkpoint.js';
+import { type Checkpoint, type LogTime } from './checkpoint.js';
 import { fail, VerifyError } from './errors.js';
 import { type Hash, leafHash, sha256 } from './hash.js';
 import { verifyInclusion } from './merkle.js';
@@ -123,6 +123,8 @@ export interface VerifiedReceipt {
   readonly logKey: VerifierKey;
   readonly cosigners: readonly Cosigner[];
   readonly leafHash: Hash;
+  /** The log's signed time (spec/checkpoint.md §2.4), when the checkpoint carries one. */
+  readonly logTime?: LogTime;
 }
 
 /** The steps of receipt verification, in order, as the page names them. */
@@ -171,5 +173,6 @@ export function verifyReceipt(r: Receipt, policy: Policy, asset?: { sha256: Hash
       if (!bytesEqual(h, sc.claim.asset.sha256)) fail('asset-hash', `the file hashes to ${toHex(h)}, the claim is for ${toHex(sc.claim.asset.sha256)}`);
     });
   }
-  return { signedClaim: sc, index: r.index, checkpoint: cp.checkpoint, logKey: cp.logKey, cosigners: cp.cosigners, leafHash: leaf };
+  const base = { signedClaim: sc, index: r.index, checkpoint: cp.checkpoint, logKey: cp.logKey, cosigners: cp.cosigners, leafHash: leaf };
+  return cp.logTime === undefined ? base : { ...base, logTime: cp.logTime };
 }

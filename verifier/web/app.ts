@@ -5,7 +5,9 @@
 //     (issue "C2PA") goes in `renderFindSimilar`, with its own notice that it
 //     uploads the image; nothing is uploaded today.
 //   - absence and completeness proofs (issue "verifiable lookup"): when
-//     `verifyLookup` reports a completeness kind other than 'none',
+//     the log serves lookup proof bundles (spec/lookup.md §6; the
+//     library's `verifyLookup(bundle, policyOrKey, key?)` verifies them),
+//     `lookupFlow` fetches the bundle for `asset:<hex>` and
 //     `renderLookup` says "verified: no claim for this file as of checkpoint
 //     N" instead of "no claim found".
 //   - receipts embedded in a C2PA manifest (issue "C2PA"): `classify` learns
@@ -79,6 +81,8 @@ const CHECK_NAME: Record<string, string> = {
   lookup: "the log's lookup answer",
   key: 'the log key',
   policy: 'the trust policy',
+  scitt: 'the COSE receipt',
+  index: "the log's index",
 };
 
 const sameOrigin: Fetch = (path) => fetch(path, { credentials: 'omit', cache: 'no-store', redirect: 'error' });
@@ -165,12 +169,13 @@ function claimRows(sc: SignedClaim): [string, HTMLElement | string | (HTMLElemen
   return rows;
 }
 
-function checkpointRows(v: PolicyVerified | { checkpoint: PolicyVerified['checkpoint'] }): [string, string | HTMLElement][] {
+function checkpointRows(v: PolicyVerified | { checkpoint: PolicyVerified['checkpoint']; logTime?: PolicyVerified['logTime'] }): [string, string | HTMLElement][] {
   const cp = v.checkpoint;
+  const t = v.logTime;
   return [
     ['Log', cp.origin],
     ['Checkpoint', `${entries(cp.size)}, root ${toHex(cp.root)}`],
-    ['Checkpoint signed', cp.timestampMs !== undefined ? fmtTime(cp.timestampMs) : 'no signed time'],
+    ['Checkpoint signed', t ? `${fmtTime(t.ms)}${t.source === 'cosignature' ? " (the log's timestamp cosignature)" : ''}` : 'no signed time'],
   ];
 }
 

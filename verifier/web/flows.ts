@@ -9,7 +9,7 @@ import { parseNote, type VerifierKey, verifyNote } from '../src/note.js';
 import { type PolicyVerified, verifyCheckpointWithPolicy } from '../src/policy.js';
 import { parseAnyReceipt, type VerifiedReceipt, verifyReceipt } from '../src/receipt.js';
 import { decodeSignedClaim, MAX_ENTRY_SIZE, type SignedClaim, verifySignedClaim } from '../src/signedclaim.js';
-import { parseLookupResponse, type VerifiedLookup, verifyLookup } from '../src/lookup.js';
+import { parseLookupResponse, type VerifiedLookup, verifyLookupAnswer } from '../src/lookup.js';
 import type { Trust } from './trust.js';
 
 export type Fetch = (path: string) => Promise<Response>;
@@ -99,7 +99,7 @@ export interface LookupResult {
 export async function lookupFlow(asset: Hash, trust: Trust, fetchFn: Fetch): Promise<LookupResult> {
   const body = text(await get(fetchFn, `/v1/lookup?asset=${toHex(asset)}`, MAX_LOOKUP, 'lookup'), 'lookup');
   const resp = parseLookupResponse(body);
-  const lookup = verifyLookup(resp, asset, trust.policy);
+  const lookup = verifyLookupAnswer(resp, asset, trust.policy);
   const latestNote = text(await get(fetchFn, '/checkpoint', MAX_CHECKPOINT, 'checkpoint'), 'checkpoint');
   const latest = verifyCheckpointWithPolicy(latestNote, trust.policy);
   const a = lookup.checkpoint.checkpoint;
