@@ -180,6 +180,14 @@ fn run(args: &RunArgs) -> Result<(), String> {
         nodes: NodeCache::new(4096),
     });
 
+    // C2PA binding indexes: derived state in DATA/bindings, kept up to date
+    // by a follower thread (the near-match index is rebuilt in memory first,
+    // off the start-up path).
+    let index = Arc::new(
+        provlog_server::binding_index::BindingIndex::open(&cfg.data).map_err(|e| e.to_string())?,
+    );
+    spawn_index_follower(index.clone(), state.clone());
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -200,7 +208,10 @@ fn run(args: &RunArgs) -> Result<(), String> {
         // Machine-readable line for scripts and tests that use port 0.
         println!("listening on http://{addr}");
         println!("vkey {}", signer.verifier_key().to_vkey());
-        let app = router(state.clone());
+        let app = router(state.clone()).merge(provlog_server::sbr::router(
+            state.clone(),
+            index.clone(),
+        ));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -221,6 +232,44 @@ fn run(args: &RunArgs) -> Result<(), String> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Loads the near-match index, then keeps the binding indexes caught up
+/// with the published tree (polling its size; lookups also catch up
+/// themselves before answering, so polling only bounds the lag).
+fn spawn_index_follower(
+    index: Arc<provlog_server::binding_index::BindingIndex>,
+    state: Arc<AppState>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("binding-index".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            match index.load_near() {
+                Ok(n) => tracing::info!(
+                    hashes = n,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "near-match index loaded"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot load the near-match index; /matches/byContent stays unavailable");
+                }
+            }
+            loop {
+                let size = state
+                    .published
+                    .read()
+                    .map(|p| p.checkpoint.size)
+                    .unwrap_or(0);
+                if let Err(e) = index.catch_up(&state.store, size) {
+                    tracing::warn!(error = %e, "binding index catch-up failed; retrying");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the binding-index thread");
+    }
 }
 
 async fn shutdown_signal() {
