@@ -17,7 +17,7 @@ use crate::{C2paError, C2paOptions, RECEIPT_ASSERTION};
 
 /// A C2PA signing credential: certificate chain and private key (PEM).
 pub struct C2paSigner {
-    signer: Box<dyn c2pa::Signer>,
+    signer: c2pa::BoxedSigner,
 }
 
 impl C2paSigner {

@@ -228,13 +228,6 @@ impl ClaimArgs {
         })
     }
 
-    /// Builds the claim for `file`.
-    pub fn build(&self, file: &Path) -> Result<Claim, String> {
-        let facts = self.read_file(file)?;
-        self.build_from(&facts)
-            .map_err(|e| format!("{}: {e}", file.display()))
-    }
-
     /// Builds the claim from what was read of a file.
     pub fn build_from(&self, f: &FileFacts) -> Result<Claim, String> {
         let m = f.manifest.as_ref();

@@ -228,7 +228,8 @@ proptest! {
         let mut v1 = c.clone();
         v1.version = CLAIM_VERSION;
         if c.needs_version_2().is_some() {
-            prop_assert!(matches!(v1.validate(), Err(ClaimError::NeedsVersion2 { .. })));
+            let needs_v2 = matches!(v1.validate(), Err(ClaimError::NeedsVersion2 { .. }));
+            prop_assert!(needs_v2, "a v2 field in a v1 claim must be refused");
             // Whatever a v1 encoding of it decodes to, it is not this claim.
             prop_assert_ne!(Claim::from_cbor(&v1.to_cbor()), Ok(v1));
         } else {

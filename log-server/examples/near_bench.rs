@@ -80,7 +80,10 @@ fn main() {
     for i in 0..n {
         let h = if i > 0 && i % 100 == 0 {
             let prev = hashes[(rng.next() % i) as usize];
-            rng.flip(prev >> shift, (rng.next() % 6) as u32, bits) << shift
+            {
+                let k = (rng.next() % 6) as u32;
+                rng.flip(prev >> shift, k, bits) << shift
+            }
         } else {
             rng.next() << shift
         };
@@ -104,7 +107,10 @@ fn main() {
     for q in 0..queries {
         let query = if q % 2 == 0 {
             let h = hashes[(rng.next() % n) as usize];
-            rng.flip(h >> shift, (rng.next() % u64::from(radius + 1)) as u32, bits) << shift
+            {
+                let k = (rng.next() % u64::from(radius + 1)) as u32;
+                rng.flip(h >> shift, k, bits) << shift
+            }
         } else {
             rng.next() << shift
         };

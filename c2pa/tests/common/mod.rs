@@ -137,11 +137,9 @@ pub fn sign_with_sdk(pki: &TestPki, input: &Path, output: &Path, soft: &[(&str, 
         .unwrap();
     let mut b = Builder::from_context(ctx);
     b.set_intent(BuilderIntent::Create(DigitalSourceType::TrainedAlgorithmicMedia));
-    b.set_claim_generator_info(c2pa::ClaimGeneratorInfo {
-        name: "imagegen".into(),
-        version: Some("2.1".into()),
-        ..Default::default()
-    });
+    let mut info = c2pa::ClaimGeneratorInfo::new("imagegen");
+    info.set_version("2.1");
+    b.set_claim_generator_info(info);
     if !soft.is_empty() {
         use base64::Engine as _;
         let alg = soft[0].0;
