@@ -287,12 +287,12 @@ fn c2pa_python_files_register_embed_verify_and_resolve() {
     let run = provlog(args!["lookup", "--log", &log.url, "--log-key", &log.vkey, "--similar", &copy]);
     assert!(run.ok(), "{run:?}");
     assert!(run.stdout.contains("similar claim(s)"), "{}", run.stdout);
+    // A different picture: the registered one with its brightness inverted
+    // (every gradient of the hash flips).
     let other = d.join("other.png");
-    std::fs::write(
-        &other,
-        encode(&picture(480, 320, 99).fliph().rotate90(), image::ImageFormat::Png),
-    )
-    .expect("write");
+    let mut inverted = image::load_from_memory(&before[1]).expect("decode");
+    inverted.invert();
+    std::fs::write(&other, encode(&inverted, image::ImageFormat::Png)).expect("write");
     let run = provlog(args!["lookup", "--log", &log.url, "--log-key", &log.vkey, "--similar", &other]);
     assert!(!run.ok() && run.stderr.contains("no similar claims"), "{run:?}");
 
