@@ -139,7 +139,7 @@ pub fn generate() -> BTreeMap<String, Vec<u8>> {
     });
     put(
         "tree.json",
-        line(serde_json::to_string_pretty(&tree_json).expect("json")),
+        line(serde_json::to_string_pretty(&sort_keys(tree_json)).expect("json")),
     );
 
     // The same tree as C2SP tlog-tiles (one partial tile of each kind).
@@ -230,5 +230,27 @@ fn main() {
         }
         std::fs::write(&path, bytes).expect("write");
         println!("wrote spec/vectors/{name}");
+    }
+}
+
+/// Object keys in sorted order whatever serde_json's map type: another
+/// crate in the build (the C2PA SDK) turns on serde_json's
+/// `preserve_order`, which would otherwise change the vector files.
+fn sort_keys(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<(String, serde_json::Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(sort_keys).collect())
+        }
+        other => other,
     }
 }

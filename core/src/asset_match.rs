@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn every_difference_is_a_mismatch() {
         let cases: Vec<(Box<dyn Fn(&mut ObservedC2pa)>, &str)> = vec![
-            (Box::new(|s| s.binding_manifest = "urn:c2pa:two".into()), "other"),
+            (Box::new(|s| s.binding_manifest = "urn:c2pa:two".into()), "re-signed"),
             (Box::new(|s| s.claim_hash[0] ^= 1), "claim hash"),
             (Box::new(|s| s.claim_alg = HashAlg::Sha384), "claim hash"),
             (Box::new(|s| s.hard_binding.hash[0] ^= 1), "hard binding"),

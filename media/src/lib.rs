@@ -75,9 +75,13 @@ fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, MediaError> {
     if !is_supported_image(bytes) {
         return Err(MediaError::Unsupported);
     }
-    let mut r = ImageReader::new(Cursor::new(bytes))
+    ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| MediaError::Decode(e.to_string()))?;
+        .map_err(|e| MediaError::Decode(e.to_string()))
+}
+
+fn limited_reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, MediaError> {
+    let mut r = reader(bytes)?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_DIMENSION);
     limits.max_image_height = Some(MAX_DIMENSION);
@@ -99,6 +103,7 @@ pub fn decode_image(bytes: &[u8]) -> Result<DynamicImage, MediaError> {
             max: MAX_IMAGE_BYTES,
         });
     }
+    // Reading the header allocates no pixel buffer.
     let (width, height) = reader(bytes)?
         .into_dimensions()
         .map_err(|e| MediaError::Decode(e.to_string()))?;
@@ -108,7 +113,7 @@ pub fn decode_image(bytes: &[u8]) -> Result<DynamicImage, MediaError> {
     {
         return Err(MediaError::TooManyPixels { width, height });
     }
-    reader(bytes)?
+    limited_reader(bytes)?
         .decode()
         .map_err(|e| MediaError::Decode(e.to_string()))
 }
