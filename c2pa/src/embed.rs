@@ -95,9 +95,8 @@ pub fn embed_receipt(
             .and_then(|()| dest.sync_all())
             .map_err(|e| C2paError::Io(format!("cannot write {}: {e}", tmp.display())))?;
         drop(dest);
-        let after = read_manifest(&tmp, media_type, opts)?.ok_or_else(|| {
-            C2paError::Malformed("the written file has no manifest store".into())
-        })?;
+        let after = read_manifest(&tmp, media_type, opts)?
+            .ok_or_else(|| C2paError::Malformed("the written file has no manifest store".into()))?;
         if !after.receipts.iter().any(|r| r == receipt) {
             return Err(C2paError::Malformed(
                 "the written manifest store does not carry the receipt".into(),

@@ -122,7 +122,9 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
 
 fn hash_alg(name: &str) -> Result<HashAlg, C2paError> {
     HashAlg::from_term(name).ok_or_else(|| {
-        C2paError::Malformed(format!("hash algorithm {name:?} is not sha256/sha384/sha512"))
+        C2paError::Malformed(format!(
+            "hash algorithm {name:?} is not sha256/sha384/sha512"
+        ))
     })
 }
 
@@ -137,8 +139,8 @@ fn digest(alg: HashAlg, data: &[u8]) -> Vec<u8> {
 /// The manifest store's bytes: embedded, else the sidecar; `None` if there
 /// is neither. The size is checked before the SDK parses anything.
 fn store_bytes(path: &Path, media_type: &str) -> Result<Option<(Vec<u8>, bool)>, C2paError> {
-    let mut file =
-        File::open(path).map_err(|e| C2paError::Io(format!("cannot open {}: {e}", path.display())))?;
+    let mut file = File::open(path)
+        .map_err(|e| C2paError::Io(format!("cannot open {}: {e}", path.display())))?;
     match c2pa::jumbf_io::load_jumbf_from_stream(media_type, &mut file) {
         Ok(bytes) => {
             if bytes.len() > MAX_MANIFEST_STORE {
@@ -162,7 +164,10 @@ fn store_bytes(path: &Path, media_type: &str) -> Result<Option<(Vec<u8>, bool)>,
             }
             let mut bytes = Vec::new();
             File::open(&sidecar)
-                .and_then(|f| f.take(MAX_MANIFEST_STORE as u64 + 1).read_to_end(&mut bytes))
+                .and_then(|f| {
+                    f.take(MAX_MANIFEST_STORE as u64 + 1)
+                        .read_to_end(&mut bytes)
+                })
                 .map_err(|e| C2paError::Io(format!("cannot read {}: {e}", sidecar.display())))?;
             if bytes.len() > MAX_MANIFEST_STORE {
                 return Err(C2paError::TooLarge {
@@ -219,7 +224,9 @@ fn child<'a>(sbox: &'a SuperBox<'a>, pred: impl Fn(&str) -> bool) -> Vec<&'a Sup
 fn cbor_content<'a>(sbox: &'a SuperBox<'a>, what: &str) -> Result<&'a [u8], C2paError> {
     match sbox.data_box() {
         Some(d) if &d.tbox.0 == b"cbor" => Ok(d.data),
-        _ => Err(C2paError::Malformed(format!("{what} has no CBOR content box"))),
+        _ => Err(C2paError::Malformed(format!(
+            "{what} has no CBOR content box"
+        ))),
     }
 }
 
@@ -241,9 +248,7 @@ fn claim_and_hard_binding(
         .map_err(|e| C2paError::Malformed(format!("claim of {label} is not CBOR: {e}")))?;
     let alg_name = match &claim {
         c2pa_cbor::Value::Map(m) => m.iter().find_map(|(k, v)| match (k, v) {
-            (c2pa_cbor::Value::Text(k), c2pa_cbor::Value::Text(v)) if k == "alg" => {
-                Some(v.clone())
-            }
+            (c2pa_cbor::Value::Text(k), c2pa_cbor::Value::Text(v)) if k == "alg" => Some(v.clone()),
             _ => None,
         }),
         _ => None,
@@ -310,7 +315,9 @@ fn claim_and_hard_binding(
             .assertion_references()
             .find(|r| r.url().ends_with("/c2pa.hash.boxes"))
             .ok_or_else(|| {
-                C2paError::Malformed(format!("the claim of {label} does not reference its box hash"))
+                C2paError::Malformed(format!(
+                    "the claim of {label} does not reference its box hash"
+                ))
             })?;
         let alg = match r.alg() {
             Some(a) => hash_alg(&a)?,
@@ -486,18 +493,15 @@ pub fn read_manifest(
     let Some((store, embedded)) = store_bytes(path, media_type)? else {
         return Ok(None);
     };
-    let mut file =
-        File::open(path).map_err(|e| C2paError::Io(format!("cannot open {}: {e}", path.display())))?;
+    let mut file = File::open(path)
+        .map_err(|e| C2paError::Io(format!("cannot open {}: {e}", path.display())))?;
     file.seek(SeekFrom::Start(0))
         .map_err(|e| C2paError::Io(e.to_string()))?;
     let reader = if embedded {
         Reader::from_context(opts.context()?).with_stream(media_type, file)?
     } else {
-        Reader::from_context(opts.context()?).with_manifest_data_and_stream(
-            &store,
-            media_type,
-            file,
-        )?
+        Reader::from_context(opts.context()?)
+            .with_manifest_data_and_stream(&store, media_type, file)?
     };
     let active = reader
         .active_label()
@@ -511,8 +515,7 @@ pub fn read_manifest(
     let manifest = reader
         .get_manifest(&binding)
         .ok_or_else(|| C2paError::Malformed(format!("manifest {binding} is missing")))?;
-    let (claim_alg, claim_hash, hard_binding) =
-        claim_and_hard_binding(&boxes, manifest, &binding)?;
+    let (claim_alg, claim_hash, hard_binding) = claim_and_hard_binding(&boxes, manifest, &binding)?;
 
     // The SDK's verdict, over the active manifest and every ingredient.
     let mut failures: Vec<String> = Vec::new();

@@ -64,22 +64,42 @@ fn reads_sdk_signed_jpeg_and_png() {
     for name in ["photo.jpg", "photo.png"] {
         let plain = write_image(dir.path(), &format!("plain-{name}"), 3);
         let signed = dir.path().join(name);
-        sign_with_sdk(&pki, &plain, &signed, &[("com.example.wm.1", b"\x01\x02\x03")]);
+        sign_with_sdk(
+            &pki,
+            &plain,
+            &signed,
+            &[("com.example.wm.1", b"\x01\x02\x03")],
+        );
         let f = read_manifest(&signed, mime(&signed), &opts())
             .unwrap()
             .expect("has a manifest");
         assert!(f.embedded);
         assert_eq!(f.active_manifest, f.binding_manifest);
-        assert!(f.binding_manifest.starts_with("urn:c2pa:"), "{}", f.binding_manifest);
+        assert!(
+            f.binding_manifest.starts_with("urn:c2pa:"),
+            "{}",
+            f.binding_manifest
+        );
         assert_eq!(f.hard_binding.kind, HardBindingKind::Data);
         assert_eq!(f.hard_binding.alg, HashAlg::Sha256);
         assert_eq!(f.hard_binding.hash.len(), 32);
-        assert!(!f.hard_binding.exclusions.is_empty(), "the store is excluded");
+        assert!(
+            !f.hard_binding.exclusions.is_empty(),
+            "the store is excluded"
+        );
         assert_eq!(f.claim_hash.len(), 32);
         assert!(f.hard_binding_verified, "{name}: {:?}", f.validation);
         // No trust anchors given: valid, signer untrusted (recorded).
-        assert_eq!(f.validation.state, C2paValidationState::Valid, "{:?}", f.validation);
-        assert_eq!(f.validation.codes, vec!["signingCredential.untrusted".to_string()]);
+        assert_eq!(
+            f.validation.state,
+            C2paValidationState::Valid,
+            "{:?}",
+            f.validation
+        );
+        assert_eq!(
+            f.validation.codes,
+            vec!["signingCredential.untrusted".to_string()]
+        );
         assert_eq!(
             f.source_type,
             Some(Ok(DigitalSourceType::TrainedAlgorithmicMedia))
@@ -104,7 +124,11 @@ fn reads_sdk_signed_jpeg_and_png() {
         kept.extend_from_slice(&bytes[at..]);
         assert_eq!(sha256(&kept).to_vec(), f.hard_binding.hash, "{name}");
         // A plain file has no manifest.
-        assert!(read_manifest(&plain, mime(&plain), &opts()).unwrap().is_none());
+        assert!(
+            read_manifest(&plain, mime(&plain), &opts())
+                .unwrap()
+                .is_none()
+        );
     }
 }
 
@@ -119,7 +143,12 @@ fn trust_anchors_make_the_signer_trusted() {
         trust_anchors: Some(pki.ca_pem.clone()),
     };
     let f = read_manifest(&signed, "image/jpeg", &o).unwrap().unwrap();
-    assert_eq!(f.validation.state, C2paValidationState::Trusted, "{:?}", f.validation);
+    assert_eq!(
+        f.validation.state,
+        C2paValidationState::Trusted,
+        "{:?}",
+        f.validation
+    );
     assert!(f.validation.codes.is_empty());
     // Another CA's anchors do not.
     let other = TestPki::new(&dir.path().join(".."), "Other");
@@ -141,18 +170,25 @@ fn altered_pixels_fail_with_the_sdk_reason() {
         let plain = write_image(dir.path(), &format!("plain-{name}"), 5);
         let signed = dir.path().join(name);
         sign_with_sdk(&pki, &plain, &signed, &[]);
-        let f = read_manifest(&signed, mime(&signed), &opts()).unwrap().unwrap();
+        let f = read_manifest(&signed, mime(&signed), &opts())
+            .unwrap()
+            .unwrap();
         let claim = claim_for(&signed, &f);
         let mut bytes = std::fs::read(&signed).unwrap();
         // The last byte before the end marker is image data in both formats.
         let n = bytes.len();
         bytes[n - 20] ^= 0x55;
         std::fs::write(&signed, &bytes).unwrap();
-        let g = read_manifest(&signed, mime(&signed), &opts()).unwrap().unwrap();
+        let g = read_manifest(&signed, mime(&signed), &opts())
+            .unwrap()
+            .unwrap();
         assert_eq!(g.validation.state, C2paValidationState::Invalid, "{name}");
         assert!(!g.hard_binding_verified);
         assert!(
-            g.validation.codes.iter().any(|c| c == "assertion.dataHash.mismatch"),
+            g.validation
+                .codes
+                .iter()
+                .any(|c| c == "assertion.dataHash.mismatch"),
             "{name}: {:?}",
             g.validation.codes
         );
@@ -173,17 +209,30 @@ fn embedded_receipt_keeps_the_hard_binding() {
         let plain = write_image(dir.path(), &format!("plain-{name}"), 6);
         let signed = dir.path().join(name);
         sign_with_sdk(&pki, &plain, &signed, &[]);
-        let before = read_manifest(&signed, mime(&signed), &opts()).unwrap().unwrap();
+        let before = read_manifest(&signed, mime(&signed), &opts())
+            .unwrap()
+            .unwrap();
         let claim = claim_for(&signed, &before);
-        let receipt = b"\xa1\x61\x76\x01 not a real receipt, opaque bytes to the C2PA layer".to_vec();
+        let receipt =
+            b"\xa1\x61\x76\x01 not a real receipt, opaque bytes to the C2PA layer".to_vec();
         let after = embed_receipt(&signed, mime(&signed), &receipt, &signer, &opts()).unwrap();
-        assert_ne!(after.active_manifest, before.active_manifest, "a new (update) manifest");
+        assert_ne!(
+            after.active_manifest, before.active_manifest,
+            "a new (update) manifest"
+        );
         assert_eq!(after.binding_manifest, before.binding_manifest);
         assert_eq!(after.hard_binding, before.hard_binding);
         assert!(after.hard_binding_verified, "{:?}", after.validation);
-        assert_eq!(after.validation.state, C2paValidationState::Valid, "{:?}", after.validation);
+        assert_eq!(
+            after.validation.state,
+            C2paValidationState::Valid,
+            "{:?}",
+            after.validation
+        );
         assert_eq!(after.receipts, vec![receipt.clone()]);
-        let reread = read_manifest(&signed, mime(&signed), &opts()).unwrap().unwrap();
+        let reread = read_manifest(&signed, mime(&signed), &opts())
+            .unwrap()
+            .unwrap();
         assert_eq!(reread.receipts, vec![receipt]);
         let o = observe(&signed);
         assert_ne!(o.sha256, claim.asset.sha256);
@@ -227,7 +276,9 @@ fn c2pa_python_interop() {
         sign_with_python(&py, &pki, &plain, &signed, &["com.example.fp.1=AAEC"]);
         let report = read_with_python(&py, &signed);
         assert_eq!(report["validation_state"], "Valid", "{report}");
-        let f = read_manifest(&signed, mime(&signed), &opts()).unwrap().unwrap();
+        let f = read_manifest(&signed, mime(&signed), &opts())
+            .unwrap()
+            .unwrap();
         assert_eq!(report["active_manifest"], f.active_manifest.as_str());
         assert_eq!(f.binding_manifest, f.active_manifest);
         assert!(f.hard_binding_verified, "{:?}", f.validation);
@@ -236,7 +287,10 @@ fn c2pa_python_interop() {
             f.source_type,
             Some(Ok(DigitalSourceType::TrainedAlgorithmicMedia))
         );
-        assert_eq!(f.generator.as_ref().unwrap().tool, "c2pa-python-test-producer");
+        assert_eq!(
+            f.generator.as_ref().unwrap().tool,
+            "c2pa-python-test-producer"
+        );
         assert_eq!(f.soft_bindings[0].alg, "com.example.fp.1");
         assert_eq!(f.soft_bindings[0].value, vec![0, 1, 2]);
         let claim = claim_for(&signed, &f);
@@ -251,7 +305,10 @@ fn c2pa_python_interop() {
                 .any(|a| a == RECEIPT_ASSERTION),
             "{report}"
         );
-        assert_eq!(match_asset(&claim, &observe(&signed)), Ok(AssetMatch::HardBinding));
+        assert_eq!(
+            match_asset(&claim, &observe(&signed)),
+            Ok(AssetMatch::HardBinding)
+        );
         // Altered pixels: c2pa-python and our reader agree it is broken.
         let mut bytes = std::fs::read(&signed).unwrap();
         let n = bytes.len();

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use provlog_c2pa::{C2paError, C2paOptions};
 use provlog_c2pa::read::{ManifestFacts, read_manifest};
+use provlog_c2pa::{C2paError, C2paOptions};
 use provlog_core::claim::{
     Asset, C2paBinding, C2paValidationState, Claim, Consent, DigitalSourceType, DirectDisclosure,
     Disclosure, ExclusionRange, Generator, HardBinding, HardBindingKind, HashAlg,
@@ -176,7 +176,10 @@ pub fn read_c2pa(
             Ok(None)
         }
         r => r.map_err(|e| {
-            format!("{}: cannot read its C2PA manifest store: {e}", file.display())
+            format!(
+                "{}: cannot read its C2PA manifest store: {e}",
+                file.display()
+            )
         }),
     }
 }
@@ -356,8 +359,7 @@ impl ClaimArgs {
         };
         match typed {
             Some(g) => {
-                if g.tool != stated.tool
-                    || stated.version.as_ref().is_some_and(|v| *v != g.version)
+                if g.tool != stated.tool || stated.version.as_ref().is_some_and(|v| *v != g.version)
                 {
                     return Err(format!(
                         "--generator {}/{}/{} contradicts the C2PA manifest's \
@@ -372,7 +374,10 @@ impl ClaimArgs {
                 Ok(g)
             }
             None => Ok(Generator {
-                vendor: stated.vendor.clone().unwrap_or_else(|| "unknown".to_string()),
+                vendor: stated
+                    .vendor
+                    .clone()
+                    .unwrap_or_else(|| "unknown".to_string()),
                 tool: stated.tool.clone(),
                 version: stated
                     .version

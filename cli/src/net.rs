@@ -6,8 +6,8 @@ use clap::Args;
 use provlog_c2pa::read::ManifestFacts;
 use provlog_client::http::{LogClient, LookupEntry};
 use provlog_core::asset_match::{ObservedAsset, match_asset};
-use provlog_core::claim::SoftBindingKind;
 use provlog_core::checkpoint::verify_checkpoint;
+use provlog_core::claim::SoftBindingKind;
 use provlog_core::hash::{Hash, leaf_hash, sha256};
 use provlog_core::proof::{verify_consistency, verify_inclusion};
 use provlog_core::signed_claim::SignedClaim;
@@ -54,7 +54,13 @@ fn verify_entries(
     checkpoint: &[u8],
     entries: &[LookupEntry],
     log_key: &provlog_core::note::VerifierKey,
-) -> Result<(provlog_core::checkpoint::Checkpoint, Vec<(u64, SignedClaim)>), String> {
+) -> Result<
+    (
+        provlog_core::checkpoint::Checkpoint,
+        Vec<(u64, SignedClaim)>,
+    ),
+    String,
+> {
     let cp = verify_checkpoint(checkpoint, log_key)
         .map_err(|e| format!("the log's checkpoint does not verify: {e}"))?
         .checkpoint;
@@ -218,7 +224,12 @@ async fn lookup_similar(
             .map_err(|e| format!("{}: {e}", file.display()))?
     };
     let found = client
-        .matches_by_content(bytes, &media_type, args.max_results.clamp(1, 100), args.max_distance)
+        .matches_by_content(
+            bytes,
+            &media_type,
+            args.max_results.clamp(1, 100),
+            args.max_distance,
+        )
         .await
         .map_err(|e| e.to_string())?;
     let entries: Vec<LookupEntry> = found.matches.iter().map(|m| m.entry.clone()).collect();

@@ -282,9 +282,12 @@ async fn run_batch(
     outcomes
 }
 
+/// An asset's SHA-256 and media type.
+type AssetId = ([u8; 32], String);
+
 /// A signed claim ready to submit: its job, entry bytes, asset hash and
 /// media type.
-type Ready = (Job, Vec<u8>, ([u8; 32], String));
+type Ready = (Job, Vec<u8>, AssetId);
 
 /// Whether the log refused a batch for its size (413: over the body or
 /// claim-count limit, or over the per-key rate-limit burst), so halves of it
@@ -362,7 +365,7 @@ fn prepare(
     signer: &NoteSigner,
     args: &ClaimArgs,
     seq: u64,
-) -> Result<(Vec<u8>, ([u8; 32], String)), String> {
+) -> Result<(Vec<u8>, AssetId), String> {
     let mut args = args.clone();
     args.sequence = args.sequence.map(|s| s + seq);
     let facts = args.read_file(file)?;
@@ -378,7 +381,7 @@ fn prepare(
 fn finish(
     policy: &Policy,
     job: &Job,
-    (sha, media_type): &([u8; 32], String),
+    (sha, media_type): &AssetId,
     receipt: &Receipt,
     output: &Output,
 ) -> Result<u64, String> {

@@ -206,19 +206,23 @@ pub fn verify_command(
     }
     let observed = ObservedAsset {
         sha256,
-        c2pa: manifest.as_ref().ok().and_then(|m| m.as_ref()).map(|m| m.observed()),
+        c2pa: manifest
+            .as_ref()
+            .ok()
+            .and_then(|m| m.as_ref())
+            .map(|m| m.observed()),
     };
     let mut first_error = None;
     for (source, r) in receipts {
-        let result = r.and_then(|r| r.verify(&policy).map_err(|e| e.to_string())).and_then(|v| {
-            match match_asset(v.claim(), &observed) {
+        let result = r
+            .and_then(|r| r.verify(&policy).map_err(|e| e.to_string()))
+            .and_then(|v| match match_asset(v.claim(), &observed) {
                 Ok(m) => Ok((v, m)),
                 Err(e) => Err(match (&e, &manifest) {
                     (AssetMismatch::NoManifest { .. }, Err(read)) => format!("{e}: {read}"),
                     _ => e.to_string(),
                 }),
-            }
-        });
+            });
         match result {
             Ok((v, m)) => {
                 if json {

@@ -256,12 +256,19 @@ mod tests {
 
     #[test]
     fn every_difference_is_a_mismatch() {
-        let cases: Vec<(Box<dyn Fn(&mut ObservedC2pa)>, &str)> = vec![
-            (Box::new(|s| s.binding_manifest = "urn:c2pa:two".into()), "re-signed"),
+        type Change = Box<dyn Fn(&mut ObservedC2pa)>;
+        let cases: Vec<(Change, &str)> = vec![
+            (
+                Box::new(|s| s.binding_manifest = "urn:c2pa:two".into()),
+                "re-signed",
+            ),
             (Box::new(|s| s.claim_hash[0] ^= 1), "claim hash"),
             (Box::new(|s| s.claim_alg = HashAlg::Sha384), "claim hash"),
             (Box::new(|s| s.hard_binding.hash[0] ^= 1), "hard binding"),
-            (Box::new(|s| s.hard_binding.kind = HardBindingKind::Bmff), "hard binding"),
+            (
+                Box::new(|s| s.hard_binding.kind = HardBindingKind::Bmff),
+                "hard binding",
+            ),
             (
                 Box::new(|s| s.hard_binding.exclusions[0].length += 1),
                 "hard binding",

@@ -408,7 +408,10 @@ fn rejects_unknown_terms_and_versions() {
         map_mut(get_mut(get_mut(v, "c2pa"), "hard"))
             .push((Value::Text("kind".into()), Value::Text("data".into())));
     }));
-    assert!(matches!(e, ClaimError::UnknownKey { ref key, .. } if key == "kind"), "{e:?}");
+    assert!(
+        matches!(e, ClaimError::UnknownKey { ref key, .. } if key == "kind"),
+        "{e:?}"
+    );
     let e = reject(&edited(|v| *get_mut(v, "v") = Value::Integer(0.into())));
     assert_eq!(e, ClaimError::UnsupportedVersion(0));
 }

@@ -160,21 +160,21 @@ fn claim() -> impl Strategy<Value = Claim> {
                 force_v2,
             )| {
                 let mut c = Claim {
-                version: 1,
-                asset,
-                c2pa,
-                soft_bindings,
-                generator: Generator {
-                    vendor,
-                    tool,
-                    version,
-                },
-                created,
-                source_type,
-                disclosure: Disclosure { direct, indirect },
-                consent,
-                sequence,
-            };
+                    version: 1,
+                    asset,
+                    c2pa,
+                    soft_bindings,
+                    generator: Generator {
+                        vendor,
+                        tool,
+                        version,
+                    },
+                    created,
+                    source_type,
+                    disclosure: Disclosure { direct, indirect },
+                    consent,
+                    sequence,
+                };
                 // The lowest version that holds it, or version 2 regardless.
                 c.version = if force_v2 {
                     CLAIM_VERSION_2

@@ -51,16 +51,21 @@ fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
         })
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let n: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
+    let n: u64 = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
     let radius: u32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
     let persisted = args
         .iter()
@@ -136,7 +141,11 @@ fn main() {
         drop(idx);
         let t = Instant::now();
         provlog_server::binding_index::fill_phash_for_bench(dir, &hashes).unwrap();
-        println!("wrote {} phash records in {:.1} s", n, t.elapsed().as_secs_f64());
+        println!(
+            "wrote {} phash records in {:.1} s",
+            n,
+            t.elapsed().as_secs_f64()
+        );
         let t = Instant::now();
         let bi = provlog_server::binding_index::BindingIndex::open(dir).unwrap();
         let opened = t.elapsed().as_secs_f64();

@@ -144,8 +144,10 @@ impl BindingIndex {
         let mut near = NearIndex::new();
         for kv in self.phash.iter() {
             let (k, v) = kv.into_inner()?;
-            let (Ok(k), Ok(v)) = (<[u8; 9]>::try_from(k.as_ref()), <[u8; 8]>::try_from(v.as_ref()))
-            else {
+            let (Ok(k), Ok(v)) = (
+                <[u8; 9]>::try_from(k.as_ref()),
+                <[u8; 8]>::try_from(v.as_ref()),
+            ) else {
                 return Err(IndexError::Log("phash record of the wrong size".into()));
             };
             let mut idx = [0u8; 8];
@@ -197,7 +199,11 @@ impl BindingIndex {
                         }
                         let mut n_phash = 0u8;
                         for s in &claim.soft_bindings {
-                            batch.insert(&self.soft, key_with_index(&soft_key(&s.alg, &s.value), i), []);
+                            batch.insert(
+                                &self.soft,
+                                key_with_index(&soft_key(&s.alg, &s.value), i),
+                                [],
+                            );
                             if s.kind == SoftBindingKind::Perceptual
                                 && s.alg == PHASH_ALG
                                 && let Some(h) = phash_from_value(&s.value)
@@ -257,7 +263,12 @@ impl BindingIndex {
     }
 
     /// Entries whose claim has a soft binding with exactly this alg and value.
-    pub fn lookup_soft(&self, alg: &str, value: &[u8], limit: usize) -> Result<Vec<u64>, IndexError> {
+    pub fn lookup_soft(
+        &self,
+        alg: &str,
+        value: &[u8],
+        limit: usize,
+    ) -> Result<Vec<u64>, IndexError> {
         Self::scan(&self.soft, &soft_key(alg, value), limit)
     }
 

@@ -208,10 +208,8 @@ fn run(args: &RunArgs) -> Result<(), String> {
         // Machine-readable line for scripts and tests that use port 0.
         println!("listening on http://{addr}");
         println!("vkey {}", signer.verifier_key().to_vkey());
-        let app = router(state.clone()).merge(provlog_server::sbr::router(
-            state.clone(),
-            index.clone(),
-        ));
+        let app =
+            router(state.clone()).merge(provlog_server::sbr::router(state.clone(), index.clone()));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await

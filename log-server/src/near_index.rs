@@ -133,7 +133,9 @@ impl NearIndex {
     pub fn new() -> Self {
         NearIndex {
             entries: Vec::new(),
-            tables: (0..CHUNKS).map(|_| vec![Bucket::default(); BUCKETS]).collect(),
+            tables: (0..CHUNKS)
+                .map(|_| vec![Bucket::default(); BUCKETS])
+                .collect(),
         }
     }
 
@@ -186,9 +188,8 @@ impl NearIndex {
                     // Report each hash once: from the first table in which
                     // its chunk is within the chunk radius (it is probed
                     // there too, so it was found there).
-                    let first = (0..k).all(|j| {
-                        (u32::from(chunk(h, j) ^ q_chunks[j]).count_ones()) > sub
-                    });
+                    let first =
+                        (0..k).all(|j| (u32::from(chunk(h, j) ^ q_chunks[j]).count_ones()) > sub);
                     if first {
                         let id = b.ids[i] as usize;
                         found.push(NearMatch {
@@ -203,7 +204,11 @@ impl NearIndex {
         found.sort_unstable();
         found.dedup();
         found.truncate(limit);
-        debug_assert!(found.iter().all(|m| (m.hash ^ original).count_ones() == m.distance));
+        debug_assert!(
+            found
+                .iter()
+                .all(|m| (m.hash ^ original).count_ones() == m.distance)
+        );
         found
     }
 }
@@ -264,7 +269,9 @@ mod tests {
         }
         // The high 40 bits land 10 per chunk.
         for k in 0..CHUNKS as u32 {
-            let n = (24..64).filter(|&p| spread_position(p) / CHUNK_BITS == k).count();
+            let n = (24..64)
+                .filter(|&p| spread_position(p) / CHUNK_BITS == k)
+                .count();
             assert_eq!(n, 10);
         }
         let mut x = 0x0123_4567_89ab_cdefu64;

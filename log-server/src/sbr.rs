@@ -210,7 +210,10 @@ async fn by_binding(
     max: usize,
 ) -> Result<Response, Problem> {
     if alg.is_empty() || alg.len() > provlog_core::claim::MAX_ALG_NAME_LEN {
-        return Err(Problem::bad_request("bad-parameter", "alg must be 1-128 bytes"));
+        return Err(Problem::bad_request(
+            "bad-parameter",
+            "alg must be 1-128 bytes",
+        ));
     }
     let value = B64
         .decode(value.trim())
@@ -286,8 +289,11 @@ struct ByContentQuery {
 /// refused at once, a longer body is cut off while it streams, a stalled one
 /// times out.
 async fn read_bounded(body: Body, declared: Option<u64>, limit: usize) -> Result<Vec<u8>, Problem> {
-    let too_large =
-        || Problem::too_large(format!("the upload is larger than the limit of {limit} bytes"));
+    let too_large = || {
+        Problem::too_large(format!(
+            "the upload is larger than the limit of {limit} bytes"
+        ))
+    };
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }

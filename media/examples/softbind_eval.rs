@@ -69,7 +69,9 @@ fn load(path: &Path) -> image::DynamicImage {
 }
 
 fn main() {
-    let dir = std::env::args().nth(1).expect("usage: softbind_eval DATASET_DIR");
+    let dir = std::env::args()
+        .nth(1)
+        .expect("usage: softbind_eval DATASET_DIR");
     let dir = Path::new(&dir);
     let groups: HashMap<String, String> = std::fs::read_to_string(dir.join("groups.tsv"))
         .unwrap()
@@ -110,8 +112,10 @@ fn main() {
     for (name, f) in algs {
         let orig: Vec<(String, u64)> = originals.iter().map(|(id, i)| (id.clone(), f(i))).collect();
         let by_id: HashMap<&str, u64> = orig.iter().map(|(i, h)| (i.as_str(), *h)).collect();
-        let qs: Vec<(String, String, u64)> =
-            queries.iter().map(|(id, t, i)| (id.clone(), t.clone(), f(i))).collect();
+        let qs: Vec<(String, String, u64)> = queries
+            .iter()
+            .map(|(id, t, i)| (id.clone(), t.clone(), f(i)))
+            .collect();
         let transforms: Vec<String> = {
             let mut t: Vec<String> = qs.iter().map(|q| q.1.clone()).collect();
             t.sort();

@@ -179,7 +179,11 @@ mod tests {
 
     fn png(width: u32, height: u32) -> Vec<u8> {
         let img = image::RgbImage::from_fn(width, height, |x, y| {
-            image::Rgb([(x * 7 % 256) as u8, (y * 3 % 256) as u8, ((x + y) % 256) as u8])
+            image::Rgb([
+                (x * 7 % 256) as u8,
+                (y * 3 % 256) as u8,
+                ((x + y) % 256) as u8,
+            ])
         });
         let mut out = Vec::new();
         DynamicImage::ImageRgb8(img)
@@ -218,7 +222,10 @@ mod tests {
             let crc = crc32fast::hash(&bytes[12..29]);
             bytes[29..33].copy_from_slice(&crc.to_be_bytes());
             let err = decode_image(&bytes).expect_err("must refuse");
-            assert!(matches!(err, MediaError::TooManyPixels { .. }), "{w}x{h}: {err}");
+            assert!(
+                matches!(err, MediaError::TooManyPixels { .. }),
+                "{w}x{h}: {err}"
+            );
         }
     }
 

@@ -35,7 +35,10 @@ fn pki(dir: &Path) -> (PathBuf, PathBuf) {
     dn.push(DnType::CommonName, "provlog e2e CA");
     ca.distinguished_name = dn;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca.self_signed(&ca_key).expect("ca");
     let issuer = Issuer::new(ca, ca_key);
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
@@ -67,7 +70,11 @@ fn picture(w: u32, h: u32, seed: u32) -> image::DynamicImage {
         image::Rgb([
             (128.0 + 127.0 * (6.0 * fx + s).sin()) as u8,
             (128.0 + 127.0 * (5.0 * fy + 2.0 * s).cos()) as u8,
-            if cx * cx + cy * cy < 0.05 { 240 } else { (fx * fy * 255.0) as u8 },
+            if cx * cx + cy * cy < 0.05 {
+                240
+            } else {
+                (fx * fy * 255.0) as u8
+            },
         ])
     }))
 }
@@ -110,7 +117,11 @@ fn py_sign(py: &str, chain: &Path, key: &Path, input: &Path, output: &Path) {
         .arg(key)
         .output()
         .expect("run python");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn py_read(py: &str, file: &Path) -> serde_json::Value {
@@ -120,7 +131,11 @@ fn py_read(py: &str, file: &Path) -> serde_json::Value {
         .arg(file)
         .output()
         .expect("run python");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
@@ -196,12 +211,18 @@ fn c2pa_python_files_register_embed_verify_and_resolve() {
         assert_eq!(c["c2pa"]["hard_binding"]["kind"], "data");
         assert_eq!(c["c2pa"]["hard_binding"]["exclusions"], hb["exclusions"]);
         assert_eq!(c["c2pa"]["validation"]["state"], "valid");
-        assert_eq!(c["c2pa"]["validation"]["codes"][0], "signingCredential.untrusted");
+        assert_eq!(
+            c["c2pa"]["validation"]["codes"][0],
+            "signingCredential.untrusted"
+        );
         assert_eq!(c["source_type"], "trainedAlgorithmicMedia");
         assert_eq!(c["generator"]["tool"], "c2pa-python-test-producer");
         assert_eq!(c["generator"]["vendor"], "Example AI");
         let soft = c["soft_bindings"].as_array().expect("soft bindings");
-        assert!(soft.iter().any(|s| s["alg"] == provlog_media::PHASH_ALG), "{soft:?}");
+        assert!(
+            soft.iter().any(|s| s["alg"] == provlog_media::PHASH_ALG),
+            "{soft:?}"
+        );
         // A flag that contradicts the manifest is an error.
         let (run, _) = claim_json(&key, f, &["--source-type", "digitalCapture"]);
         assert!(!run.ok() && run.stderr.contains("contradicts"), "{run:?}");
@@ -215,7 +236,11 @@ fn c2pa_python_files_register_embed_verify_and_resolve() {
     flip_byte(&bad, n - 20);
     let (run, _) = claim_json(&key, &bad, &[]);
     assert!(!run.ok(), "{run:?}");
-    assert!(run.stderr.contains("assertion.dataHash.mismatch"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("assertion.dataHash.mismatch"),
+        "{}",
+        run.stderr
+    );
     let (run, j) = claim_json(&key, &bad, &["--allow-invalid-c2pa"]);
     assert!(run.ok(), "{run:?}");
     assert_eq!(j["claim"]["c2pa"]["validation"]["state"], "invalid");
@@ -238,14 +263,32 @@ fn c2pa_python_files_register_embed_verify_and_resolve() {
 
     // 4. Submit with --embed: the receipt goes into an update manifest; no
     //    sidecar; c2pa-python still validates and sees the assertion.
-    let before: Vec<Vec<u8>> = signed.iter().map(|f| std::fs::read(f).expect("read")).collect();
+    let before: Vec<Vec<u8>> = signed
+        .iter()
+        .map(|f| std::fs::read(f).expect("read"))
+        .collect();
     let run = provlog(args![
-        "submit", "--log", &log.url, "--key", &key, "--log-key", &log.vkey,
-        "--embed", "--c2pa-cert", &chain, "--c2pa-key", &c2pa_key, &assets
+        "submit",
+        "--log",
+        &log.url,
+        "--key",
+        &key,
+        "--log-key",
+        &log.vkey,
+        "--embed",
+        "--c2pa-cert",
+        &chain,
+        "--c2pa-key",
+        &c2pa_key,
+        &assets
     ]);
     assert!(run.ok(), "{run:?}");
     for (f, old) in signed.iter().zip(&before) {
-        assert_ne!(&std::fs::read(f).expect("read"), old, "the file gained the receipt");
+        assert_ne!(
+            &std::fs::read(f).expect("read"),
+            old,
+            "the file gained the receipt"
+        );
         let mut side = f.as_os_str().to_owned();
         side.push(".provlog");
         assert!(!Path::new(&side).exists(), "no sidecar with --embed");
@@ -265,9 +308,20 @@ fn c2pa_python_files_register_embed_verify_and_resolve() {
         assert!(run.ok(), "{run:?}");
         assert!(run.stdout.contains("VERIFIED"), "{}", run.stdout);
         assert!(run.stdout.contains("C2PA hard binding"), "{}", run.stdout);
-        assert!(run.stdout.contains("embedded in the C2PA manifest store"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("embedded in the C2PA manifest store"),
+            "{}",
+            run.stdout
+        );
         // lookup finds it by hard binding.
-        let run = provlog(args!["lookup", "--log", &log.url, "--log-key", &log.vkey, f]);
+        let run = provlog(args![
+            "lookup",
+            "--log",
+            &log.url,
+            "--log-key",
+            &log.vkey,
+            f
+        ]);
         assert!(run.ok(), "{run:?}");
         assert!(run.stdout.contains("1 claim(s)"), "{}", run.stdout);
     }
@@ -276,7 +330,11 @@ fn c2pa_python_files_register_embed_verify_and_resolve() {
     flip_byte(&signed[0], n - 20);
     let run = provlog(args!["verify", &signed[0], "--log-key", &log.vkey]);
     assert!(!run.ok(), "{run:?}");
-    assert!(run.stderr.contains("assertion.dataHash.mismatch"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("assertion.dataHash.mismatch"),
+        "{}",
+        run.stderr
+    );
 
     // 6. Soft binding resolution: a re-encoded, resized copy with no
     //    metadata is found by content; a different picture is not.
@@ -284,7 +342,15 @@ fn c2pa_python_files_register_embed_verify_and_resolve() {
     let orig = image::load_from_memory(&before[1]).expect("decode");
     let small = orig.resize(240, 160, image::imageops::FilterType::Lanczos3);
     std::fs::write(&copy, encode(&small, image::ImageFormat::Jpeg)).expect("write");
-    let run = provlog(args!["lookup", "--log", &log.url, "--log-key", &log.vkey, "--similar", &copy]);
+    let run = provlog(args![
+        "lookup",
+        "--log",
+        &log.url,
+        "--log-key",
+        &log.vkey,
+        "--similar",
+        &copy
+    ]);
     assert!(run.ok(), "{run:?}");
     assert!(run.stdout.contains("similar claim(s)"), "{}", run.stdout);
     // A different picture: the registered one with its brightness inverted
@@ -293,12 +359,27 @@ fn c2pa_python_files_register_embed_verify_and_resolve() {
     let mut inverted = image::load_from_memory(&before[1]).expect("decode");
     inverted.invert();
     std::fs::write(&other, encode(&inverted, image::ImageFormat::Png)).expect("write");
-    let run = provlog(args!["lookup", "--log", &log.url, "--log-key", &log.vkey, "--similar", &other]);
-    assert!(!run.ok() && run.stderr.contains("no similar claims"), "{run:?}");
+    let run = provlog(args![
+        "lookup",
+        "--log",
+        &log.url,
+        "--log-key",
+        &log.vkey,
+        "--similar",
+        &other
+    ]);
+    assert!(
+        !run.ok() && run.stderr.contains("no similar claims"),
+        "{run:?}"
+    );
 
     // 7. The API itself: algorithms, exact binding, bounded uploads.
     let addr = log.url.trim_start_matches("http://");
-    let r = raw_http(addr, b"GET /services/supportedAlgorithms HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1 << 16);
+    let r = raw_http(
+        addr,
+        b"GET /services/supportedAlgorithms HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        1 << 16,
+    );
     assert!(r.contains(provlog_media::PHASH_ALG), "{r}");
     let r = raw_http(
         addr,
@@ -318,7 +399,15 @@ fn c2pa_python_files_register_embed_verify_and_resolve() {
     assert!(log.stop());
     let log = LogProcess::start(&data, &[]);
     let found = wait_for(100, || {
-        let run = provlog(args!["lookup", "--log", &log.url, "--log-key", &log.vkey, "--similar", &copy]);
+        let run = provlog(args![
+            "lookup",
+            "--log",
+            &log.url,
+            "--log-key",
+            &log.vkey,
+            "--similar",
+            &copy
+        ]);
         run.ok().then_some(run)
     });
     assert!(found.is_some(), "similar lookup works after a restart");

@@ -96,7 +96,11 @@ pub fn picture(width: u32, height: u32, seed: u32) -> image::RgbImage {
         let g = (128.0 + 127.0 * (5.0 * fy + 2.0 * s).cos()) as u8;
         let cx = fx - 0.5 - 0.2 * (s).sin();
         let cy = fy - 0.5;
-        let b = if cx * cx + cy * cy < 0.05 { 240 } else { (fx * fy * 255.0) as u8 };
+        let b = if cx * cx + cy * cy < 0.05 {
+            240
+        } else {
+            (fx * fy * 255.0) as u8
+        };
         image::Rgb([r, g, b])
     })
 }
@@ -136,7 +140,9 @@ pub fn sign_with_sdk(pki: &TestPki, input: &Path, output: &Path, soft: &[(&str, 
         .with_settings(serde_json::json!({"verify": {"verify_after_sign": false}}))
         .unwrap();
     let mut b = Builder::from_context(ctx);
-    b.set_intent(BuilderIntent::Create(DigitalSourceType::TrainedAlgorithmicMedia));
+    b.set_intent(BuilderIntent::Create(
+        DigitalSourceType::TrainedAlgorithmicMedia,
+    ));
     let mut info = c2pa::ClaimGeneratorInfo::new("imagegen");
     info.set_version("2.1");
     b.set_claim_generator_info(info);
@@ -149,8 +155,11 @@ pub fn sign_with_sdk(pki: &TestPki, input: &Path, output: &Path, soft: &[(&str, 
                 serde_json::json!({"scope": {}, "value": base64::engine::general_purpose::STANDARD.encode(v)})
             })
             .collect();
-        b.add_assertion("c2pa.soft-binding", &serde_json::json!({"alg": alg, "blocks": blocks}))
-            .unwrap();
+        b.add_assertion(
+            "c2pa.soft-binding",
+            &serde_json::json!({"alg": alg, "blocks": blocks}),
+        )
+        .unwrap();
     }
     let mut src = std::fs::File::open(input).unwrap();
     let mut dst = std::fs::OpenOptions::new()
