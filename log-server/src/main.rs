@@ -183,10 +183,8 @@ fn run(args: &RunArgs) -> Result<(), String> {
     // C2PA binding indexes: derived state in DATA/bindings, kept up to date
     // by a follower thread (the near-match index is rebuilt in memory first,
     // off the start-up path).
-    let index = Arc::new(
-        provlog_server::binding_index::BindingIndex::open(&cfg.data).map_err(|e| e.to_string())?,
-    );
-    spawn_index_follower(index.clone(), state.clone());
+    let index: provlog_server::sbr::IndexSlot = Arc::new(std::sync::OnceLock::new());
+    spawn_index_follower(index.clone(), state.clone(), cfg.data.clone());
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -232,17 +230,28 @@ fn run(args: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Loads the near-match index, then keeps the binding indexes caught up
-/// with the published tree (polling its size; lookups also catch up
-/// themselves before answering, so polling only bounds the lag).
+/// Opens the binding index and loads the near-match index, off the
+/// start-up path (the log serves meanwhile; the binding endpoints answer
+/// 503 until each part is ready), then keeps the indexes caught up with the
+/// published tree (polling its size; lookups also catch up themselves
+/// before answering, so polling only bounds the lag).
 fn spawn_index_follower(
-    index: Arc<provlog_server::binding_index::BindingIndex>,
+    slot: provlog_server::sbr::IndexSlot,
     state: Arc<AppState>,
+    data: std::path::PathBuf,
 ) {
     let spawned = std::thread::Builder::new()
         .name("binding-index".into())
         .spawn(move || {
             let started = std::time::Instant::now();
+            let opened = match provlog_server::binding_index::BindingIndex::open(&data) {
+                Ok(i) => i,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot open the binding index; the C2PA lookup endpoints stay unavailable (delete DATA/bindings to rebuild it)");
+                    return;
+                }
+            };
+            let index = slot.get_or_init(|| opened);
             match index.load_near() {
                 Ok(n) => tracing::info!(
                     hashes = n,

@@ -46,17 +46,32 @@ pub const DEFAULT_MAX_DISTANCE: u32 = 8;
 /// Longest a `byContent` upload may take to arrive.
 const BODY_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The binding index, once its thread has opened it (opening a large fjall
+/// database can take a second; the log does not wait for it).
+pub type IndexSlot = Arc<std::sync::OnceLock<BindingIndex>>;
+
 /// Shared state of these routes.
 #[derive(Clone)]
 pub struct SbrState {
     /// The log's state (storage, checkpoint, node cache).
     pub app: Arc<AppState>,
     /// The binding indexes.
-    pub index: Arc<BindingIndex>,
+    pub index: IndexSlot,
+}
+
+impl SbrState {
+    fn index(&self) -> Result<&BindingIndex, Problem> {
+        self.index.get().ok_or_else(|| {
+            Problem::unavailable(
+                1,
+                "the binding index is being opened after a restart; retry shortly",
+            )
+        })
+    }
 }
 
 /// The routes, to merge into the log's router.
-pub fn router(app: Arc<AppState>, index: Arc<BindingIndex>) -> Router {
+pub fn router(app: Arc<AppState>, index: IndexSlot) -> Router {
     Router::new()
         .route("/services/supportedAlgorithms", get(supported_algorithms))
         .route(
@@ -220,11 +235,11 @@ async fn by_binding(
         .map_err(|_| Problem::bad_request("bad-parameter", "value must be base64"))?;
     let cur = current(&st);
     tokio::task::spawn_blocking(move || {
-        st.index
+        let index = st.index()?;
+        index
             .catch_up_for_request(&st.app.store, cur.checkpoint.size)
             .map_err(index_problem)?;
-        let found = st
-            .index
+        let found = index
             .lookup_soft(&alg, &value, max)
             .map_err(index_problem)?;
         respond(
@@ -376,10 +391,11 @@ async fn by_content(
             }
             MediaError::Decode(_) => Problem::bad_request("bad-image", e.to_string()),
         })?;
-        st.index
+        let index = st.index()?;
+        index
             .catch_up_for_request(&st.app.store, cur.checkpoint.size)
             .map_err(index_problem)?;
-        let found = st.index.near(hash, radius, max).map_err(index_problem)?;
+        let found = index.near(hash, radius, max).map_err(index_problem)?;
         let mut seen = std::collections::HashSet::new();
         let candidates = found
             .into_iter()
@@ -450,11 +466,11 @@ async fn lookup_hard(
     let cur = current(&st);
     let resp = tokio::task::spawn_blocking(move || -> Result<HardResponse, Problem> {
         let size = cur.checkpoint.size;
-        st.index
+        let index = st.index()?;
+        index
             .catch_up_for_request(&st.app.store, size)
             .map_err(index_problem)?;
-        let found = st
-            .index
+        let found = index
             .lookup_hard(&hb, crate::sbr::MAX_RESULTS * 10)
             .map_err(index_problem)?;
         let reader = st.app.nodes.reader(&st.app.store, size);
