@@ -244,11 +244,29 @@ fn spawn_index_follower(
         .name("binding-index".into())
         .spawn(move || {
             let started = std::time::Instant::now();
-            let opened = match provlog_server::binding_index::BindingIndex::open(&data) {
+            // The index is derived state: if it cannot be opened (damaged
+            // files; fjall may also panic on some damage), it is deleted and
+            // rebuilt from the log's entry bundles.
+            let open = || {
+                std::panic::catch_unwind(|| provlog_server::binding_index::BindingIndex::open(&data))
+                    .map_err(|_| "fjall panicked while opening it".to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()))
+            };
+            let opened = match open() {
                 Ok(i) => i,
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot open the binding index; the C2PA lookup endpoints stay unavailable (delete DATA/bindings to rebuild it)");
-                    return;
+                    let dir = data.join(provlog_server::binding_index::INDEX_DIR);
+                    tracing::error!(error = %e, dir = %dir.display(), "cannot open the binding index; deleting it to rebuild it from the log");
+                    let reopened = std::fs::remove_dir_all(&dir)
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| open());
+                    match reopened {
+                        Ok(i) => i,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot rebuild the binding index; the C2PA lookup endpoints stay unavailable");
+                            return;
+                        }
+                    }
                 }
             };
             let index = slot.get_or_init(|| opened);
