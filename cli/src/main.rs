@@ -58,7 +58,8 @@ enum Command {
     },
     /// Sign and submit files (directories recursively); write a receipt per file.
     Submit(submit::SubmitArgs),
-    /// Check a file against its receipt, offline.
+    /// Check a file against its receipt (FILE.provlog, or the receipt
+    /// embedded in its C2PA manifest), offline.
     Verify {
         /// The asset file.
         file: PathBuf,
@@ -70,6 +71,9 @@ enum Command {
         /// Print the verdict as JSON.
         #[arg(long)]
         json: bool,
+        /// PEM bundle of C2PA trust anchors for reading the file's manifest.
+        #[arg(long)]
+        c2pa_trust_anchors: Option<PathBuf>,
     },
     /// List every logged claim for an asset, each inclusion verified.
     Lookup(net::LookupArgs),
@@ -108,7 +112,14 @@ fn main() -> ExitCode {
             receipt,
             trust,
             json,
-        } => verify::verify_command(&file, receipt.as_deref(), &trust, json),
+            c2pa_trust_anchors,
+        } => verify::verify_command(
+            &file,
+            receipt.as_deref(),
+            &trust,
+            json,
+            c2pa_trust_anchors.as_deref(),
+        ),
         Command::Lookup(args) => run_async(net::lookup(args)),
         Command::Checkpoint(args) => run_async(net::checkpoint(args, false)),
         Command::Audit(args) => run_async(net::checkpoint(args, true)),

@@ -15,7 +15,9 @@ use provlog_core::receipt::Receipt;
 use provlog_core::signed_claim::SignedClaim;
 use tokio::sync::Semaphore;
 
-use crate::claim_args::{ClaimArgs, hash_file, sniff_media_type};
+use provlog_c2pa::embed::{C2paSigner, embed_receipt};
+
+use crate::claim_args::{ClaimArgs, c2pa_options};
 use crate::keys::load_key;
 use crate::trust::TrustArgs;
 use crate::verify::{RECEIPT_EXT, TLOG_PROOF_EXT, sidecar};
@@ -48,6 +50,22 @@ pub struct SubmitArgs {
     /// Attempts per batch on 429, 503 or an unreachable log.
     #[arg(long, default_value_t = 8)]
     pub retries: u32,
+    /// Put each verified receipt inside its file, as an `org.provlog.receipt`
+    /// assertion in a C2PA update manifest signed with --c2pa-cert/--c2pa-key
+    /// (instead of a FILE.provlog sidecar). Files must already carry a C2PA
+    /// manifest.
+    #[arg(long, requires_all = ["c2pa_cert", "c2pa_key"])]
+    pub embed: bool,
+    /// C2PA signing certificate chain (PEM, leaf first) for --embed.
+    #[arg(long)]
+    pub c2pa_cert: Option<PathBuf>,
+    /// C2PA signing private key (PKCS#8 PEM) for --embed.
+    #[arg(long)]
+    pub c2pa_key: Option<PathBuf>,
+    /// C2PA signature algorithm of --c2pa-key: es256, es384, es512, ps256,
+    /// ps384, ps512, ed25519.
+    #[arg(long, default_value = "es256")]
+    pub c2pa_alg: String,
     /// Files or directories (walked recursively).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -58,6 +76,13 @@ pub struct SubmitArgs {
 struct Job {
     file: PathBuf,
     receipt_path: PathBuf,
+}
+
+/// Where receipts go: sidecar files, or (`--embed`) into the file's own
+/// C2PA manifest store.
+struct Output {
+    tlog_proof: bool,
+    embed: Option<(C2paSigner, provlog_c2pa::C2paOptions)>,
 }
 
 /// Collects the files under `paths`, skipping receipt files and files
@@ -134,6 +159,17 @@ pub async fn submit(args: SubmitArgs) -> Result<(), String> {
     }
     let policy = Arc::new(args.trust.policy()?);
     let signer = Arc::new(load_key(&args.key)?);
+    let embed = match (&args.c2pa_cert, &args.c2pa_key) {
+        (Some(cert), Some(key)) if args.embed => Some((
+            C2paSigner::from_files(cert, key, &args.c2pa_alg).map_err(|e| e.to_string())?,
+            c2pa_options(args.claim.c2pa_trust_anchors.as_deref())?,
+        )),
+        _ => None,
+    };
+    let output = Arc::new(Output {
+        tlog_proof: args.tlog_proof,
+        embed,
+    });
     let client = LogClient::new(&args.log).map_err(|e| e.to_string())?;
     let jobs = collect(&args.paths, args.out_dir.as_deref())?;
     if jobs.is_empty() {
@@ -159,16 +195,17 @@ pub async fn submit(args: SubmitArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("internal: {e}"))?;
         let chunk = chunk.to_vec();
-        let (client, policy, signer, claim_args, bar) = (
+        let (client, policy, signer, claim_args, bar, output) = (
             client.clone(),
             policy.clone(),
             signer.clone(),
             claim_args.clone(),
             bar.clone(),
+            output.clone(),
         );
-        let opts = (args.retries, args.tlog_proof, (n * batch) as u64);
+        let opts = (args.retries, (n * batch) as u64);
         tasks.spawn(async move {
-            let out = run_batch(&client, &policy, &signer, &claim_args, chunk, opts).await;
+            let out = run_batch(&client, &policy, &signer, &claim_args, &output, chunk, opts).await;
             bar.inc(out.len() as u64);
             drop(permit);
             out
@@ -207,8 +244,9 @@ async fn run_batch(
     policy: &Policy,
     signer: &NoteSigner,
     claim_args: &ClaimArgs,
+    output: &Output,
     jobs: Vec<Job>,
-    (retries, tlog_proof, first_seq): (u32, bool, u64),
+    (retries, first_seq): (u32, u64),
 ) -> Vec<Outcome> {
     // Hash and sign off the async threads: it is file I/O and CPU work.
     let prepared = {
@@ -240,12 +278,16 @@ async fn run_batch(
     if ready.is_empty() {
         return outcomes;
     }
-    outcomes.extend(submit_ready(client, policy, ready, retries, tlog_proof).await);
+    outcomes.extend(submit_ready(client, policy, output, ready, retries).await);
     outcomes
 }
 
-/// A signed claim ready to submit: its job, entry bytes and asset hash.
-type Ready = (Job, Vec<u8>, [u8; 32]);
+/// An asset's SHA-256 and media type.
+type AssetId = ([u8; 32], String);
+
+/// A signed claim ready to submit: its job, entry bytes, asset hash and
+/// media type.
+type Ready = (Job, Vec<u8>, AssetId);
 
 /// Whether the log refused a batch for its size (413: over the body or
 /// claim-count limit, or over the per-key rate-limit burst), so halves of it
@@ -259,9 +301,9 @@ fn too_big(e: &HttpError) -> bool {
 fn submit_ready<'a>(
     client: &'a LogClient,
     policy: &'a Policy,
+    output: &'a Output,
     ready: Vec<Ready>,
     retries: u32,
-    tlog_proof: bool,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Outcome>> + Send + 'a>> {
     Box::pin(async move {
         let mut outcomes = Vec::with_capacity(ready.len());
@@ -276,7 +318,7 @@ fn submit_ready<'a>(
         match result {
             Ok(receipts) => {
                 for ((job, _, sha), receipt) in ready.into_iter().zip(receipts) {
-                    let result = finish(policy, &job, &sha, &receipt, tlog_proof);
+                    let result = finish(policy, &job, &sha, &receipt, output);
                     outcomes.push(Outcome {
                         file: job.file,
                         result,
@@ -286,15 +328,15 @@ fn submit_ready<'a>(
             Err(e) if ready.len() > 1 && too_big(&e) => {
                 let mut first = ready;
                 let second = first.split_off(first.len() / 2);
-                outcomes.extend(submit_ready(client, policy, first, retries, tlog_proof).await);
-                outcomes.extend(submit_ready(client, policy, second, retries, tlog_proof).await);
+                outcomes.extend(submit_ready(client, policy, output, first, retries).await);
+                outcomes.extend(submit_ready(client, policy, output, second, retries).await);
             }
             Err(e) if ready.len() > 1 && !e.is_transient() => {
                 // The batch was refused as a whole (one bad claim fails it):
                 // submit one by one so every file gets its own verdict.
                 for (job, entry, sha) in ready {
                     let result = match with_retries(retries, || client.submit(&entry)).await {
-                        Ok(receipt) => finish(policy, &job, &sha, &receipt, tlog_proof),
+                        Ok(receipt) => finish(policy, &job, &sha, &receipt, output),
                         Err(e) => Err(e.to_string()),
                     };
                     outcomes.push(Outcome {
@@ -316,30 +358,32 @@ fn submit_ready<'a>(
     })
 }
 
-/// Builds and signs the claim for one file.
+/// Builds and signs the claim for one file: its hash, its C2PA manifest
+/// (validated by the SDK) and its perceptual hash.
 fn prepare(
     file: &Path,
     signer: &NoteSigner,
     args: &ClaimArgs,
     seq: u64,
-) -> Result<(Vec<u8>, [u8; 32]), String> {
-    let (sha, size, head) = hash_file(file)?;
+) -> Result<(Vec<u8>, AssetId), String> {
     let mut args = args.clone();
     args.sequence = args.sequence.map(|s| s + seq);
-    let claim = args.build_for(sha, size, sniff_media_type(&head))?;
+    let facts = args.read_file(file)?;
+    let claim = args.build_from(&facts)?;
     let vkey = signer.verifier_key().to_vkey();
     let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey)
         .map_err(|e| format!("cannot sign: {e}"))?;
-    Ok((signed.to_bytes().to_vec(), sha))
+    Ok((signed.to_bytes().to_vec(), (facts.sha256, facts.media_type)))
 }
 
-/// Verifies a receipt for the file and writes it (and the text form).
+/// Verifies a receipt for the file and writes it: into the file's C2PA
+/// manifest store (`--embed`), else next to it (and the text form).
 fn finish(
     policy: &Policy,
     job: &Job,
-    sha: &[u8; 32],
+    (sha, media_type): &AssetId,
     receipt: &Receipt,
-    tlog_proof: bool,
+    output: &Output,
 ) -> Result<u64, String> {
     let verified = receipt
         .verify_for_asset(policy, sha)
@@ -348,9 +392,22 @@ fn finish(
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    std::fs::write(&job.receipt_path, receipt.to_cbor())
-        .map_err(|e| format!("cannot write {}: {e}", job.receipt_path.display()))?;
-    if tlog_proof {
+    if let Some((signer, opts)) = &output.embed {
+        // Hashing and re-signing the file is blocking work.
+        tokio::task::block_in_place(|| {
+            embed_receipt(&job.file, media_type, &receipt.to_cbor(), signer, opts)
+        })
+        .map_err(|e| {
+            format!(
+                "logged as entry {}, but the receipt could not be embedded: {e}",
+                verified.index
+            )
+        })?;
+    } else {
+        std::fs::write(&job.receipt_path, receipt.to_cbor())
+            .map_err(|e| format!("cannot write {}: {e}", job.receipt_path.display()))?;
+    }
+    if output.tlog_proof {
         let text_path = job.receipt_path.with_extension(TLOG_PROOF_EXT);
         std::fs::write(&text_path, receipt.to_tlog_proof())
             .map_err(|e| format!("cannot write {}: {e}", text_path.display()))?;

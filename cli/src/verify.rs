@@ -3,9 +3,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use provlog_core::asset_match::{AssetMatch, AssetMismatch, ObservedAsset, match_asset};
 use provlog_core::receipt::{Receipt, TLOG_PROOF_HEADER, VerifiedReceipt};
 
-use crate::claim_args::hash_file;
+use crate::claim_args::{c2pa_options, hash_file, read_c2pa, sniff_media_type};
 use crate::out::{outln, utc};
 use crate::trust::TrustArgs;
 
@@ -51,6 +52,18 @@ fn default_receipt(file: &Path) -> Result<PathBuf, String> {
         cbor.display(),
         text.display()
     ))
+}
+
+/// How the file matched the claim, for display.
+fn match_text(m: AssetMatch, c: &provlog_core::claim::Claim) -> String {
+    match (m, &c.c2pa) {
+        (AssetMatch::File, _) => "file SHA-256".to_string(),
+        (AssetMatch::HardBinding, Some(b)) => format!(
+            "C2PA hard binding of manifest {} (the manifest store changed since, the content did not)",
+            b.manifest_label
+        ),
+        (AssetMatch::HardBinding, None) => "C2PA hard binding".to_string(),
+    }
 }
 
 /// A verdict as JSON.
@@ -113,6 +126,14 @@ pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
     if let Some(consent) = &c.consent {
         outln!("  consent     {consent}");
     }
+    if let Some(b) = &c.c2pa {
+        let state = match &b.validation {
+            Some(v) if v.codes.is_empty() => format!("{} when logged", v.state),
+            Some(v) => format!("{} when logged ({})", v.state, v.codes.join(", ")),
+            None => "binding given by hand, not validated when logged".to_string(),
+        };
+        outln!("  c2pa        {} [{}]", b.manifest_label, state);
+    }
     outln!("  log         {} entry #{}", v.checkpoint.origin, v.index);
     outln!(
         "  checkpoint  size {} root {}{}",
@@ -128,37 +149,108 @@ pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
     }
 }
 
-/// `provlog verify`.
+/// Where a receipt came from.
+enum Source {
+    File(PathBuf),
+    Embedded(String),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Embedded(label) => write!(f, "embedded in the C2PA manifest store ({label})"),
+        }
+    }
+}
+
+/// `provlog verify`: the receipt is `--receipt`, else the sidecar, else an
+/// `org.provlog.receipt` assertion in the file's C2PA manifest store. The
+/// file matches by its SHA-256, or by the claim's C2PA hard binding
+/// (spec/claim.md §5).
 pub fn verify_command(
     file: &Path,
     receipt: Option<&Path>,
     trust: &TrustArgs,
     json: bool,
+    trust_anchors: Option<&Path>,
 ) -> Result<(), String> {
     let policy = trust.policy()?;
-    let (sha256, _, _) = hash_file(file)?;
-    let receipt_path = match receipt {
-        Some(r) => r.to_path_buf(),
-        None => default_receipt(file)?,
+    let (sha256, _, head) = hash_file(file)?;
+    let media_type = sniff_media_type(&head);
+    let opts = c2pa_options(trust_anchors)?;
+    // A store that cannot be read is reported if (and only if) it mattered.
+    let manifest = read_c2pa(file, &media_type, &opts);
+    let mut receipts: Vec<(Source, Result<Receipt, String>)> = Vec::new();
+    match receipt {
+        Some(r) => receipts.push((Source::File(r.to_path_buf()), read_receipt(r))),
+        None => match default_receipt(file) {
+            Ok(path) => receipts.push((Source::File(path.clone()), read_receipt(&path))),
+            Err(none) => {
+                if let Ok(Some(m)) = &manifest {
+                    for r in &m.receipts {
+                        receipts.push((
+                            Source::Embedded(m.active_manifest.clone()),
+                            Receipt::from_cbor(r).map_err(|e| e.to_string()),
+                        ));
+                    }
+                }
+                if receipts.is_empty() {
+                    return Err(match &manifest {
+                        Err(e) => format!("{none}; and {e}"),
+                        _ => format!("{none}, or embed it (provlog submit --embed)"),
+                    });
+                }
+            }
+        },
+    }
+    let observed = ObservedAsset {
+        sha256,
+        c2pa: manifest
+            .as_ref()
+            .ok()
+            .and_then(|m| m.as_ref())
+            .map(|m| m.observed()),
     };
-    let receipt = read_receipt(&receipt_path)?;
-    match receipt.verify_for_asset(&policy, &sha256) {
-        Ok(v) => {
-            if json {
-                outln!("{}", verdict_json(file, &v));
-            } else {
-                print_verdict(file, &v);
+    let mut first_error = None;
+    for (source, r) in receipts {
+        let result = r
+            .and_then(|r| r.verify(&policy).map_err(|e| e.to_string()))
+            .and_then(|v| match match_asset(v.claim(), &observed) {
+                Ok(m) => Ok((v, m)),
+                Err(e) => Err(match (&e, &manifest) {
+                    (AssetMismatch::NoManifest { .. }, Err(read)) => format!("{e}: {read}"),
+                    _ => e.to_string(),
+                }),
+            });
+        match result {
+            Ok((v, m)) => {
+                if json {
+                    let mut j = verdict_json(file, &v);
+                    j["asset_match"] = serde_json::json!(match m {
+                        AssetMatch::File => "file",
+                        AssetMatch::HardBinding => "c2pa-hard-binding",
+                    });
+                    j["receipt"] = serde_json::json!(source.to_string());
+                    outln!("{j}");
+                } else {
+                    print_verdict(file, &v);
+                    outln!("  matched by  {}", match_text(m, v.claim()));
+                    outln!("  receipt     {source}");
+                }
+                return Ok(());
             }
-            Ok(())
-        }
-        Err(e) => {
-            if json {
-                outln!(
-                    "{}",
-                    serde_json::json!({"verified": false, "file": file.display().to_string(), "error": e.to_string()})
-                );
+            Err(e) => {
+                first_error.get_or_insert(format!("{e} (receipt {source})"));
             }
-            Err(format!("NOT VERIFIED {}: {e}", file.display()))
         }
     }
+    let e = first_error.unwrap_or_else(|| "no receipt".to_string());
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({"verified": false, "file": file.display().to_string(), "error": e})
+        );
+    }
+    Err(format!("NOT VERIFIED {}: {e}", file.display()))
 }

@@ -2,6 +2,9 @@
 //! and lookup. Everything it fetches is untrusted: callers verify it with
 //! the rest of this crate (and [`LogClient::verified_checkpoint`] does so).
 
+mod bindings;
+pub use bindings::{SoftMatch, SoftMatches};
+
 use std::time::Duration;
 
 use base64::Engine as _;

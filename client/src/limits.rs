@@ -67,6 +67,18 @@ pub const LOOKUP: usize = LOOKUP_ENTRIES
     + 2 * CHECKPOINT
     + JSON_SLACK;
 
+/// Most matches one C2PA soft-binding query answers (`maxResults` is
+/// capped at 100 by the server, spec/http-api.md).
+pub const MATCH_ENTRIES: usize = 100;
+
+/// `GET /matches/byBinding`, `POST /matches/byContent`: up to
+/// [`MATCH_ENTRIES`] matches, each a lookup entry plus its manifest id and
+/// score (under 1 KiB of JSON), and the checkpoint note.
+pub const MATCHES: usize = MATCH_ENTRIES
+    * (MAX_ENTRY_SIZE * 4 / 3 + 4 + MAX_PROOF_HASHES * JSON_HASH + 1024)
+    + 2 * CHECKPOINT
+    + JSON_SLACK;
+
 /// `POST /v1/claims`: one receipt, at most [`MAX_RECEIPT_SIZE`] by
 /// spec/receipt.md (the entry, its proof and the cosigned checkpoint).
 pub const RECEIPT: usize = MAX_RECEIPT_SIZE;

@@ -25,6 +25,7 @@ fn claim(seq: u64) -> Claim {
             claim_alg: HashAlg::Sha256,
             claim_hash: sha256(b"c2pa claim").to_vec(),
             hard_binding: HardBinding {
+                kind: HardBindingKind::Data,
                 alg: HashAlg::Sha256,
                 hash: sha256(b"hard binding").to_vec(),
                 exclusions: vec![ExclusionRange {
@@ -32,6 +33,7 @@ fn claim(seq: u64) -> Claim {
                     length: 40_000,
                 }],
             },
+            validation: None,
         }),
         soft_bindings: vec![SoftBinding {
             kind: SoftBindingKind::Watermark,

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use provlog_core::checkpoint::{Checkpoint, LogSigner, sign_checkpoint};
 use provlog_core::claim::{
     Asset, C2paBinding, Claim, Consent, DigitalSourceType, DirectDisclosure, Disclosure,
-    ExclusionRange, Generator, HardBinding, HashAlg, IndirectDisclosure, SoftBinding,
-    SoftBindingKind,
+    ExclusionRange, Generator, HardBinding, HardBindingKind, HashAlg, IndirectDisclosure,
+    SoftBinding, SoftBindingKind,
 };
 use provlog_core::cose::{CoseSigner, cose_key_set};
 use provlog_core::evidence::{EVIDENCE_FORMAT, Evidence, EvidenceKind};
@@ -172,7 +172,7 @@ pub fn generate() -> BTreeMap<String, Vec<u8>> {
     });
     put(
         "tree.json",
-        line(serde_json::to_string_pretty(&tree_json).expect("json")),
+        line(serde_json::to_string_pretty(&sort_keys(tree_json)).expect("json")),
     );
 
     // The same tree as C2SP tlog-tiles (one partial tile of each kind).
@@ -389,6 +389,7 @@ fn index_log(lying: bool) -> (Vec<Vec<u8>>, Vec<IndexCommit>, Index<MemoryStore>
         claim_alg: HashAlg::Sha256,
         claim_hash: sha256(b"example c2pa claim 3").to_vec(),
         hard_binding: HardBinding {
+            kind: HardBindingKind::Data,
             alg: HashAlg::Sha256,
             hash: sha256(b"example hard binding 3").to_vec(),
             exclusions: vec![ExclusionRange {
@@ -396,6 +397,7 @@ fn index_log(lying: bool) -> (Vec<Vec<u8>>, Vec<IndexCommit>, Index<MemoryStore>
                 length: 4,
             }],
         },
+        validation: None,
     });
     rich.soft_bindings = vec![SoftBinding {
         kind: SoftBindingKind::Watermark,
@@ -471,8 +473,10 @@ fn index_vectors() -> BTreeMap<String, Vec<u8>> {
     out.insert(
         "index/keys.json".into(),
         line(
-            serde_json::to_string_pretty(&serde_json::json!({"keys": keys_json, "hashes": hashes}))
-                .expect("json"),
+            serde_json::to_string_pretty(&sort_keys(
+                serde_json::json!({"keys": keys_json, "hashes": hashes}),
+            ))
+            .expect("json"),
         ),
     );
 
@@ -497,7 +501,7 @@ fn index_vectors() -> BTreeMap<String, Vec<u8>> {
     });
     out.insert(
         "index/log.json".into(),
-        line(serde_json::to_string_pretty(&log_json).expect("json")),
+        line(serde_json::to_string_pretty(&sort_keys(log_json)).expect("json")),
     );
     out.insert("index/checkpoint".into(), checkpoint.clone());
     out.insert("index/index-commit.cbor".into(), entries[6].clone());
@@ -607,5 +611,27 @@ fn main() {
         }
         std::fs::write(&path, bytes).expect("write");
         println!("wrote spec/vectors/{name}");
+    }
+}
+
+/// Object keys in sorted order whatever serde_json's map type: another
+/// crate in the build (the C2PA SDK) turns on serde_json's
+/// `preserve_order`, which would otherwise change the vector files.
+fn sort_keys(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<(String, serde_json::Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(sort_keys).collect())
+        }
+        other => other,
     }
 }

@@ -1,4 +1,4 @@
-//! The provenance claim, schema v1, in deterministic CBOR.
+//! The provenance claim, schema v1 and v2, in deterministic CBOR.
 //!
 //! A [`Claim`] says which asset (SHA-256, media type, size) a vendor's tool
 //! produced, how the asset is bound to its C2PA manifest and to soft
@@ -31,8 +31,16 @@ use serde::{Serialize, Serializer};
 pub use crate::cbor::CborError;
 use crate::cbor::{Cbor, Item, decode as read_cbor};
 
-/// The only schema version this crate reads and writes.
+/// Schema version 1 (no C2PA validation record, data-hash hard bindings only).
 pub const CLAIM_VERSION: u32 = 1;
+/// Schema version 2: adds the hard-binding `kind` (data, BMFF or box hash),
+/// the C2PA `validation` record and the `c2pa` soft-binding kind. Version 1
+/// claims stay valid and keep their exact encoding.
+pub const CLAIM_VERSION_2: u32 = 2;
+/// The newest schema version this crate reads and writes.
+pub const LATEST_CLAIM_VERSION: u32 = CLAIM_VERSION_2;
+/// Most status codes in a C2PA validation record.
+pub const MAX_VALIDATION_CODES: usize = 16;
 /// Largest encoded claim accepted, in bytes.
 pub const MAX_CLAIM_SIZE: usize = 8 * 1024;
 /// Deepest nesting of arrays and maps accepted while decoding a claim.
@@ -116,9 +124,19 @@ pub enum ClaimError {
         /// The accepted range.
         expected: &'static str,
     },
-    /// The version field is not [`CLAIM_VERSION`].
-    #[error("unsupported claim version {0}; this implementation reads version 1 only")]
+    /// The version field is not a version this crate reads (1 or 2).
+    #[error("unsupported claim version {0}; this implementation reads versions 1 and 2")]
     UnsupportedVersion(u64),
+    /// A version-1 claim uses a field or value that only version 2 defines.
+    #[error("{field} needs claim version 2, but the claim is version 1")]
+    NeedsVersion2 {
+        /// What needs version 2.
+        field: String,
+    },
+    /// A C2PA validation record contradicts itself (e.g. `trusted` with
+    /// failure codes).
+    #[error("c2pa.validation: {0}")]
+    BadValidation(String),
     /// A closed-vocabulary field holds a term schema v1 does not define.
     #[error("field {field} has unknown value {value:?}")]
     UnknownValue {
@@ -302,6 +320,40 @@ text_enum! {
         Perceptual => "perceptual",
         /// An invisible watermark payload (identifier) embedded in the content.
         Watermark => "watermark",
+        /// (v2) Copied from the manifest's `c2pa.soft-binding` assertion; whether
+        /// it is a watermark or a fingerprint is what the C2PA soft-binding
+        /// algorithm list says of its `alg`.
+        C2pa => "c2pa",
+    }
+}
+
+text_enum! {
+    /// The form of the C2PA hard binding (which assertion it copies).
+    HardBindingKind {
+        /// `c2pa.hash.data`: a hash of the file bytes outside the exclusion
+        /// ranges (JPEG, PNG, WebP, GIF, WAV, …). The only kind in v1.
+        Data => "data",
+        /// `c2pa.hash.bmff` (v2/v3): a hash of the ISO BMFF boxes outside the
+        /// manifest's box exclusions (MP4, MOV, HEIF, AVIF, …); no byte ranges.
+        Bmff => "bmff",
+        /// `c2pa.hash.boxes`: per-box hashes; `hash` is the hash (with `alg`)
+        /// of the assertion's CBOR content, as the claim references it.
+        Boxes => "boxes",
+    }
+}
+
+text_enum! {
+    /// The C2PA validation state of the manifest store when the claim was
+    /// made (C2PA 2.x: Invalid, Valid, Trusted).
+    C2paValidationState {
+        /// Valid, and the signer chains to a trust anchor the tool was given.
+        Trusted => "trusted",
+        /// Well-formed, signature and hard binding valid; the signer is not
+        /// (known to be) trusted.
+        Valid => "valid",
+        /// The SDK reported a failure other than an untrusted signer; logged
+        /// only because the vendor asked (`--allow-invalid-c2pa`).
+        Invalid => "invalid",
     }
 }
 
@@ -446,9 +498,11 @@ pub struct ExclusionRange {
 }
 
 /// The C2PA hard binding (`c2pa.hash.data`): the hash of the asset with the
-/// exclusion ranges left out.
+/// exclusion ranges left out (or, in v2, the BMFF or box-hash form).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct HardBinding {
+    /// Which hard-binding assertion this copies ([`HardBindingKind::Data`] in v1).
+    pub kind: HardBindingKind,
     /// Hash algorithm (`alg` of `c2pa.hash.data`).
     pub alg: HashAlg,
     /// The hash value (`hash`).
@@ -470,6 +524,20 @@ pub struct C2paBinding {
     pub claim_hash: Vec<u8>,
     /// The `c2pa.hash.data` hard binding.
     pub hard_binding: HardBinding,
+    /// (v2) The validation result when the claim was made; `None` when the
+    /// tool did not validate the manifest (binding typed by hand).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<C2paValidation>,
+}
+
+/// What the C2PA SDK said of the manifest store when the claim was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct C2paValidation {
+    /// The validation state.
+    pub state: C2paValidationState,
+    /// The SDK's failure status codes (e.g. `signingCredential.untrusted`,
+    /// `assertion.dataHash.mismatch`), sorted bytewise, no duplicates.
+    pub codes: Vec<String>,
 }
 
 /// A soft binding (`c2pa.soft-binding`): a fingerprint or watermark that
@@ -505,10 +573,11 @@ pub struct Disclosure {
     pub indirect: Vec<IndirectDisclosure>,
 }
 
-/// A provenance claim, schema v1.
+/// A provenance claim, schema v1 or v2.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Claim {
-    /// Schema version; must be [`CLAIM_VERSION`].
+    /// Schema version: [`CLAIM_VERSION`] (1) or [`CLAIM_VERSION_2`]; see
+    /// [`Claim::required_version`].
     pub version: u32,
     /// The asset.
     pub asset: Asset,
@@ -569,12 +638,18 @@ const K_MANIFEST: &str = "manifest";
 const K_CLAIM_ALG: &str = "claim_alg";
 const K_CLAIM_HASH: &str = "claim_hash";
 const K_HARD: &str = "hard";
-const C2PA_KEYS: &[&str] = &[K_MANIFEST, K_CLAIM_ALG, K_CLAIM_HASH, K_HARD];
+const K_VALIDATION: &str = "validation";
+const C2PA_KEYS: &[&str] = &[K_MANIFEST, K_CLAIM_ALG, K_CLAIM_HASH, K_HARD, K_VALIDATION];
 
 const K_ALG: &str = "alg";
 const K_HASH: &str = "hash";
 const K_EXCLUSIONS: &str = "exclusions";
-const HARD_KEYS: &[&str] = &[K_ALG, K_HASH, K_EXCLUSIONS];
+const K_HARD_KIND: &str = "kind";
+const HARD_KEYS: &[&str] = &[K_ALG, K_HASH, K_EXCLUSIONS, K_HARD_KIND];
+
+const K_STATE: &str = "state";
+const K_CODES: &str = "codes";
+const VALIDATION_KEYS: &[&str] = &[K_STATE, K_CODES];
 
 const K_START: &str = "start";
 const K_LENGTH: &str = "length";
@@ -656,35 +731,48 @@ impl Claim {
         ];
         if let Some(c) = &self.c2pa {
             let hb = &c.hard_binding;
-            m.push((
-                K_C2PA,
-                map(vec![
-                    (K_MANIFEST, Item::Text(&c.manifest_label)),
-                    (K_CLAIM_ALG, Item::Text(c.claim_alg.as_str())),
-                    (K_CLAIM_HASH, Item::Bytes(&c.claim_hash)),
-                    (
-                        K_HARD,
-                        map(vec![
-                            (K_ALG, Item::Text(hb.alg.as_str())),
-                            (K_HASH, Item::Bytes(&hb.hash)),
-                            (
-                                K_EXCLUSIONS,
-                                Item::Array(
-                                    hb.exclusions
-                                        .iter()
-                                        .map(|r| {
-                                            map(vec![
-                                                (K_START, Item::Uint(r.start)),
-                                                (K_LENGTH, Item::Uint(r.length)),
-                                            ])
-                                        })
-                                        .collect(),
-                                ),
-                            ),
-                        ]),
+            let mut hard = vec![
+                (K_ALG, Item::Text(hb.alg.as_str())),
+                (K_HASH, Item::Bytes(&hb.hash)),
+                (
+                    K_EXCLUSIONS,
+                    Item::Array(
+                        hb.exclusions
+                            .iter()
+                            .map(|r| {
+                                map(vec![
+                                    (K_START, Item::Uint(r.start)),
+                                    (K_LENGTH, Item::Uint(r.length)),
+                                ])
+                            })
+                            .collect(),
                     ),
-                ]),
-            ));
+                ),
+            ];
+            // v1 has no kind (it is always a data hash); v2 always says it,
+            // so each version has one encoding of a hard binding.
+            if self.version >= CLAIM_VERSION_2 {
+                hard.push((K_HARD_KIND, Item::Text(hb.kind.as_str())));
+            }
+            let mut c2pa = vec![
+                (K_MANIFEST, Item::Text(&c.manifest_label)),
+                (K_CLAIM_ALG, Item::Text(c.claim_alg.as_str())),
+                (K_CLAIM_HASH, Item::Bytes(&c.claim_hash)),
+                (K_HARD, map(hard)),
+            ];
+            if let Some(v) = &c.validation {
+                c2pa.push((
+                    K_VALIDATION,
+                    map(vec![
+                        (K_STATE, Item::Text(v.state.as_str())),
+                        (
+                            K_CODES,
+                            Item::Array(v.codes.iter().map(|c| Item::Text(c)).collect()),
+                        ),
+                    ]),
+                ));
+            }
+            m.push((K_C2PA, map(c2pa)));
         }
         // An empty soft-binding list is encoded by leaving the key out, so
         // there is exactly one encoding of "no soft bindings".
@@ -753,6 +841,7 @@ impl Claim {
                 if let (Cbor::Text(k), Cbor::Uint(n)) = (k, v)
                     && *k == K_VERSION
                     && *n != u64::from(CLAIM_VERSION)
+                    && *n != u64::from(CLAIM_VERSION_2)
                 {
                     return Err(ClaimError::UnsupportedVersion(*n));
                 }
@@ -788,6 +877,23 @@ impl Claim {
                 let mut h = c.required_map(K_HARD, HARD_KEYS)?;
                 let alg = h.required_term::<HashAlg>(K_ALG)?;
                 let hash = h.required_bytes(K_HASH)?;
+                // v1 never has the key (rejected as unknown below); v2 must.
+                let kind = match h.take(K_HARD_KIND) {
+                    None if version >= CLAIM_VERSION_2 => {
+                        return Err(ClaimError::MissingKey {
+                            map: h.path.clone(),
+                            key: K_HARD_KIND,
+                        });
+                    }
+                    None => HardBindingKind::Data,
+                    Some(_) if version < CLAIM_VERSION_2 => {
+                        return Err(ClaimError::UnknownKey {
+                            map: h.path.clone(),
+                            key: K_HARD_KIND.to_string(),
+                        });
+                    }
+                    Some(v) => term(v, || h.path(K_HARD_KIND))?,
+                };
                 let list_path = h.path(K_EXCLUSIONS);
                 let exclusions = expect_array(h.required(K_EXCLUSIONS)?, || list_path.clone())?
                     .into_iter()
@@ -800,15 +906,43 @@ impl Claim {
                         })
                     })
                     .collect::<Result<Vec<_>, ClaimError>>()?;
+                let validation = match c.take(K_VALIDATION) {
+                    None => None,
+                    Some(_) if version < CLAIM_VERSION_2 => {
+                        return Err(ClaimError::UnknownKey {
+                            map: c.path.clone(),
+                            key: K_VALIDATION.to_string(),
+                        });
+                    }
+                    Some(v) => {
+                        let mut f = Fields::new(v, c.path(K_VALIDATION), VALIDATION_KEYS)?;
+                        let state = f.required_term::<C2paValidationState>(K_STATE)?;
+                        let codes_path = f.path(K_CODES);
+                        let codes = expect_array(f.required(K_CODES)?, || codes_path.clone())?
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, v)| match v {
+                                Cbor::Text(s) => Ok(s.to_string()),
+                                _ => Err(ClaimError::WrongType {
+                                    field: format!("{codes_path}[{i}]"),
+                                    expected: "a text string",
+                                }),
+                            })
+                            .collect::<Result<Vec<_>, ClaimError>>()?;
+                        Some(C2paValidation { state, codes })
+                    }
+                };
                 Some(C2paBinding {
                     manifest_label,
                     claim_alg,
                     claim_hash,
                     hard_binding: HardBinding {
+                        kind,
                         alg,
                         hash,
                         exclusions,
                     },
+                    validation,
                 })
             }
         };
@@ -869,12 +1003,52 @@ impl Claim {
         })
     }
 
+    /// The first field or value this claim uses that only schema version 2
+    /// defines, if any.
+    pub fn needs_version_2(&self) -> Option<&'static str> {
+        if let Some(c) = &self.c2pa {
+            if c.hard_binding.kind != HardBindingKind::Data {
+                return Some("c2pa.hard.kind (a BMFF or box-hash hard binding)");
+            }
+            if c.validation.is_some() {
+                return Some("c2pa.validation");
+            }
+        }
+        if self
+            .soft_bindings
+            .iter()
+            .any(|s| s.kind == SoftBindingKind::C2pa)
+        {
+            return Some("soft[].kind \"c2pa\"");
+        }
+        None
+    }
+
+    /// The lowest schema version that can hold this claim: 2 if it uses any
+    /// version-2 field ([`Claim::needs_version_2`]), else 1. Producers write
+    /// this version, so a claim that needs nothing new stays readable by
+    /// version-1 verifiers.
+    pub fn required_version(&self) -> u32 {
+        if self.needs_version_2().is_some() {
+            CLAIM_VERSION_2
+        } else {
+            CLAIM_VERSION
+        }
+    }
+
     /// Checks the schema rules that the types alone cannot express: version,
     /// media type syntax, text lengths and characters, hash lengths, list
     /// limits, disclosure order, exclusion ranges within the asset.
     pub fn validate(&self) -> Result<(), ClaimError> {
-        if self.version != CLAIM_VERSION {
+        if self.version != CLAIM_VERSION && self.version != CLAIM_VERSION_2 {
             return Err(ClaimError::UnsupportedVersion(u64::from(self.version)));
+        }
+        if let Some(field) = self.needs_version_2()
+            && self.version < CLAIM_VERSION_2
+        {
+            return Err(ClaimError::NeedsVersion2 {
+                field: field.to_string(),
+            });
         }
         validate_media_type(&self.asset.media_type)?;
         if let Some(c) = &self.c2pa {
@@ -887,6 +1061,43 @@ impl Claim {
             let hb = &c.hard_binding;
             check_hash("c2pa.hard.hash", hb.alg, &hb.hash)?;
             check_count("c2pa.hard.exclusions", hb.exclusions.len(), MAX_EXCLUSIONS)?;
+            if hb.kind != HardBindingKind::Data && !hb.exclusions.is_empty() {
+                return Err(ClaimError::OutOfRange {
+                    field: "c2pa.hard.exclusions".to_string(),
+                    expected: "an empty list (byte-range exclusions belong to data hashes only)",
+                });
+            }
+            if let Some(v) = &c.validation {
+                check_count("c2pa.validation.codes", v.codes.len(), MAX_VALIDATION_CODES)?;
+                for (i, code) in v.codes.iter().enumerate() {
+                    check_alg_name(|| format!("c2pa.validation.codes[{i}]"), code)?;
+                }
+                for pair in v.codes.windows(2) {
+                    if let [a, b] = pair {
+                        if a == b {
+                            return Err(ClaimError::DuplicateItem {
+                                field: "c2pa.validation.codes".to_string(),
+                                value: a.clone(),
+                            });
+                        }
+                        if a > b {
+                            return Err(ClaimError::Unsorted {
+                                field: "c2pa.validation.codes".to_string(),
+                            });
+                        }
+                    }
+                }
+                if v.state == C2paValidationState::Trusted && !v.codes.is_empty() {
+                    return Err(ClaimError::BadValidation(
+                        "a trusted manifest has no failure codes".to_string(),
+                    ));
+                }
+                if v.state == C2paValidationState::Invalid && v.codes.is_empty() {
+                    return Err(ClaimError::BadValidation(
+                        "an invalid manifest names at least one failure code".to_string(),
+                    ));
+                }
+            }
             for (index, r) in hb.exclusions.iter().enumerate() {
                 let inside = r
                     .start
@@ -1224,6 +1435,8 @@ macro_rules! impl_from_term {
 }
 impl_from_term!(
     HashAlg,
+    HardBindingKind,
+    C2paValidationState,
     SoftBindingKind,
     DigitalSourceType,
     DirectDisclosure,

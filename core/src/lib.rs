@@ -19,7 +19,9 @@
 //! - [`note`]: C2SP signed-note signing/verification, keys, cosignature/v1.
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies, with provlog's timestamp line.
 //! - [`policy`]: trust policy (log keys, witnesses, groups, quorum).
-//! - [`claim`]: the provenance claim (schema v1) in deterministic CBOR.
+//! - [`claim`]: the provenance claim (schema v1 and v2) in deterministic CBOR.
+//! - [`asset_match`]: whether a file is a claim's asset (file hash, or the
+//!   C2PA hard binding of an updated manifest store).
 //! - [`signed_claim`]: the claim signed as a COSE_Sign1 (the log entry, a
 //!   SCITT signed statement), with Ed25519 or ML-DSA-44.
 //! - [`mldsa`]: ML-DSA-44 (FIPS 204) keys and signatures.
@@ -33,6 +35,7 @@
 //! - [`evidence`]: evidence bundles (contradictory checkpoints) and their
 //!   offline verification.
 
+pub mod asset_match;
 pub mod cbor;
 pub mod checkpoint;
 pub mod claim;

@@ -399,10 +399,19 @@ fn rejects_unknown_terms_and_versions() {
     assert!(matches!(e, ClaimError::UnknownValue { ref field, .. } if field == "c2pa.hard.alg"));
     // A future version is reported as such even with keys we do not know.
     let e = reject(&edited(|v| {
-        *get_mut(v, "v") = Value::Integer(2.into());
+        *get_mut(v, "v") = Value::Integer(3.into());
         map_mut(v).push((Value::Text("new_field".into()), Value::Integer(0.into())));
     }));
-    assert_eq!(e, ClaimError::UnsupportedVersion(2));
+    assert_eq!(e, ClaimError::UnsupportedVersion(3));
+    // A version-2 key is unknown in a version-1 claim.
+    let e = reject(&edited(|v| {
+        map_mut(get_mut(get_mut(v, "c2pa"), "hard"))
+            .push((Value::Text("kind".into()), Value::Text("data".into())));
+    }));
+    assert!(
+        matches!(e, ClaimError::UnknownKey { ref key, .. } if key == "kind"),
+        "{e:?}"
+    );
     let e = reject(&edited(|v| *get_mut(v, "v") = Value::Integer(0.into())));
     assert_eq!(e, ClaimError::UnsupportedVersion(0));
 }
@@ -595,8 +604,14 @@ fn validates_text_fields() {
     assert!(c.validate().is_ok());
     assert!(Claim::from_cbor(&enc(&c)).is_ok());
     let mut c = full_claim();
+    c.version = 3;
+    assert_eq!(c.validate(), Err(ClaimError::UnsupportedVersion(3)));
+    // The same claim as version 2 is valid, and encodes the hard binding's kind.
     c.version = 2;
-    assert_eq!(c.validate(), Err(ClaimError::UnsupportedVersion(2)));
+    assert!(c.validate().is_ok());
+    let b = enc(&c);
+    assert_eq!(Claim::from_cbor(&b), Ok(c.clone()));
+    assert!(b.windows(4).any(|w| w == b"kind"));
 }
 
 #[test]

@@ -37,6 +37,7 @@ fn asset_and_c2pa() -> impl Strategy<Value = (Asset, Option<C2paBinding>)> {
                 hashed(),
                 hashed(),
                 proptest::collection::vec(range, 0..5),
+                (select(HardBindingKind::ALL.to_vec()), validation()),
             ));
             (
                 Just(Asset {
@@ -49,19 +50,59 @@ fn asset_and_c2pa() -> impl Strategy<Value = (Asset, Option<C2paBinding>)> {
         })
         .prop_map(|(asset, c2pa)| {
             let c2pa = c2pa.map(
-                |(manifest_label, (claim_alg, claim_hash), (alg, hash), exclusions)| C2paBinding {
+                |(
+                    manifest_label,
+                    (claim_alg, claim_hash),
+                    (alg, hash),
+                    exclusions,
+                    (kind, validation),
+                )| C2paBinding {
                     manifest_label,
                     claim_alg,
                     claim_hash,
                     hard_binding: HardBinding {
+                        kind,
                         alg,
                         hash,
-                        exclusions,
+                        // Byte ranges belong to data hashes only.
+                        exclusions: if kind == HardBindingKind::Data {
+                            exclusions
+                        } else {
+                            vec![]
+                        },
                     },
+                    validation,
                 },
             );
             (asset, c2pa)
         })
+}
+
+/// An optional (v2) validation record, consistent with its state.
+fn validation() -> impl Strategy<Value = Option<C2paValidation>> {
+    proptest::option::of(
+        (
+            select(C2paValidationState::ALL.to_vec()),
+            subsequence(
+                vec![
+                    "assertion.dataHash.mismatch".to_string(),
+                    "claimSignature.mismatch".to_string(),
+                    "signingCredential.untrusted".to_string(),
+                ],
+                0..=3,
+            ),
+        )
+            .prop_map(|(state, mut codes)| {
+                match state {
+                    C2paValidationState::Trusted => codes.clear(),
+                    C2paValidationState::Invalid if codes.is_empty() => {
+                        codes.push("assertion.dataHash.mismatch".to_string());
+                    }
+                    _ => {}
+                }
+                C2paValidation { state, codes }
+            }),
+    )
 }
 
 fn soft_bindings() -> impl Strategy<Value = Vec<SoftBinding>> {
@@ -103,6 +144,7 @@ fn claim() -> impl Strategy<Value = Claim> {
         ),
         proptest::option::of(select(Consent::ALL.to_vec())),
         proptest::option::of(any::<u64>()),
+        any::<bool>(),
     )
         .prop_map(
             |(
@@ -115,21 +157,31 @@ fn claim() -> impl Strategy<Value = Claim> {
                 indirect,
                 consent,
                 sequence,
-            )| Claim {
-                version: 1,
-                asset,
-                c2pa,
-                soft_bindings,
-                generator: Generator {
-                    vendor,
-                    tool,
-                    version,
-                },
-                created,
-                source_type,
-                disclosure: Disclosure { direct, indirect },
-                consent,
-                sequence,
+                force_v2,
+            )| {
+                let mut c = Claim {
+                    version: 1,
+                    asset,
+                    c2pa,
+                    soft_bindings,
+                    generator: Generator {
+                        vendor,
+                        tool,
+                        version,
+                    },
+                    created,
+                    source_type,
+                    disclosure: Disclosure { direct, indirect },
+                    consent,
+                    sequence,
+                };
+                // The lowest version that holds it, or version 2 regardless.
+                c.version = if force_v2 {
+                    CLAIM_VERSION_2
+                } else {
+                    c.required_version()
+                };
+                c
             },
         )
 }
@@ -164,6 +216,24 @@ proptest! {
         // Whatever the decoder accepts re-encodes to exactly the input.
         if let Ok(d) = Claim::from_cbor(&b) {
             prop_assert_eq!(d.to_cbor(), b);
+        }
+    }
+
+    /// A claim that uses a version-2 field is refused as version 1, both
+    /// by `validate` and by the decoder given the bytes a v1 encoder would
+    /// write; a claim that needs nothing new is the same claim in either
+    /// version except for `v` and the hard binding's `kind` key.
+    #[test]
+    fn version_1_cannot_carry_version_2_fields(c in claim()) {
+        let mut v1 = c.clone();
+        v1.version = CLAIM_VERSION;
+        if c.needs_version_2().is_some() {
+            let needs_v2 = matches!(v1.validate(), Err(ClaimError::NeedsVersion2 { .. }));
+            prop_assert!(needs_v2, "a v2 field in a v1 claim must be refused");
+            // Whatever a v1 encoding of it decodes to, it is not this claim.
+            prop_assert_ne!(Claim::from_cbor(&v1.to_cbor()), Ok(v1));
+        } else {
+            prop_assert_eq!(Claim::from_cbor(&v1.to_cbor()), Ok(v1));
         }
     }
 

@@ -181,6 +181,12 @@ fn run(args: &RunArgs) -> Result<(), String> {
         nodes: NodeCache::new(4096),
     });
 
+    // C2PA binding indexes: derived state in DATA/bindings, kept up to date
+    // by a follower thread (the near-match index is rebuilt in memory first,
+    // off the start-up path).
+    let index: provlog_server::sbr::IndexSlot = Arc::new(std::sync::OnceLock::new());
+    spawn_index_follower(index.clone(), state.clone(), cfg.data.clone());
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -203,7 +209,9 @@ fn run(args: &RunArgs) -> Result<(), String> {
         println!("vkey {}", signer.verifier_key().to_vkey());
         let witness_keys: Vec<_> = cfg.witnesses.iter().map(|w| w.key.clone()).collect();
         let info = web::LogInfo::new(&signer.verifier_key(), &witness_keys, cfg.witness_quorum);
-        let app = router(state.clone()).merge(web::router(info));
+        let app = router(state.clone())
+            .merge(web::router(info))
+            .merge(provlog_server::sbr::router(state.clone(), index.clone()));
         provlog_serve::serve(listener, app, cfg.conn, shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))
@@ -223,6 +231,73 @@ fn run(args: &RunArgs) -> Result<(), String> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens the binding index and loads the near-match index, off the
+/// start-up path (the log serves meanwhile; the binding endpoints answer
+/// 503 until each part is ready), then keeps the indexes caught up with the
+/// published tree (polling its size; lookups also catch up themselves
+/// before answering, so polling only bounds the lag).
+fn spawn_index_follower(
+    slot: provlog_server::sbr::IndexSlot,
+    state: Arc<AppState>,
+    data: std::path::PathBuf,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("binding-index".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            // The index is derived state: if it cannot be opened (damaged
+            // files; fjall may also panic on some damage), it is deleted and
+            // rebuilt from the log's entry bundles.
+            let open = || {
+                std::panic::catch_unwind(|| provlog_server::binding_index::BindingIndex::open(&data))
+                    .map_err(|_| "fjall panicked while opening it".to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()))
+            };
+            let opened = match open() {
+                Ok(i) => i,
+                Err(e) => {
+                    let dir = data.join(provlog_server::binding_index::INDEX_DIR);
+                    tracing::error!(error = %e, dir = %dir.display(), "cannot open the binding index; deleting it to rebuild it from the log");
+                    let reopened = std::fs::remove_dir_all(&dir)
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| open());
+                    match reopened {
+                        Ok(i) => i,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot rebuild the binding index; the C2PA lookup endpoints stay unavailable");
+                            return;
+                        }
+                    }
+                }
+            };
+            let index = slot.get_or_init(|| opened);
+            match index.load_near() {
+                Ok(n) => tracing::info!(
+                    hashes = n,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "near-match index loaded"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot load the near-match index; /matches/byContent stays unavailable");
+                }
+            }
+            loop {
+                let size = state
+                    .published
+                    .read()
+                    .map(|p| p.checkpoint.size)
+                    .unwrap_or(0);
+                if let Err(e) = index.catch_up(&state.store, size) {
+                    tracing::warn!(error = %e, "binding index catch-up failed; retrying");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the binding-index thread");
+    }
 }
 
 async fn shutdown_signal() {

@@ -22,6 +22,7 @@ pub fn full_claim() -> Claim {
             claim_alg: HashAlg::Sha256,
             claim_hash: sha256(b"example c2pa claim").to_vec(),
             hard_binding: HardBinding {
+                kind: HardBindingKind::Data,
                 alg: HashAlg::Sha256,
                 hash: sha256(b"example hard binding").to_vec(),
                 exclusions: vec![ExclusionRange {
@@ -29,6 +30,7 @@ pub fn full_claim() -> Claim {
                     length: 40_000,
                 }],
             },
+            validation: None,
         }),
         soft_bindings: vec![
             SoftBinding {

@@ -4,8 +4,8 @@
 
 use provlog_core::checkpoint::{Checkpoint, sign_checkpoint};
 use provlog_core::claim::{
-    Asset, C2paBinding, Claim, DigitalSourceType, Disclosure, Generator, HardBinding, HashAlg,
-    SoftBinding, SoftBindingKind,
+    Asset, C2paBinding, Claim, DigitalSourceType, Disclosure, Generator, HardBinding,
+    HardBindingKind, HashAlg, SoftBinding, SoftBindingKind,
 };
 use provlog_core::hash::{Hash, sha256};
 use provlog_core::index::entry::{IndexCommit, KeyOp, VendorKeyEvent};
@@ -47,10 +47,12 @@ pub fn claim_of(s: &ClaimSpec) -> Claim {
             claim_alg: HashAlg::Sha256,
             claim_hash: sha256(b"c2pa claim").to_vec(),
             hard_binding: HardBinding {
+                kind: HardBindingKind::Data,
                 alg: HashAlg::Sha256,
                 hash: sha256(&[h]).to_vec(),
                 exclusions: vec![],
             },
+            validation: None,
         }),
         soft_bindings: {
             // Alternate kinds so one value can appear twice (one key).
