@@ -105,7 +105,8 @@ fn bench(c: &mut Criterion) {
         let mut i = 0u64;
         b.iter(|| {
             i = (i + 7919) % size;
-            inclusion_proof(&TileNodeReader::new(StorageTiles(&store), size), i, size).expect("proof")
+            inclusion_proof(&TileNodeReader::new(StorageTiles(&store), size), i, size)
+                .expect("proof")
         })
     });
     let cache = NodeCache::new(4096);

@@ -265,7 +265,11 @@ async fn submit(state: &AppState, claims: Vec<Checked>) -> Result<Appended, Prob
             },
         })
         .collect();
-    state.appender.append(submissions).await.map_err(append_problem)
+    state
+        .appender
+        .append(submissions)
+        .await
+        .map_err(append_problem)
 }
 
 /// The problem response for each way admission or sequencing can fail.
@@ -509,13 +513,13 @@ async fn get_lookup(
         // this asset are answers.
         for i in indexes.into_iter().filter(|&i| i < size) {
             let entry = entry_at(&*state.log, i, size)?;
-            let claims_asset = SignedClaim::from_bytes(&entry)
-                .is_ok_and(|c| c.claim().asset.sha256 == asset);
+            let claims_asset =
+                SignedClaim::from_bytes(&entry).is_ok_and(|c| c.claim().asset.sha256 == asset);
             if !claims_asset {
                 continue;
             }
-            let proof = inclusion_proof(&reader, i, size)
-                .map_err(|e| Problem::internal(e.to_string()))?;
+            let proof =
+                inclusion_proof(&reader, i, size).map_err(|e| Problem::internal(e.to_string()))?;
             out.push(LookupEntry {
                 index: i,
                 entry: B64.encode(entry),

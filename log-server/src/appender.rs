@@ -49,7 +49,9 @@ pub struct Submission {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AppendError {
     /// More claims for one key than its burst: waiting cannot help.
-    #[error("a request of {count} claims for one vendor key exceeds the per-key burst of {burst}; split it")]
+    #[error(
+        "a request of {count} claims for one vendor key exceeds the per-key burst of {burst}; split it"
+    )]
     OverBurst {
         /// Claims for that key.
         count: usize,
@@ -167,10 +169,7 @@ impl Appender {
     /// Stops admitting and lets go of the sequencer's channel: the
     /// sequencer commits what was admitted, answers it, and stops.
     pub fn close(&self) {
-        self.sender
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 
     fn refund(&self, taken: &[(&str, usize)]) {
@@ -276,15 +275,13 @@ impl Appender {
     /// and includes them, if one is published in time.
     async fn witnessed(&self, seq: Vec<Sequenced>) -> Appended {
         let quorum = self.publication.quorum();
-        let unwitnessed = |seq: Vec<Sequenced>| {
-            Appended {
-                receipts: seq.into_iter().map(|s| s.receipt).collect(),
-                witnesses: QuorumStatus {
-                    met: quorum == 0,
-                    cosignatures: 0,
-                    quorum,
-                },
-            }
+        let unwitnessed = |seq: Vec<Sequenced>| Appended {
+            receipts: seq.into_iter().map(|s| s.receipt).collect(),
+            witnesses: QuorumStatus {
+                met: quorum == 0,
+                cosignatures: 0,
+                quorum,
+            },
         };
         if quorum == 0 {
             return unwitnessed(seq);
@@ -310,7 +307,11 @@ impl Appender {
 
     /// The receipts with `cp`'s note, their proofs rebuilt for its size
     /// (from the stored tiles, on a blocking thread).
-    async fn move_to(&self, seq: Vec<Sequenced>, cp: Arc<PublishedCheckpoint>) -> Option<Vec<Receipt>> {
+    async fn move_to(
+        &self,
+        seq: Vec<Sequenced>,
+        cp: Arc<PublishedCheckpoint>,
+    ) -> Option<Vec<Receipt>> {
         let log = self.log.clone();
         let nodes = self.nodes.clone();
         tokio::task::spawn_blocking(move || {

@@ -497,7 +497,9 @@ impl Publisher {
             Err(e) => Some(e),
         };
         match &error {
-            None => self.publication.witness_answered(a.witness, Some(size), None),
+            None => self
+                .publication
+                .witness_answered(a.witness, Some(size), None),
             Some(e) => {
                 m.failures.inc();
                 tracing::warn!(witness = %w.url, size, error = %e, "witness did not cosign");

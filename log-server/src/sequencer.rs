@@ -459,9 +459,12 @@ impl Sequencer {
             self.report(note, cp);
         }
         self.metrics.batch_size.observe(n as f64);
-        self.metrics
-            .duplicates
-            .inc_by(results.iter().filter(|r| matches!(r, Ok(s) if s.duplicate)).count() as u64);
+        self.metrics.duplicates.inc_by(
+            results
+                .iter()
+                .filter(|r| matches!(r, Ok(s) if s.duplicate))
+                .count() as u64,
+        );
         tracing::debug!(size, appended, batch = n, "committed batch");
         results
     }

@@ -30,7 +30,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode};
+use fjall::{
+    Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode,
+};
 use provlog_core::hash::{EMPTY_ROOT, HASH_SIZE, Hash, sha256};
 use provlog_core::tiles::{TileLevel, TileNodeReader};
 use provlog_core::tree::{CompactRange, tree_root};
@@ -312,7 +314,11 @@ impl LogStorage for Store {
         *guard = None;
         let b = self.staged_for(&mut guard, head);
         for (tile, bytes) in &batch.tiles {
-            b.insert(&self.tiles, tile_key(tile.level, tile.index), bytes.as_slice());
+            b.insert(
+                &self.tiles,
+                tile_key(tile.level, tile.index),
+                bytes.as_slice(),
+            );
         }
         let mut v = Vec::with_capacity(8 + batch.peaks.len() * HASH_SIZE);
         v.extend_from_slice(&head.size.to_be_bytes());
@@ -338,8 +344,16 @@ impl LogStorage for Store {
             *guard = None;
             return Err(StorageError::Conflict(format!(
                 "expected {}, found {}",
-                if old.is_some() { "a checkpoint" } else { "none" },
-                if current.is_some() { "another checkpoint" } else { "none" }
+                if old.is_some() {
+                    "a checkpoint"
+                } else {
+                    "none"
+                },
+                if current.is_some() {
+                    "another checkpoint"
+                } else {
+                    "none"
+                }
             )));
         }
         let staged = match guard.take() {

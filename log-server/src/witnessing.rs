@@ -72,11 +72,7 @@ impl WitnessCaller for HttpWitness {
 
 /// A consistency proof from `old` to `size` from the stored tiles (empty for
 /// 0 and for `size` itself), on a blocking thread: tile reads may be I/O.
-async fn proof_from(
-    log: Arc<dyn LogStorage>,
-    old: u64,
-    size: u64,
-) -> Result<Vec<Hash>, String> {
+async fn proof_from(log: Arc<dyn LogStorage>, old: u64, size: u64) -> Result<Vec<Hash>, String> {
     if old == 0 || old >= size {
         return Ok(Vec::new());
     }
@@ -118,7 +114,9 @@ pub async fn ask(
             Ok(p) => p,
             Err(e) => {
                 return Exchange {
-                    outcome: Err(format!("cannot build the consistency proof from {old}: {e}")),
+                    outcome: Err(format!(
+                        "cannot build the consistency proof from {old}: {e}"
+                    )),
                     known_size: known,
                     requests,
                 };
