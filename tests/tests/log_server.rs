@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use provlog_client::http::{HttpError, LogClient};
 use provlog_core::checkpoint::verify_checkpoint;
