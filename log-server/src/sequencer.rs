@@ -512,13 +512,20 @@ impl Sequencer {
     /// Commits one batch of pooled claims at time `now_ms` and answers each
     /// submitter (dropping each claim releases its pool room).
     pub fn process(&mut self, batch: Vec<Pending>, now_ms: u64) {
-        let claims = batch.iter().map(|p| p.claim.clone()).collect();
+        let mut claims = Vec::with_capacity(batch.len());
+        let mut waiting = Vec::with_capacity(batch.len());
+        for p in batch {
+            claims.push(p.claim);
+            waiting.push((p.admitted, p.reply, p.slot));
+        }
         let results = self.commit(claims, now_ms);
-        for (p, r) in batch.into_iter().zip(results) {
+        for ((admitted, reply, slot), r) in waiting.into_iter().zip(results) {
             self.metrics
                 .receipt_seconds
-                .observe(p.admitted.elapsed().as_secs_f64());
-            let _ = p.reply.send(r);
+                .observe(admitted.elapsed().as_secs_f64());
+            let _ = reply.send(r);
+            // Answered: the claim's pool room is free again.
+            drop(slot);
         }
     }
 
