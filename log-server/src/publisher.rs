@@ -356,7 +356,8 @@ impl Publisher {
         }
     }
 
-    /// Runs rounds until the committed view is dropped.
+    /// Runs rounds until its task is dropped (the runtime shuts down) or
+    /// the committed view is closed.
     pub async fn run(mut self) {
         let mut committed = self.publication.subscribe_committed();
         let (tx, mut rx) = mpsc::unbounded_channel::<Answer>();
@@ -369,7 +370,15 @@ impl Publisher {
                 let c = committed.borrow_and_update().clone();
                 if last != Some(c.order()) {
                     last = Some(c.order());
-                    let round = self.start_round(next_id, c, &tx);
+                    // The sequencer signed this note: it always parses.
+                    let note = match Note::parse(&c.note) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot parse the committed checkpoint; not witnessing it");
+                            continue;
+                        }
+                    };
+                    let round = self.start_round(next_id, c, note, &tx);
                     next_id += 1;
                     rounds.push(round);
                     if let Some(r) = rounds.last_mut() {
@@ -395,12 +404,9 @@ impl Publisher {
         &mut self,
         id: u64,
         committed: Arc<Committed>,
+        note: Note,
         tx: &mpsc::UnboundedSender<Answer>,
     ) -> Round {
-        let note = Note::parse(&committed.note).unwrap_or_else(|_| Note {
-            text: String::new(),
-            signatures: Vec::new(),
-        });
         let mut pending = 0;
         for (i, w) in self.witnesses.iter_mut().enumerate() {
             if w.busy {
