@@ -9,6 +9,7 @@ mod keys;
 mod load;
 mod net;
 mod out;
+mod refresh;
 mod submit;
 mod trust;
 mod verify;
@@ -83,6 +84,10 @@ enum Command {
     Audit(net::CheckpointArgs),
     /// Load generator: pre-signs claims, sends them, reports claims/s and latency.
     Load(load::LoadArgs),
+    /// Receipts: `provlog receipt refresh FILE` moves one onto the log's
+    /// current (cosigned) checkpoint.
+    #[command(subcommand)]
+    Receipt(refresh::ReceiptCommand),
     /// Check an evidence bundle offline with the accused log's (or witness's) vkey.
     VerifyEvidence {
         /// The evidence file (JSON, as served at a monitor's /v1/evidence).
@@ -124,6 +129,7 @@ fn main() -> ExitCode {
         Command::Checkpoint(args) => run_async(net::checkpoint(args, false)),
         Command::Audit(args) => run_async(net::checkpoint(args, true)),
         Command::Load(args) => run_async(load::load(args)),
+        Command::Receipt(cmd) => run_async(refresh::run(cmd)),
         Command::VerifyEvidence { file, key, json } => {
             evidence::verify_evidence_command(&file, &key, json)
         }

@@ -1,12 +1,11 @@
 //! Server hot paths: the sequencer committing a 4096-entry batch (append,
-//! tiles, indexes, signed checkpoint, one fsync'd commit, then every
-//! receipt's proof), reading a tile, and building an inclusion proof from
+//! tiles, indexes, signed checkpoint, every receipt's proof, then stage,
+//! swap and settle: one fsync'd fjall commit), reading a tile, and building an inclusion proof from
 //! stored tiles with and without the node cache.
 #![allow(missing_docs)]
 
-use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use provlog_core::hash::{leaf_hash, sha256};
@@ -15,8 +14,9 @@ use provlog_core::tiles::{TileLevel, TileNodeReader};
 use provlog_core::tree::inclusion_proof;
 use provlog_server::metrics::Metrics;
 use provlog_server::node_cache::NodeCache;
-use provlog_server::sequencer::{Pending, Sequencer, SequencerConfig};
-use provlog_server::store::{Store, StoreTiles};
+use provlog_server::sequencer::{Claim, Sequencer, now_ms};
+use provlog_server::storage::{LogStorage, StorageTiles};
+use provlog_server::store::Store;
 
 const BATCH: usize = 4096;
 
@@ -28,7 +28,7 @@ fn entry(n: u64) -> Vec<u8> {
 }
 
 struct Running {
-    tx: mpsc::Sender<Pending>,
+    seq: Sequencer,
     next: u64,
     store: Store,
     _dir: tempfile::TempDir,
@@ -39,48 +39,40 @@ fn start() -> Running {
     let store = Store::open(dir.path()).expect("store");
     let signer = NoteSigner::generate("bench.example/log").expect("key");
     let seq = Sequencer::open(
-        store.clone(),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
         signer,
         Arc::new(Metrics::new()),
-        SequencerConfig {
-            batch_interval: Duration::from_secs(10),
-            max_batch: BATCH,
-            checkpoint_refresh: Duration::from_secs(3600),
-        },
+        now_ms(),
     )
     .expect("sequencer");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || seq.run(rx, Arc::new(AtomicUsize::new(usize::MAX / 2))));
     Running {
-        tx,
+        seq,
         next: 0,
         store,
         _dir: dir,
     }
 }
 
-/// Sends one full batch and waits for every receipt.
+/// Commits one full batch (the sequencer stepped directly, as its thread
+/// would) and checks every receipt came back.
 fn one_batch(r: &mut Running) -> Duration {
-    let entries: Vec<Vec<u8>> = (r.next..r.next + BATCH as u64).map(entry).collect();
-    r.next += BATCH as u64;
-    let t0 = Instant::now();
-    let mut waiting = Vec::with_capacity(BATCH);
-    for e in entries {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        r.tx.send(Pending {
-            leaf: leaf_hash(&e),
-            asset: sha256(&e),
-            entry: e,
-            admitted: Instant::now(),
-            reply: tx,
+    let claims: Vec<Claim> = (r.next..r.next + BATCH as u64)
+        .map(|n| {
+            let e = entry(n);
+            Claim {
+                leaf: leaf_hash(&e),
+                asset: sha256(&e),
+                entry: e,
+            }
         })
-        .expect("send");
-        waiting.push(rx);
-    }
-    for rx in waiting {
-        rx.blocking_recv().expect("reply").expect("receipt");
-    }
-    t0.elapsed()
+        .collect();
+    r.next += BATCH as u64;
+    let t0 = std::time::Instant::now();
+    let results = r.seq.commit(claims, now_ms());
+    let took = t0.elapsed();
+    assert!(results.iter().all(Result::is_ok), "every receipt");
+    took
 }
 
 fn bench(c: &mut Criterion) {
@@ -104,7 +96,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7) % (size / 256);
             store
-                .raw_tile(TileLevel::Hash(0), i)
+                .tile(TileLevel::Hash(0), i)
                 .expect("read")
                 .expect("tile")
         })
@@ -113,7 +105,8 @@ fn bench(c: &mut Criterion) {
         let mut i = 0u64;
         b.iter(|| {
             i = (i + 7919) % size;
-            inclusion_proof(&TileNodeReader::new(StoreTiles(&store), size), i, size).expect("proof")
+            inclusion_proof(&TileNodeReader::new(StorageTiles(&store), size), i, size)
+                .expect("proof")
         })
     });
     let cache = NodeCache::new(4096);

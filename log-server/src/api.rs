@@ -2,9 +2,6 @@
 //! proofs, health and metrics. Every error is an RFC 9457 problem.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -20,18 +17,18 @@ use provlog_core::hash::{Hash, leaf_hash};
 use provlog_core::note::VerifierKey;
 use provlog_core::receipt::Receipt;
 use provlog_core::signed_claim::{MAX_ENTRY_SIZE, SignedClaim};
-use provlog_core::tiles::{Tile, TileLevel};
+use provlog_core::tiles::{Tile, TileNodeReader, tile_at_size};
 use provlog_core::tree::{consistency_proof, inclusion_proof};
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
 
+use crate::appender::{AppendError, Appended, Appender, QuorumStatus, Submission};
 use crate::keys::AcceptedKeys;
 use crate::metrics::Metrics;
 use crate::node_cache::NodeCache;
 use crate::problem::Problem;
-use crate::ratelimit::RateLimiter;
-use crate::sequencer::{Pending, Published, SharedCheckpoint};
-use crate::store::{Store, tile_prefix};
+use crate::publisher::{Publication, PublishedCheckpoint};
+use crate::sequencer::{Claim, SequencerError, logged_at};
+use crate::storage::{IndexStorage, LogStorage, StorageTiles, read_entry, tile_prefix};
 
 /// Media type of a signed claim.
 pub const COSE_MEDIA_TYPE: &str = "application/cose";
@@ -41,23 +38,21 @@ pub const CBOR_MEDIA_TYPE: &str = "application/cbor";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Most entries returned by one lookup.
 const MAX_LOOKUP_RESULTS: usize = 1000;
+/// The response header saying whether a checkpoint meets the witness quorum.
+pub const QUORUM_HEADER: &str = "provlog-witness-quorum";
 
 /// Everything a handler needs.
 pub struct AppState {
-    /// Storage, for reads.
-    pub store: Store,
-    /// Latest published checkpoint.
-    pub published: SharedCheckpoint,
-    /// Channel into the sequencer. `None` once shutting down.
-    pub pool: std::sync::Mutex<Option<mpsc::Sender<Pending>>>,
-    /// Claims admitted but not yet sequenced (the sequencer decrements it).
-    pub pending: Arc<AtomicUsize>,
-    /// Pool capacity.
-    pub pool_size: usize,
+    /// The log's tiles and checkpoint, for reads.
+    pub log: Arc<dyn LogStorage>,
+    /// The indexes, for reads.
+    pub index: Arc<dyn IndexStorage>,
+    /// The committed and published checkpoints.
+    pub publication: Arc<Publication>,
+    /// Admission and the hand-off to the sequencer.
+    pub appender: Arc<Appender>,
     /// Accepted vendor keys, `None` for an open log.
     pub accepted: Option<AcceptedKeys>,
-    /// Per-key rate limits.
-    pub limiter: RateLimiter,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Largest batch body.
@@ -65,7 +60,7 @@ pub struct AppState {
     /// Most claims per batch request.
     pub max_batch_claims: usize,
     /// Full tiles' node trees, so proofs are lookups rather than rehashing.
-    pub nodes: NodeCache,
+    pub nodes: Arc<NodeCache>,
 }
 
 type Shared = Arc<AppState>;
@@ -165,11 +160,16 @@ async fn read_body_bounded(
 }
 
 impl AppState {
-    fn current(&self) -> Arc<Published> {
-        self.published
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// The published checkpoint (what `/checkpoint` serves).
+    fn current(&self) -> Arc<PublishedCheckpoint> {
+        self.publication.current()
+    }
+
+    /// The largest tree readers may ask about: the committed one (its tiles
+    /// are durable and settled; witnesses are asked to cosign it before it
+    /// is published).
+    fn readable_size(&self) -> u64 {
+        self.publication.committed().checkpoint.size
     }
 
     fn reject(&self, p: Problem) -> Problem {
@@ -252,80 +252,49 @@ async fn verify_signatures(claims: Vec<Checked>, batch: bool) -> Result<Vec<Chec
     .map_err(|e| Problem::internal(format!("verification task failed: {e}")))?
 }
 
-/// Rate limits, reserves pool room, queues, and waits for the receipts.
-async fn submit(state: &AppState, claims: Vec<Checked>) -> Result<Vec<Receipt>, Problem> {
-    // Rate limit per key, all-or-nothing per request.
-    let mut per_key: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for c in &claims {
-        *per_key.entry(c.claim.kid()).or_default() += 1;
-    }
-    for (key, n) in per_key {
-        if let Err(wait) = state.limiter.take(key, n) {
-            return Err(if wait == u64::MAX {
-                // Waiting can never help: the request is larger than the
-                // bucket. 413 tells clients to split, not to retry.
-                Problem::too_large(format!(
-                    "a request of {n} claims exceeds the per-key burst of {}; split it",
-                    state.limiter.burst()
-                ))
-            } else {
-                Problem::rate_limited(
-                    wait,
-                    format!("vendor key {key} is over its rate limit; retry after {wait} s"),
-                )
-            });
+/// Hands the verified claims to the appender; maps its typed errors.
+async fn submit(state: &AppState, claims: Vec<Checked>) -> Result<Appended, Problem> {
+    let submissions = claims
+        .into_iter()
+        .map(|c| Submission {
+            key: c.claim.kid().to_string(),
+            claim: Claim {
+                leaf: leaf_hash(&c.entry),
+                asset: c.claim.claim().asset.sha256,
+                entry: c.entry,
+            },
+        })
+        .collect();
+    state
+        .appender
+        .append(submissions)
+        .await
+        .map_err(append_problem)
+}
+
+/// The problem response for each way admission or sequencing can fail.
+fn append_problem(e: AppendError) -> Problem {
+    match e {
+        // Waiting can never help: 413 tells clients to split, not to retry.
+        AppendError::OverBurst { .. } => Problem::too_large(e.to_string()),
+        AppendError::RateLimited { retry_after, .. } => {
+            Problem::rate_limited(retry_after, e.to_string())
         }
-    }
-    let n = claims.len();
-    // Reserve room in the pool, or refuse without queueing anything.
-    let reserved = state
-        .pending
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
-            (p + n <= state.pool_size).then_some(p + n)
-        });
-    if reserved.is_err() {
-        return Err(Problem::unavailable(
-            1,
-            format!(
-                "the log's pool of {} pending claims is full; retry shortly",
-                state.pool_size
-            ),
-        ));
-    }
-    let sender = state.pool.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let Some(sender) = sender else {
-        state.pending.fetch_sub(n, Ordering::AcqRel);
-        return Err(Problem::unavailable(5, "the log is shutting down"));
-    };
-    state.metrics.pool_pending.inc_by(n as i64);
-    let admitted = Instant::now();
-    let mut waiting = Vec::with_capacity(n);
-    for (sent, c) in claims.into_iter().enumerate() {
-        let (tx, rx) = oneshot::channel();
-        let asset = c.claim.claim().asset.sha256;
-        let pending = Pending {
-            leaf: leaf_hash(&c.entry),
-            entry: c.entry,
-            asset,
-            admitted,
-            reply: tx,
-        };
-        if sender.send(pending).is_err() {
-            // The sequencer is gone; release the room nobody will use.
-            state.pending.fetch_sub(n - sent, Ordering::AcqRel);
-            return Err(Problem::unavailable(5, "the log is shutting down"));
+        AppendError::PoolFull { .. } => Problem::unavailable(1, e.to_string()),
+        AppendError::ShuttingDown => Problem::unavailable(5, e.to_string()),
+        AppendError::Sequencer(SequencerError::Rejected(_)) => {
+            Problem::bad_request("invalid-claim", e.to_string())
         }
-        waiting.push(rx);
+        AppendError::Sequencer(_) => Problem::internal(e.to_string()),
     }
-    let mut receipts = Vec::with_capacity(n);
-    for rx in waiting {
-        match rx.await {
-            Ok(Ok(r)) => receipts.push(r),
-            Ok(Err(e)) => return Err(Problem::internal(e.to_string())),
-            Err(_) => return Err(Problem::internal("the sequencer stopped before answering")),
-        }
+}
+
+fn receipt_response(body: Vec<u8>, witnesses: QuorumStatus) -> Response {
+    let mut resp = cbor_response(body);
+    if let Ok(v) = HeaderValue::from_str(&witnesses.header()) {
+        resp.headers_mut().insert(QUORUM_HEADER, v);
     }
-    Ok(receipts)
+    resp
 }
 
 fn cbor_response(body: Vec<u8>) -> Response {
@@ -342,12 +311,12 @@ async fn post_claim(
         let body = body.map_err(|r| body_problem(r, MAX_ENTRY_SIZE))?;
         let checked = check_claim(&state, &body, "")?;
         let claims = verify_signatures(vec![checked], false).await?;
-        let receipts = submit(&state, claims).await?;
-        let receipt = receipts
-            .into_iter()
-            .next()
+        let appended = submit(&state, claims).await?;
+        let receipt = appended
+            .receipts
+            .first()
             .ok_or_else(|| Problem::internal("no receipt"))?;
-        Ok(cbor_response(receipt.to_cbor()))
+        Ok(receipt_response(receipt.to_cbor(), appended.witnesses))
     };
     run.await.map_err(|p| state.reject(p))
 }
@@ -366,9 +335,12 @@ async fn post_batch(
             checked.push(check_claim(&state, item, &format!("claim {i}: "))?);
         }
         let claims = verify_signatures(checked, true).await?;
-        let receipts = submit(&state, claims).await?;
-        let encoded: Vec<Vec<u8>> = receipts.iter().map(Receipt::to_cbor).collect();
-        Ok(cbor_response(encode_bytes_array(&encoded)))
+        let appended = submit(&state, claims).await?;
+        let encoded: Vec<Vec<u8>> = appended.receipts.iter().map(Receipt::to_cbor).collect();
+        Ok(receipt_response(
+            encode_bytes_array(&encoded),
+            appended.witnesses,
+        ))
     };
     run.await.map_err(|p| state.reject(p))
 }
@@ -392,14 +364,18 @@ fn decode_batch(body: &[u8], max_claims: usize) -> Result<Vec<&[u8]>, Problem> {
 
 async fn get_checkpoint(State(state): State<Shared>) -> Response {
     let cur = state.current();
-    (
+    let mut resp = (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
         cur.note.clone(),
     )
-        .into_response()
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&cur.quorum_header()) {
+        resp.headers_mut().insert(QUORUM_HEADER, v);
+    }
+    resp
 }
 
 async fn get_tile(
@@ -409,19 +385,10 @@ async fn get_tile(
     let full_path = format!("tile/{path}");
     let tile = Tile::parse_path(&full_path)
         .map_err(|e| Problem::not_found(format!("{full_path} is not a tile path: {e}")))?;
-    let size = state.current().checkpoint.size;
-    // How many items does this tile hold at the current size?
-    let items_at_level = match tile.level {
-        TileLevel::Entries => size,
-        TileLevel::Hash(l) => {
-            let shift = u32::from(l) * 8;
-            if shift >= 64 { 0 } else { size >> shift }
-        }
-    };
-    let available = items_at_level
-        .saturating_sub(tile.index.saturating_mul(256))
-        .min(256);
-    if available == 0 || u64::from(tile.width) > available {
+    let size = state.readable_size();
+    // The tile must exist at this size, at least as wide as asked.
+    let available = tile_at_size(tile.level, tile.index, size).map_or(0, |t| t.width);
+    if available == 0 || tile.width > available {
         return Err(Problem::not_found(format!(
             "{full_path} is beyond the tree (size {size})"
         )));
@@ -429,12 +396,12 @@ async fn get_tile(
     // Reads here are a few microseconds (cached fjall gets, cached tile
     // trees); handing the worker to a blocking thread costs far more.
     let raw = state
-        .store
-        .raw_tile(tile.level, tile.index)
+        .log
+        .tile(tile.level, tile.index)
         .map_err(|e| Problem::internal(e.to_string()))?
         .ok_or_else(|| Problem::internal(format!("{full_path} should exist but is not stored")))?;
     let bytes = tile_prefix(&tile, &raw).map_err(Problem::internal)?;
-    let cache = if tile.width == 256 {
+    let cache = if tile.is_full() {
         IMMUTABLE
     } else {
         "public, max-age=60"
@@ -453,23 +420,13 @@ async fn get_tile(
 }
 
 /// Reads the entry at `index` from its bundle.
-fn read_entry(store: &Store, index: u64, size: u64) -> Result<Vec<u8>, Problem> {
+fn entry_at(log: &dyn LogStorage, index: u64, size: u64) -> Result<Vec<u8>, Problem> {
     if index >= size {
         return Err(Problem::not_found(format!(
             "entry {index} is beyond the tree (size {size})"
         )));
     }
-    let bundle = index / 256;
-    let raw = store
-        .raw_tile(TileLevel::Entries, bundle)
-        .map_err(|e| Problem::internal(e.to_string()))?
-        .ok_or_else(|| Problem::internal(format!("entry bundle {bundle} is not stored")))?;
-    let entries = provlog_core::tiles::decode_bundle(&raw)
-        .map_err(|e| Problem::internal(format!("entry bundle {bundle} is corrupt: {e}")))?;
-    entries
-        .get((index % 256) as usize)
-        .map(|e| e.to_vec())
-        .ok_or_else(|| Problem::internal(format!("entry {index} missing from its bundle")))
+    read_entry(log, index, size).map_err(|e| Problem::internal(e.to_string()))
 }
 
 async fn get_entry(
@@ -477,8 +434,8 @@ async fn get_entry(
     Path(index): Path<String>,
 ) -> Result<Response, Problem> {
     let index: u64 = parse_u64(&index, "index")?;
-    let size = state.current().checkpoint.size;
-    let entry = read_entry(&state.store, index, size)?;
+    let size = state.readable_size();
+    let entry = entry_at(&*state.log, index, size)?;
     let leaf = hex::encode(leaf_hash(&entry));
     Ok((
         [
@@ -546,25 +503,30 @@ async fn get_lookup(
     let size = cur.checkpoint.size;
     let entries = tokio::task::block_in_place(|| -> Result<Vec<LookupEntry>, Problem> {
         let indexes = state
-            .store
+            .index
             .lookup_asset(&asset, MAX_LOOKUP_RESULTS)
             .map_err(|e| Problem::internal(e.to_string()))?;
-        let reader = state.nodes.reader(&state.store, size);
-        indexes
-            .into_iter()
-            // The index may be ahead of the checkpoint we hold; skip those.
-            .filter(|&i| i < size)
-            .map(|i| {
-                let entry = read_entry(&state.store, i, size)?;
-                let proof = inclusion_proof(&reader, i, size)
-                    .map_err(|e| Problem::internal(e.to_string()))?;
-                Ok(LookupEntry {
-                    index: i,
-                    entry: B64.encode(entry),
-                    proof: proof.iter().map(|h| B64.encode(h)).collect(),
-                })
-            })
-            .collect()
+        let reader = state.nodes.reader(&*state.log, size);
+        let mut out = Vec::new();
+        // The index may be ahead of the checkpoint we hold, or hold a stale
+        // hint (see IndexStorage): only entries that are there and claim
+        // this asset are answers.
+        for i in indexes.into_iter().filter(|&i| i < size) {
+            let entry = entry_at(&*state.log, i, size)?;
+            let claims_asset =
+                SignedClaim::from_bytes(&entry).is_ok_and(|c| c.claim().asset.sha256 == asset);
+            if !claims_asset {
+                continue;
+            }
+            let proof =
+                inclusion_proof(&reader, i, size).map_err(|e| Problem::internal(e.to_string()))?;
+            out.push(LookupEntry {
+                index: i,
+                entry: B64.encode(entry),
+                proof: proof.iter().map(|h| B64.encode(h)).collect(),
+            });
+        }
+        Ok(out)
     })?;
     Ok(axum::Json(LookupResponse {
         asset: hex::encode(asset),
@@ -599,10 +561,10 @@ async fn get_inclusion(
     State(state): State<Shared>,
     Query(q): Query<InclusionQuery>,
 ) -> Result<Response, Problem> {
-    let current = state.current().checkpoint.size;
+    let current = state.readable_size();
     let size = match &q.size {
         Some(s) => parse_u64(s, "size")?,
-        None => current,
+        None => state.current().checkpoint.size,
     };
     if size > current {
         return Err(Problem::bad_request(
@@ -614,9 +576,8 @@ async fn get_inclusion(
         (Some(i), None) => parse_u64(i, "index")?,
         (None, Some(h)) => {
             let leaf = parse_hash(h, "hash")?;
-            state
-                .store
-                .index_of_leaf(&leaf)
+            let tiles = TileNodeReader::new(StorageTiles(&*state.log), current);
+            logged_at(&*state.index, &tiles, &leaf, current)
                 .map_err(|e| Problem::internal(e.to_string()))?
                 .ok_or_else(|| Problem::not_found(format!("no entry with leaf hash {h}")))?
         }
@@ -633,7 +594,7 @@ async fn get_inclusion(
             format!("index {index} is not in a tree of size {size}"),
         ));
     }
-    let proof = inclusion_proof(&state.nodes.reader(&state.store, size), index, size)
+    let proof = inclusion_proof(&state.nodes.reader(&*state.log, size), index, size)
         .map_err(|e| Problem::internal(e.to_string()))?;
     Ok(axum::Json(ProofResponse {
         index: Some(index),
@@ -655,7 +616,7 @@ async fn get_consistency(
     State(state): State<Shared>,
     Query(q): Query<ConsistencyQuery>,
 ) -> Result<Response, Problem> {
-    let current = state.current().checkpoint.size;
+    let current = state.readable_size();
     let old = parse_u64(
         q.old
             .as_deref()
@@ -664,7 +625,7 @@ async fn get_consistency(
     )?;
     let new = match &q.new {
         Some(s) => parse_u64(s, "new")?,
-        None => current,
+        None => state.current().checkpoint.size,
     };
     if old > new || new > current {
         return Err(Problem::bad_request(
@@ -672,7 +633,7 @@ async fn get_consistency(
             format!("need old <= new <= current tree size ({current}); got old={old} new={new}"),
         ));
     }
-    let proof = consistency_proof(&state.nodes.reader(&state.store, new), old, new)
+    let proof = consistency_proof(&state.nodes.reader(&*state.log, new), old, new)
         .map_err(|e| Problem::internal(e.to_string()))?;
     Ok(axum::Json(ProofResponse {
         index: None,
@@ -686,12 +647,21 @@ async fn get_consistency(
 
 async fn healthz(State(state): State<Shared>) -> Response {
     let cur = state.current();
+    let degraded = state.publication.degraded();
     axum::Json(serde_json::json!({
-        "status": "ok",
+        "status": if degraded.is_empty() { "ok" } else { "degraded" },
+        "reasons": degraded,
         "origin": cur.checkpoint.origin,
         "tree_size": cur.checkpoint.size,
+        "committed_size": state.readable_size(),
         "checkpoint_timestamp_ms": cur.checkpoint.timestamp_ms(),
-        "pool_pending": state.pending.load(Ordering::Relaxed),
+        "pool_pending": state.appender.pending(),
+        "witness_quorum": {
+            "quorum": cur.quorum,
+            "cosignatures": cur.cosignatures,
+            "met": cur.quorum_met(),
+        },
+        "witnesses": state.publication.witnesses(),
     }))
     .into_response()
 }

@@ -15,12 +15,14 @@
 use std::path::Path;
 
 use provlog_core::checkpoint::verify_checkpoint;
-use provlog_core::hash::{HASH_SIZE, Hash, leaf_hash};
+use provlog_core::hash::{Hash, leaf_hash};
+use provlog_core::note::VerifierKey;
 use provlog_core::signed_claim::SignedClaim;
-use provlog_core::tiles::{TileLevel, decode_bundle};
-use provlog_core::tree::CompactRange;
+use provlog_core::tile_builder::TileBuilder;
+use provlog_core::tiles::{TILE_WIDTH, Tile, TileLevel, decode_bundle, entry_bundle};
 
 use crate::keys::{LOG_KEY_FILE, load_private_key};
+use crate::storage::{IndexStorage, LogStorage, TreeHead, tile_prefix};
 use crate::store::Store;
 
 /// Most problems listed in a report (all are counted).
@@ -59,38 +61,45 @@ impl AuditReport {
 pub fn check(data: &Path) -> Result<AuditReport, String> {
     let key = load_private_key(&data.join(LOG_KEY_FILE)).map_err(|e| e.to_string())?;
     let store = Store::open(data).map_err(|e| e.to_string())?;
+    check_storage(&store, &store, &key.verifier_key())
+}
+
+/// Audits a log in any storage: the stored checkpoint must verify with
+/// `key`; every entry is re-hashed into the core [`TileBuilder`], every hash
+/// tile it builds must equal the stored one (at its width), both indexes
+/// must hold every entry, and the entries must hash to the checkpoint root.
+/// O(entries). `Err` when there is no checkpoint to audit.
+pub fn check_storage(
+    log: &dyn LogStorage,
+    index: &dyn IndexStorage,
+    key: &VerifierKey,
+) -> Result<AuditReport, String> {
     let mut report = AuditReport::default();
-    let note = store
+    let note = log
         .checkpoint()
         .map_err(|e| e.to_string())?
         .ok_or("no checkpoint is stored: the log was never initialised")?;
-    let cp = verify_checkpoint(&note, &key.verifier_key())
+    let cp = verify_checkpoint(&note, key)
         .map_err(|e| format!("the stored checkpoint does not verify with the log key: {e}"))?
         .checkpoint;
     report.size = cp.size;
-    match store.tree_state() {
-        Ok(Some(t)) if t.size == cp.size => match CompactRange::from_parts(t.size, t.peaks) {
-            Ok(r) if r.root() == cp.root => {}
-            Ok(_) => {
-                report.problem("the stored tree state does not hash to the checkpoint root".into())
-            }
-            Err(e) => report.problem(format!("the stored tree state is invalid: {e}")),
-        },
-        Ok(Some(t)) => report.problem(format!(
-            "the stored tree state has {} entries, the checkpoint {}",
-            t.size, cp.size
-        )),
-        Ok(None) => report.problem("no tree state is stored".into()),
-        Err(e) => report.problem(e.to_string()),
+    let head = TreeHead {
+        size: cp.size,
+        root: cp.root,
+    };
+    if let Err(e) = log.self_check(&head) {
+        report.problem(e.to_string());
     }
-
-    let mut range = CompactRange::new();
-    // Hash tiles being rebuilt, per tile level: (tile index, bytes).
-    let mut building: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut completed: Vec<(u8, u64, Vec<u8>)> = Vec::new();
-    for bundle in 0..cp.size.div_ceil(256) {
-        let want = (cp.size - bundle * 256).min(256) as usize;
-        let raw = match store.raw_tile(TileLevel::Entries, bundle) {
+    let mut builder = TileBuilder::new(true);
+    // The newest copy of each partial hash tile, compared at the end (the
+    // intermediate ones are prefixes of it).
+    let mut partial: std::collections::BTreeMap<(u8, u64), (Tile, Vec<u8>)> =
+        std::collections::BTreeMap::new();
+    for bundle in 0..cp.size.div_ceil(TILE_WIDTH) {
+        let Some(tile) = entry_bundle(bundle, cp.size) else {
+            break;
+        };
+        let raw = match log.tile(TileLevel::Entries, bundle) {
             Ok(Some(raw)) => raw,
             Ok(None) => {
                 report.problem(format!("entry bundle {bundle} is missing"));
@@ -98,6 +107,16 @@ pub fn check(data: &Path) -> Result<AuditReport, String> {
             }
             Err(e) => {
                 report.problem(format!("entry bundle {bundle} cannot be read: {e}"));
+                return Ok(report);
+            }
+        };
+        let want = usize::from(tile.width);
+        let raw = match tile_prefix(&tile, &raw) {
+            Ok(r) => r,
+            Err(e) => {
+                report.problem(format!(
+                    "entry bundle {bundle} holds fewer than the {want} entries the tree needs: {e}"
+                ));
                 return Ok(report);
             }
         };
@@ -116,40 +135,30 @@ pub fn check(data: &Path) -> Result<AuditReport, String> {
             }
         };
         for (i, entry) in entries.iter().enumerate() {
-            let index = bundle * 256 + i as u64;
-            let leaf = leaf_hash(entry);
+            let at = bundle * TILE_WIDTH + i as u64;
             report.entries += 1;
-            check_indexes(&store, entry, &leaf, index, &mut report);
-            let appended = range.append(leaf, |node, hash| {
-                if !node.level.is_multiple_of(8) {
-                    return;
-                }
-                let tl = usize::from(node.level / 8);
-                while building.len() <= tl {
-                    building.push((0, Vec::new()));
-                }
-                let t = &mut building[tl];
-                t.1.extend_from_slice(&hash);
-                if t.1.len() == 256 * HASH_SIZE {
-                    completed.push((tl as u8, t.0, std::mem::take(&mut t.1)));
-                    t.0 += 1;
-                }
-            });
-            if let Err(e) = appended {
-                report.problem(format!("cannot append entry {index}: {e}"));
+            check_indexes(index, entry, &leaf_hash(entry), at, &mut report);
+            if let Err(e) = builder.append(entry) {
+                report.problem(format!("cannot append entry {at}: {e}"));
                 return Ok(report);
             }
-            for (level, index, bytes) in completed.drain(..) {
-                compare_tile(&store, level, index, &bytes, &mut report);
+        }
+        for (t, bytes) in builder.take_tiles() {
+            let TileLevel::Hash(level) = t.level else {
+                continue;
+            };
+            if t.is_full() {
+                partial.remove(&(level, t.index));
+                compare_tile(log, &t, &bytes, &mut report);
+            } else {
+                partial.insert((level, t.index), (t, bytes));
             }
         }
     }
-    for (level, (index, bytes)) in building.iter().enumerate() {
-        if !bytes.is_empty() {
-            compare_tile(&store, level as u8, *index, bytes, &mut report);
-        }
+    for (t, bytes) in partial.values() {
+        compare_tile(log, t, bytes, &mut report);
     }
-    if range.root() != cp.root {
+    if builder.root() != cp.root {
         report.problem(format!(
             "the entries hash to a root that differs from the checkpoint root at size {}",
             cp.size
@@ -158,10 +167,14 @@ pub fn check(data: &Path) -> Result<AuditReport, String> {
     Ok(report)
 }
 
-fn compare_tile(store: &Store, level: u8, index: u64, rebuilt: &[u8], report: &mut AuditReport) {
+fn compare_tile(log: &dyn LogStorage, tile: &Tile, rebuilt: &[u8], report: &mut AuditReport) {
     report.tiles += 1;
-    match store.raw_tile(TileLevel::Hash(level), index) {
-        Ok(Some(stored)) if stored == rebuilt => {}
+    let TileLevel::Hash(level) = tile.level else {
+        return;
+    };
+    let index = tile.index;
+    match log.tile(tile.level, tile.index) {
+        Ok(Some(stored)) if stored.get(..rebuilt.len()) == Some(rebuilt) => {}
         Ok(Some(stored)) => {
             let first = stored
                 .iter()
@@ -181,21 +194,27 @@ fn compare_tile(store: &Store, level: u8, index: u64, rebuilt: &[u8], report: &m
     }
 }
 
-fn check_indexes(store: &Store, entry: &[u8], leaf: &Hash, index: u64, report: &mut AuditReport) {
-    match store.index_of_leaf(leaf) {
-        Ok(Some(i)) if i == index => {}
+fn check_indexes(
+    index: &dyn IndexStorage,
+    entry: &[u8],
+    leaf: &Hash,
+    at: u64,
+    report: &mut AuditReport,
+) {
+    match index.index_of_leaf(leaf) {
+        Ok(Some(i)) if i == at => {}
         Ok(Some(i)) => report.problem(format!(
-            "entry {index}: the dedup index points to {i} (duplicate or corrupt entry)"
+            "entry {at}: the dedup index points to {i} (duplicate or corrupt entry)"
         )),
-        Ok(None) => report.problem(format!("entry {index}: missing from the dedup index")),
-        Err(e) => report.problem(format!("entry {index}: dedup index: {e}")),
+        Ok(None) => report.problem(format!("entry {at}: missing from the dedup index")),
+        Err(e) => report.problem(format!("entry {at}: dedup index: {e}")),
     }
     match SignedClaim::from_bytes(entry) {
-        Ok(c) => match store.lookup_asset_at(&c.claim().asset.sha256, index) {
+        Ok(c) => match index.has_asset_entry(&c.claim().asset.sha256, at) {
             Ok(true) => {}
-            Ok(false) => report.problem(format!("entry {index}: missing from the asset index")),
-            Err(e) => report.problem(format!("entry {index}: asset index: {e}")),
+            Ok(false) => report.problem(format!("entry {at}: missing from the asset index")),
+            Err(e) => report.problem(format!("entry {at}: asset index: {e}")),
         },
-        Err(e) => report.problem(format!("entry {index} is not a valid signed claim: {e}")),
+        Err(e) => report.problem(format!("entry {at} is not a valid signed claim: {e}")),
     }
 }

@@ -32,11 +32,10 @@ use provlog_core::asset_match::hard_binding_key;
 use provlog_core::claim::{HardBinding, SoftBindingKind};
 use provlog_core::hash::{Hash, sha256};
 use provlog_core::signed_claim::SignedClaim;
-use provlog_core::tiles::{TileLevel, decode_bundle};
 use provlog_media::{PHASH_ALG, phash_from_value};
 
 use crate::near_index::{NearIndex, NearMatch};
-use crate::store::Store;
+use crate::storage::{LogStorage, read_bundle};
 
 /// Directory of the index under the data directory.
 pub const INDEX_DIR: &str = "bindings";
@@ -163,7 +162,7 @@ impl BindingIndex {
 
     /// Indexes the log's entries up to `size` (the published tree size).
     /// Idempotent; concurrent callers wait for each other.
-    pub fn catch_up(&self, store: &Store, size: u64) -> Result<u64, IndexError> {
+    pub fn catch_up(&self, log: &dyn LogStorage, size: u64) -> Result<u64, IndexError> {
         if self.indexed() >= size {
             return Ok(self.indexed());
         }
@@ -176,12 +175,8 @@ impl BindingIndex {
             let mut i = from;
             while i < to {
                 let bundle = i / 256;
-                let raw = store
-                    .raw_tile(TileLevel::Entries, bundle)
-                    .map_err(|e| IndexError::Log(e.to_string()))?
-                    .ok_or_else(|| IndexError::Log(format!("entry bundle {bundle} missing")))?;
-                let entries = decode_bundle(&raw)
-                    .map_err(|e| IndexError::Log(format!("entry bundle {bundle}: {e}")))?;
+                let entries =
+                    read_bundle(log, bundle, to).map_err(|e| IndexError::Log(e.to_string()))?;
                 let end = to.min((bundle + 1) * 256);
                 while i < end {
                     let entry = entries
@@ -237,12 +232,12 @@ impl BindingIndex {
 
     /// Catches up for a request: indexes what is missing if it is at most
     /// [`MAX_REQUEST_CATCH_UP`] entries, else says how far behind it is.
-    pub fn catch_up_for_request(&self, store: &Store, size: u64) -> Result<u64, IndexError> {
+    pub fn catch_up_for_request(&self, log: &dyn LogStorage, size: u64) -> Result<u64, IndexError> {
         let behind = size.saturating_sub(self.indexed());
         if behind > MAX_REQUEST_CATCH_UP {
             return Err(IndexError::Behind { behind });
         }
-        self.catch_up(store, size)
+        self.catch_up(log, size)
     }
 
     fn scan(ks: &Keyspace, prefix: &Hash, limit: usize) -> Result<Vec<u64>, IndexError> {

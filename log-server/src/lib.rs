@@ -1,15 +1,28 @@
-//! provlog-server: the log's sequencer, fjall storage and HTTP API.
+//! provlog-server: the log's admission, sequencer, publisher, storage and
+//! HTTP API.
 //!
 //! - [`config`]: defaults, TOML file and flags.
 //! - [`keys`]: the log key file and the accepted vendor keys.
-//! - [`store`]: fjall keyspaces and the atomic, fsync'd commit.
-//! - [`sequencer`]: the single writer that batches, commits and issues receipts.
-//! - [`api`]: the HTTP endpoints.
+//! - [`storage`]: the storage seam ([`storage::LogStorage`],
+//!   [`storage::IndexStorage`]) and its commit protocol (stage, swap the
+//!   checkpoint, settle), with each method's durability contract.
+//! - [`store`]: the fjall backend (one atomic, fsync'd batch per commit; the
+//!   high-water mark).
+//! - [`memory`]: an object-store-shaped memory backend with fault injection,
+//!   for tests.
+//! - [`appender`]: admission (rate limits with refunds, pool reservation,
+//!   hand-off to the sequencer, ordered shutdown), with typed errors.
+//! - [`sequencer`]: the single writer; [`sequencer::Sequencer::commit`]
+//!   sequences one batch, [`sequencer::Sequencer::run`] loops over it.
+//! - [`publisher`]: the committed and published checkpoints, and witness
+//!   rounds off the sequencer thread.
+//! - [`witnessing`]: one witness (target, caller, one add-checkpoint
+//!   exchange with the 409 retry).
+//! - [`api`]: the HTTP endpoints (parse, call, map typed errors).
 //! - [`problem`]: RFC 9457 error bodies.
 //! - [`ratelimit`]: per-key token buckets.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`node_cache`]: cached node trees of full tiles, for fast proofs.
-//! - [`witnessing`]: asking tlog-witnesses to cosign each checkpoint.
 //! - [`audit`]: the full offline audit behind `provlog-server check`.
 //! - [`binding_index`]: C2PA hard/soft-binding and perceptual-hash indexes.
 //! - [`near_index`]: multi-index hashing for Hamming-distance search.
@@ -17,17 +30,21 @@
 //! - [`web`]: the verifier page at `/` and `GET /v1/log`.
 
 pub mod api;
+pub mod appender;
 pub mod audit;
 pub mod binding_index;
 pub mod config;
 pub mod keys;
+pub mod memory;
 pub mod metrics;
 pub mod near_index;
 pub mod node_cache;
 pub mod problem;
+pub mod publisher;
 pub mod ratelimit;
 pub mod sbr;
 pub mod sequencer;
+pub mod storage;
 pub mod store;
 pub mod web;
 pub mod witnessing;

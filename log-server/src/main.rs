@@ -6,19 +6,24 @@
 //! verifier key.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use provlog_client::witness::WitnessClient;
 use provlog_server::api::{AppState, router};
+use provlog_server::appender::Appender;
 use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
 use provlog_server::keys::{AcceptedKeys, LOG_KEY_FILE, load_or_create_log_key, load_private_key};
 use provlog_server::metrics::Metrics;
 use provlog_server::node_cache::NodeCache;
+use provlog_server::publisher::{Publication, Publisher, WitnessSlot};
 use provlog_server::ratelimit::RateLimiter;
-use provlog_server::sequencer::{Sequencer, SequencerConfig};
+use provlog_server::sequencer::{Sequencer, SequencerConfig, now_ms};
+use provlog_server::storage::{IndexStorage, LogStorage};
 use provlog_server::store::Store;
 use provlog_server::web;
+use provlog_server::witnessing::HttpWitness;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -129,56 +134,78 @@ fn run(args: &RunArgs) -> Result<(), String> {
         }
     };
     let store = Store::open(&cfg.data).map_err(|e| e.to_string())?;
-    let store_for_shutdown = store.clone();
+    let log: Arc<dyn LogStorage> = Arc::new(store.clone());
+    let index: Arc<dyn IndexStorage> = Arc::new(store.clone());
     let metrics = Arc::new(Metrics::new());
-    let seq = Sequencer::open(
-        store.clone(),
+    let mut seq = Sequencer::open(
+        log.clone(),
+        index.clone(),
         signer.clone(),
         metrics.clone(),
-        SequencerConfig {
-            batch_interval: cfg.batch_interval,
-            max_batch: cfg.max_batch,
-            checkpoint_refresh: cfg.checkpoint_refresh,
-        },
+        now_ms(),
     )
     .map_err(|e| e.to_string())?;
-    let mut seq = seq;
-    if !cfg.witnesses.is_empty() {
-        tracing::info!(
-            witnesses = cfg.witnesses.len(),
-            quorum = cfg.witness_quorum,
-            "asking witnesses to cosign every checkpoint"
-        );
-        let w = provlog_server::witnessing::Witnessing::new(
-            cfg.witnesses.clone(),
-            cfg.witness_quorum,
-            cfg.witness_timeout,
-        )?;
-        seq.set_witnessing(w);
+    let committed = seq
+        .committed()
+        .ok_or("the log was opened but its checkpoint is unknown")?;
+    // An exchange may be retried once after a 409; a round may start after
+    // the one already running: receipts wait at most this for the quorum.
+    let witness_wait = cfg.witness_timeout * 2 + Duration::from_secs(1);
+    let targets: Vec<_> = cfg
+        .witnesses
+        .iter()
+        .map(|w| (w.key.clone(), w.url.clone()))
+        .collect();
+    let publication = Publication::new(committed, &targets, cfg.witness_quorum, witness_wait);
+    seq.set_publication(publication.clone());
+    let mut slots = Vec::new();
+    for w in &cfg.witnesses {
+        let client = WitnessClient::new(&w.url, cfg.witness_timeout).map_err(|e| e.to_string())?;
+        slots.push(WitnessSlot::new(
+            w.key.clone(),
+            w.url.clone(),
+            Arc::new(HttpWitness(client)),
+        ));
     }
-    let published = seq.published();
-    let size = published.read().map(|p| p.checkpoint.size).unwrap_or(0);
-    let pending = Arc::new(AtomicUsize::new(0));
+    if !slots.is_empty() {
+        tracing::info!(
+            witnesses = slots.len(),
+            quorum = cfg.witness_quorum,
+            "asking witnesses to cosign every checkpoint, off the sequencer"
+        );
+    }
+    let size = publication.current().checkpoint.size;
     let (tx, rx) = mpsc::channel();
-    let seq_pending = pending.clone();
+    let seq_cfg = SequencerConfig {
+        batch_interval: cfg.batch_interval,
+        max_batch: cfg.max_batch,
+        checkpoint_refresh: cfg.checkpoint_refresh,
+    };
     let seq_thread = std::thread::Builder::new()
         .name("sequencer".into())
-        .spawn(move || seq.run(rx, seq_pending))
+        .spawn(move || seq.run(rx, seq_cfg))
         .map_err(|e| format!("cannot start the sequencer: {e}"))?;
-
+    // 4096 full tiles (~64 MiB) cover every level-0 tile of a 1M-entry log.
+    let nodes = Arc::new(NodeCache::new(4096));
+    let appender = Arc::new(Appender::new(
+        RateLimiter::new(cfg.rate_limit, cfg.rate_burst),
+        cfg.pool_size,
+        tx,
+        publication.clone(),
+        log.clone(),
+        nodes.clone(),
+        metrics.clone(),
+    ));
     let state = Arc::new(AppState {
-        store,
-        published,
-        pool: std::sync::Mutex::new(Some(tx)),
-        pending,
-        pool_size: cfg.pool_size,
+        log: log.clone(),
+        index,
+        publication: publication.clone(),
+        appender: appender.clone(),
         accepted,
-        limiter: RateLimiter::new(cfg.rate_limit, cfg.rate_burst),
-        metrics,
+        metrics: metrics.clone(),
         max_batch_body: cfg.max_batch_body,
         max_batch_claims: cfg.max_batch_claims,
-        // 4096 full tiles (~64 MiB) cover every level-0 tile of a 1M-entry log.
-        nodes: NodeCache::new(4096),
+        nodes,
     });
 
     // C2PA binding indexes: derived state in DATA/bindings, kept up to date
@@ -191,7 +218,17 @@ fn run(args: &RunArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
+        if !slots.is_empty() {
+            let publisher = Publisher::new(
+                publication.clone(),
+                slots,
+                cfg.witness_timeout,
+                log.clone(),
+                metrics.clone(),
+            );
+            tokio::spawn(publisher.run());
+        }
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
@@ -212,21 +249,30 @@ fn run(args: &RunArgs) -> Result<(), String> {
         let app = router(state.clone())
             .merge(web::router(info))
             .merge(provlog_server::sbr::router(state.clone(), index.clone()));
-        provlog_serve::serve(listener, app, cfg.conn, shutdown_signal())
-            .await
-            .map_err(|e| format!("server error: {e}"))
-    })?;
-    // Stop admitting, let the sequencer commit what is pooled, then exit.
-    tracing::info!("shutting down: committing pooled claims");
-    state.pool.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let closing = appender.clone();
+        provlog_serve::serve(listener, app, cfg.conn, async move {
+            shutdown_signal().await;
+            // Ordered shutdown: stop admitting first; the sequencer then
+            // commits what is pooled and answers it, and the requests in
+            // flight finish before the server stops.
+            tracing::info!("shutting down: committing pooled claims");
+            closing.close();
+        })
+        .await
+        .map_err(|e| format!("server error: {e}"))
+    });
+    // Also when serving failed: the sequencer must drain and stop.
+    appender.close();
     drop(state);
-    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    drop(appender);
+    runtime.shutdown_timeout(Duration::from_secs(5));
     seq_thread
         .join()
         .map_err(|_| "the sequencer thread panicked".to_string())?;
+    served?;
     // Everything is already durable in the journal; writing the memtables
     // out now spares the next start from replaying it (restart time).
-    if let Err(e) = store_for_shutdown.flush() {
+    if let Err(e) = store.flush() {
         tracing::warn!(error = %e, "flushing memtables at shutdown failed; the next start replays the journal");
     }
     tracing::info!("stopped");
@@ -284,12 +330,8 @@ fn spawn_index_follower(
                 }
             }
             loop {
-                let size = state
-                    .published
-                    .read()
-                    .map(|p| p.checkpoint.size)
-                    .unwrap_or(0);
-                if let Err(e) = index.catch_up(&state.store, size) {
+                let size = state.publication.current().checkpoint.size;
+                if let Err(e) = index.catch_up(&*state.log, size) {
                     tracing::warn!(error = %e, "binding index catch-up failed; retrying");
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));

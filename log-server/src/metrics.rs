@@ -14,6 +14,29 @@ pub struct ReasonLabel {
     pub reason: String,
 }
 
+/// Label set for per-witness metrics: the witness key's name.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WitnessLabel {
+    /// The witness key's name.
+    pub witness: String,
+}
+
+/// Handles on one witness's metrics.
+pub struct WitnessMetrics {
+    /// add-checkpoint requests sent.
+    pub requests: Counter,
+    /// Exchanges that ended without a valid cosignature.
+    pub failures: Counter,
+    /// Time of one exchange (including a 409 retry).
+    pub latency: Histogram,
+    /// The last size it cosigned.
+    pub cosigned_size: Gauge,
+}
+
+fn witness_latency() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 14))
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
@@ -35,6 +58,16 @@ pub struct Metrics {
     pub tree_size: Gauge,
     /// Claims waiting in the pool.
     pub pool_pending: Gauge,
+    /// Batches whose storage writes failed (nothing acknowledged).
+    pub commit_failures: Counter,
+    /// Per-witness requests.
+    pub witness_requests: Family<WitnessLabel, Counter>,
+    /// Per-witness failed exchanges.
+    pub witness_failures: Family<WitnessLabel, Counter>,
+    /// Per-witness exchange latency.
+    pub witness_latency: Family<WitnessLabel, Histogram, fn() -> Histogram>,
+    /// Per-witness last cosigned size.
+    pub witness_cosigned_size: Family<WitnessLabel, Gauge>,
 }
 
 impl Metrics {
@@ -51,6 +84,11 @@ impl Metrics {
             rejections: Family::default(),
             tree_size: Gauge::default(),
             pool_pending: Gauge::default(),
+            commit_failures: Counter::default(),
+            witness_requests: Family::default(),
+            witness_failures: Family::default(),
+            witness_latency: Family::new_with_constructor(witness_latency),
+            witness_cosigned_size: Family::default(),
             registry: Registry::default(),
         };
         registry.register("entries", "Entries appended to the log", m.entries.clone());
@@ -86,7 +124,45 @@ impl Metrics {
             "Claims waiting to be sequenced",
             m.pool_pending.clone(),
         );
+        registry.register(
+            "commit_failures",
+            "Batches whose storage writes failed; nothing of them was acknowledged",
+            m.commit_failures.clone(),
+        );
+        registry.register(
+            "witness_requests",
+            "add-checkpoint requests sent, per witness",
+            m.witness_requests.clone(),
+        );
+        registry.register(
+            "witness_failures",
+            "Witness exchanges that ended without a valid cosignature, per witness",
+            m.witness_failures.clone(),
+        );
+        registry.register(
+            "witness_latency_seconds",
+            "Time of one witness exchange (a 409 retry included), per witness",
+            m.witness_latency.clone(),
+        );
+        registry.register(
+            "witness_cosigned_size",
+            "The last tree size each witness cosigned",
+            m.witness_cosigned_size.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Handles on the metrics of the witness named `name`.
+    pub fn witness(&self, name: &str) -> WitnessMetrics {
+        let l = WitnessLabel {
+            witness: name.to_string(),
+        };
+        WitnessMetrics {
+            requests: self.witness_requests.get_or_create(&l).clone(),
+            failures: self.witness_failures.get_or_create(&l).clone(),
+            latency: self.witness_latency.get_or_create(&l).clone(),
+            cosigned_size: self.witness_cosigned_size.get_or_create(&l).clone(),
+        }
     }
 
     /// Counts a rejection.

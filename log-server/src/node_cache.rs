@@ -13,13 +13,10 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use provlog_core::hash::{HASH_SIZE, Hash, node_hash};
-use provlog_core::tiles::{TILE_HEIGHT, TileLevel, TileNodeReader};
+use provlog_core::tiles::{TILE_HEIGHT, TILE_WIDTH as WIDTH, TileLevel, TileNodeReader};
 use provlog_core::tree::{NodeId, NodeReader, TreeError};
 
-use crate::store::{Store, StoreTiles};
-
-/// Entries or hashes in a full tile.
-const WIDTH: u64 = 256;
+use crate::storage::{LogStorage, StorageTiles};
 
 /// The complete nodes over one tile's hashes: level k holds `width >> k`
 /// nodes (for a full tile: 256, 128, ..., 1).
@@ -89,7 +86,7 @@ impl NodeCache {
     }
 
     /// A node reader for the tree of `size` entries backed by this cache.
-    pub fn reader<'a>(&'a self, store: &'a Store, size: u64) -> CachedTileNodes<'a> {
+    pub fn reader<'a>(&'a self, store: &'a dyn LogStorage, size: u64) -> CachedTileNodes<'a> {
         CachedTileNodes {
             cache: self,
             store,
@@ -101,7 +98,7 @@ impl NodeCache {
 /// [`NodeReader`] over stored tiles with full tiles' trees cached.
 pub struct CachedTileNodes<'a> {
     cache: &'a NodeCache,
-    store: &'a Store,
+    store: &'a dyn LogStorage,
     size: u64,
 }
 
@@ -134,7 +131,7 @@ impl CachedTileNodes<'_> {
             None => {
                 let raw = self
                     .store
-                    .raw_tile(TileLevel::Hash(tile_level), tile_index)
+                    .tile(TileLevel::Hash(tile_level), tile_index)
                     .map_err(|e| TreeError::read_msg(e.to_string()))?
                     .ok_or_else(|| {
                         TreeError::read_msg(format!("hash tile {tile_level}/{tile_index} missing"))
@@ -174,7 +171,7 @@ impl NodeReader for CachedTileNodes<'_> {
         }
         if !missing.is_empty() {
             let edge =
-                TileNodeReader::new(StoreTiles(self.store), self.size).read_nodes(&missing)?;
+                TileNodeReader::new(StorageTiles(self.store), self.size).read_nodes(&missing)?;
             let mut edge = edge.into_iter();
             for slot in out.iter_mut().filter(|s| s.is_none()) {
                 *slot = edge.next();

@@ -69,6 +69,31 @@ impl RateLimiter {
         }
     }
 
+    /// Gives back `n` tokens taken for `key` by a request that was refused
+    /// after them (pool full, another key refused, shutting down, nothing
+    /// logged), so a refused request costs nothing. Never above the burst.
+    pub fn refund(&self, key: &str, n: usize) {
+        if !self.enabled() || n == 0 {
+            return;
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = buckets.get_mut(key) {
+            b.tokens = (b.tokens + n as f64).min(self.burst);
+        }
+    }
+
+    /// Tokens `key` has now (a full bucket if it was never seen).
+    pub fn available(&self, key: &str) -> f64 {
+        if !self.enabled() {
+            return f64::INFINITY;
+        }
+        let now = Instant::now();
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets.get(key).map_or(self.burst, |b| {
+            (b.tokens + now.duration_since(b.last).as_secs_f64() * self.rate).min(self.burst)
+        })
+    }
+
     /// The configured burst, in claims.
     pub fn burst(&self) -> f64 {
         self.burst
@@ -89,6 +114,21 @@ mod tests {
         assert!(wait >= 1);
         assert!(rl.take("b", 5).is_ok());
         assert_eq!(rl.take("b", 6), Err(u64::MAX));
+    }
+
+    #[test]
+    fn refunds_restore_tokens_up_to_the_burst() {
+        // A rate so low that refilling during the test is negligible.
+        let rl = RateLimiter::new(1e-9, 10.0);
+        assert!(rl.take("a", 7).is_ok());
+        assert!(rl.available("a") < 3.01);
+        rl.refund("a", 7);
+        assert!(rl.available("a") > 9.99);
+        rl.refund("a", 100);
+        assert!(rl.available("a") <= 10.0);
+        // A key never seen has nothing to refund and a full bucket.
+        rl.refund("b", 3);
+        assert!(rl.available("b") > 9.99 && rl.available("b") <= 10.0);
     }
 
     #[test]

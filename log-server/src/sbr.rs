@@ -17,6 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::storage::read_entry;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
@@ -27,7 +28,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use provlog_core::claim::{HardBinding, HardBindingKind, HashAlg};
 use provlog_core::signed_claim::SignedClaim;
-use provlog_core::tiles::{TileLevel, decode_bundle};
 use provlog_core::tree::inclusion_proof;
 use provlog_media::{MAX_IMAGE_BYTES, MediaError, PHASH_ALG};
 use serde::{Deserialize, Serialize};
@@ -153,22 +153,15 @@ fn respond(
     note: &[u8],
     candidates: Vec<(u64, Option<u32>)>,
 ) -> Result<Response, Problem> {
-    let reader = st.app.nodes.reader(&st.app.store, size);
+    let reader = st.app.nodes.reader(&*st.app.log, size);
     let mut matches = Vec::with_capacity(candidates.len());
     for (index, distance) in candidates {
         if index >= size {
             continue;
         }
-        let raw = st
-            .app
-            .store
-            .raw_tile(TileLevel::Entries, index / 256)
-            .map_err(|e| Problem::internal(e.to_string()))?
-            .ok_or_else(|| Problem::internal(format!("entry bundle {} missing", index / 256)))?;
-        let entries = decode_bundle(&raw).map_err(|e| Problem::internal(e.to_string()))?;
-        let entry = entries
-            .get((index % 256) as usize)
-            .ok_or_else(|| Problem::internal(format!("entry {index} missing")))?;
+        let entry =
+            read_entry(&*st.app.log, index, size).map_err(|e| Problem::internal(e.to_string()))?;
+        let entry = entry.as_slice();
         let proof =
             inclusion_proof(&reader, index, size).map_err(|e| Problem::internal(e.to_string()))?;
         let manifest_id = SignedClaim::from_bytes(entry)
@@ -237,7 +230,7 @@ async fn by_binding(
     tokio::task::spawn_blocking(move || {
         let index = st.index()?;
         index
-            .catch_up_for_request(&st.app.store, cur.checkpoint.size)
+            .catch_up_for_request(&*st.app.log, cur.checkpoint.size)
             .map_err(index_problem)?;
         let found = index
             .lookup_soft(&alg, &value, max)
@@ -253,12 +246,8 @@ async fn by_binding(
     .map_err(|e| Problem::internal(e.to_string()))?
 }
 
-fn current(st: &SbrState) -> Arc<crate::sequencer::Published> {
-    st.app
-        .published
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
+fn current(st: &SbrState) -> Arc<crate::publisher::PublishedCheckpoint> {
+    st.app.publication.current()
 }
 
 async fn by_binding_get(
@@ -393,7 +382,7 @@ async fn by_content(
         })?;
         let index = st.index()?;
         index
-            .catch_up_for_request(&st.app.store, cur.checkpoint.size)
+            .catch_up_for_request(&*st.app.log, cur.checkpoint.size)
             .map_err(index_problem)?;
         let found = index.near(hash, radius, max).map_err(index_problem)?;
         let mut seen = std::collections::HashSet::new();
@@ -468,24 +457,17 @@ async fn lookup_hard(
         let size = cur.checkpoint.size;
         let index = st.index()?;
         index
-            .catch_up_for_request(&st.app.store, size)
+            .catch_up_for_request(&*st.app.log, size)
             .map_err(index_problem)?;
         let found = index
             .lookup_hard(&hb, crate::sbr::MAX_RESULTS * 10)
             .map_err(index_problem)?;
-        let reader = st.app.nodes.reader(&st.app.store, size);
+        let reader = st.app.nodes.reader(&*st.app.log, size);
         let mut entries = Vec::new();
         for index in found.into_iter().filter(|&i| i < size) {
-            let raw = st
-                .app
-                .store
-                .raw_tile(TileLevel::Entries, index / 256)
-                .map_err(|e| Problem::internal(e.to_string()))?
-                .ok_or_else(|| Problem::internal("entry bundle missing"))?;
-            let bundle = decode_bundle(&raw).map_err(|e| Problem::internal(e.to_string()))?;
-            let entry = bundle
-                .get((index % 256) as usize)
-                .ok_or_else(|| Problem::internal("entry missing"))?;
+            let entry = read_entry(&*st.app.log, index, size)
+                .map_err(|e| Problem::internal(e.to_string()))?;
+            let entry = entry.as_slice();
             let proof = inclusion_proof(&reader, index, size)
                 .map_err(|e| Problem::internal(e.to_string()))?;
             entries.push(LookupEntry {

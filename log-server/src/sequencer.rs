@@ -1,54 +1,107 @@
-//! The single sequencer: takes validated claims from the pool, appends them
-//! to the tree, and commits entries, tiles, indexes and the new signed
-//! checkpoint in one atomic, fsync'd write. Only then are receipts issued.
+//! The single sequencer: takes admitted claims, appends them to the tree
+//! with the core [`TileBuilder`], and commits each batch through the storage
+//! seam ([`crate::storage`]): stage the batch's tiles and index entries,
+//! swap the checkpoint in (compare-and-swap against the one it last read or
+//! wrote), settle. Only after all of that succeeds are receipts issued.
+//! On any failure nothing is acknowledged and the in-memory state is
+//! reloaded from storage (the same recovery as at start-up), so it never
+//! runs ahead of what is durable; if storage cannot even be read, every
+//! later batch first retries that recovery.
 //!
-//! It runs on its own OS thread because everything it does (hashing,
-//! signing, fsync, proof building) blocks; the HTTP side talks to it over a
-//! channel and gets each receipt back through a oneshot.
+//! [`Sequencer::commit`] sequences one batch at a given time, with no
+//! threads, channels or sleeps (tests step it directly);
+//! [`Sequencer::run`] is the thin loop around it that the server runs on
+//! its own OS thread (hashing, signing, fsync and proof building block).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use provlog_core::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
-use provlog_core::hash::{EMPTY_ROOT, HASH_SIZE, Hash, leaf_hash};
+use provlog_core::hash::{EMPTY_ROOT, Hash};
 use provlog_core::note::NoteSigner;
 use provlog_core::receipt::Receipt;
-use provlog_core::tiles::{Tile, TileLevel, TileNodeReader, decode_bundle};
-use provlog_core::tree::{CompactRange, NodeId, NodeReader, TreeError, inclusion_proof, tree_root};
+use provlog_core::tile_builder::TileBuilder;
+use provlog_core::tiles::TileNodeReader;
+use provlog_core::tree::{NodeId, NodeReader, TreeError, inclusion_proof};
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
-use crate::store::{Commit, Store, StoreError, StoreTiles, TreeState};
-use crate::witnessing::Witnessing;
+use crate::publisher::{Committed, Publication};
+use crate::storage::{IndexStorage, LogStorage, StagedBatch, StorageError, StorageTiles, TreeHead};
 
-/// Entries (and hashes) per tile.
-const TILE_WIDTH: usize = 256;
-
-/// A claim that passed every check and waits to be sequenced.
-pub struct Pending {
-    /// The signed claim bytes, exactly as they will be logged.
+/// A claim to sequence: the entry exactly as it will be logged.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// The signed claim bytes.
     pub entry: Vec<u8>,
     /// RFC 6962 leaf hash of `entry`.
     pub leaf: Hash,
     /// SHA-256 of the asset the claim is about (for the lookup index).
     pub asset: Hash,
-    /// When the claim entered the pool (for the latency metric).
+}
+
+/// One claim of a batch committed: its receipt (against the committed,
+/// log-signed checkpoint).
+#[derive(Debug, Clone)]
+pub struct Sequenced {
+    /// The receipt.
+    pub receipt: Receipt,
+    /// The checkpoint's (size, timestamp), to wait for witnesses.
+    pub checkpoint_order: (u64, u64),
+    /// Whether the claim was already logged (or earlier in the batch).
+    pub duplicate: bool,
+}
+
+/// Releases one claim's room in the pool when dropped: whoever drops the
+/// claim (the sequencer after answering, or a channel at shutdown), the
+/// room is given back exactly once.
+pub struct PoolSlot {
+    pending: Arc<AtomicUsize>,
+    metrics: Arc<Metrics>,
+}
+
+impl PoolSlot {
+    /// Takes the room already reserved in `pending` for one claim.
+    pub fn reserved(pending: Arc<AtomicUsize>, metrics: Arc<Metrics>) -> Self {
+        metrics.pool_pending.inc();
+        PoolSlot { pending, metrics }
+    }
+}
+
+impl Drop for PoolSlot {
+    fn drop(&mut self) {
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+        self.metrics.pool_pending.dec();
+    }
+}
+
+/// A claim in the pool, with where its receipt goes.
+pub struct Pending {
+    /// The claim.
+    pub claim: Claim,
+    /// When it entered the pool (for the latency metric).
     pub admitted: Instant,
-    /// Where the receipt goes.
-    pub reply: oneshot::Sender<Result<Receipt, SequencerError>>,
+    /// Where the result goes.
+    pub reply: oneshot::Sender<Result<Sequenced, SequencerError>>,
+    /// Its room in the pool.
+    pub slot: PoolSlot,
 }
 
 /// Why a claim got no receipt.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SequencerError {
-    /// Storage failed; nothing from this batch was logged.
-    #[error("storage failed, the claim was not logged: {0}")]
+    /// Storage failed; the claim may be retried (a claim whose batch did
+    /// reach storage is then answered from the dedup index).
+    #[error("storage failed, the claim was not acknowledged: {0}")]
     Storage(String),
-    /// Building the inclusion proof failed after the commit (the claim is logged).
-    #[error("claim logged at index {index} but its proof could not be built: {detail}")]
+    /// The claim cannot be logged at all.
+    #[error("the claim cannot be logged: {0}")]
+    Rejected(String),
+    /// Building the inclusion proof failed (the claim may be logged).
+    #[error("claim at index {index} but its proof could not be built: {detail}")]
     Proof {
         /// Where the claim is.
         index: u64,
@@ -62,25 +115,13 @@ pub enum SequencerError {
 pub enum OpenError {
     /// Storage failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Storage(#[from] StorageError),
     /// The stored state is inconsistent; the server must not serve it.
     #[error("self-check failed, refusing to serve: {0}")]
     SelfCheck(String),
 }
 
-/// What readers see: the latest committed, signed checkpoint.
-#[derive(Debug, Clone)]
-pub struct Published {
-    /// The signed checkpoint note.
-    pub note: Vec<u8>,
-    /// Its parsed body.
-    pub checkpoint: Checkpoint,
-}
-
-/// Shared handle to the latest published checkpoint.
-pub type SharedCheckpoint = Arc<RwLock<Arc<Published>>>;
-
-/// Sequencer settings.
+/// Settings of the loop around [`Sequencer::commit`].
 #[derive(Debug, Clone)]
 pub struct SequencerConfig {
     /// Longest a claim waits before its batch is committed.
@@ -91,262 +132,426 @@ pub struct SequencerConfig {
     pub checkpoint_refresh: Duration,
 }
 
-/// The right-most, growing tile of one level.
-#[derive(Debug, Clone, Default)]
-struct OpenTile {
-    index: u64,
-    data: Vec<u8>,
-    count: usize,
-    dirty: bool,
-}
-
-/// The sequencer state. Owns the tree.
-pub struct Sequencer {
-    store: Store,
-    signer: NoteSigner,
-    origin: String,
-    range: CompactRange,
-    /// Open hash tile per tile level (index = tile level).
-    hash_tiles: Vec<OpenTile>,
-    bundle: OpenTile,
-    /// Every node (all levels) completed by the batch being sequenced, so
-    /// its receipts' proofs need not re-read the tiles just written.
-    fresh: HashMap<NodeId, Hash>,
-    last_timestamp: u64,
-    published: SharedCheckpoint,
-    metrics: Arc<Metrics>,
-    cfg: SequencerConfig,
-    witnessing: Option<Witnessing>,
-}
-
-fn now_ms() -> u64 {
+/// The current time in milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
 
+/// The durable state the sequencer builds on.
+struct Durable {
+    /// The stored checkpoint note (what the next swap expects).
+    note: Vec<u8>,
+    checkpoint: Checkpoint,
+    builder: TileBuilder,
+}
+
+/// The sequencer. Owns the tree.
+pub struct Sequencer {
+    log: Arc<dyn LogStorage>,
+    index: Arc<dyn IndexStorage>,
+    signer: NoteSigner,
+    /// `None` after a failure until storage has been read back.
+    state: Option<Durable>,
+    last_timestamp: u64,
+    publication: Option<Arc<Publication>>,
+    metrics: Arc<Metrics>,
+}
+
 impl Sequencer {
-    /// Opens the log in `store`: creates the empty tree on first start,
-    /// otherwise runs the start-up self-check (stored tiles must reproduce the
-    /// stored, validly signed checkpoint) and loads the open tiles.
+    /// Opens the log: creates the empty tree on first start (at `now_ms`),
+    /// otherwise recovers (settles a batch its last run left staged) and
+    /// runs the start-up self-check: the stored checkpoint must verify with
+    /// the log key and the stored right-edge tiles must reproduce its root.
     pub fn open(
-        store: Store,
+        log: Arc<dyn LogStorage>,
+        index: Arc<dyn IndexStorage>,
         signer: NoteSigner,
         metrics: Arc<Metrics>,
-        cfg: SequencerConfig,
+        now_ms: u64,
     ) -> Result<Self, OpenError> {
-        let origin = signer.name().to_string();
-        let stored_note = store.checkpoint()?;
-        let tree = store.tree_state()?;
-        let fail = |m: String| Err(OpenError::SelfCheck(m));
-        let (range, note, checkpoint) = match (stored_note, tree) {
-            (None, None) => {
-                let cp = Checkpoint {
-                    origin: origin.clone(),
-                    size: 0,
-                    root: EMPTY_ROOT,
-                    extensions: vec![],
-                }
-                .with_timestamp(now_ms());
-                let note = sign_checkpoint(&cp, &signer)
-                    .map_err(|e| OpenError::SelfCheck(format!("cannot sign: {e}")))?;
-                store.commit(Commit {
-                    tree: Some(TreeState {
-                        size: 0,
-                        peaks: vec![],
-                    }),
-                    checkpoint: note.clone(),
-                    ..Commit::default()
-                })?;
-                (CompactRange::new(), note, cp)
-            }
-            (Some(note), Some(tree)) => {
-                let verified = match verify_checkpoint(&note, &signer.verifier_key()) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        return fail(format!(
-                            "the stored checkpoint does not verify with this log's key: {e}"
-                        ));
-                    }
-                };
-                let cp = verified.checkpoint;
-                if cp.size != tree.size {
-                    return fail(format!(
-                        "stored checkpoint has size {} but the stored tree has {} entries",
-                        cp.size, tree.size
-                    ));
-                }
-                let range = match CompactRange::from_parts(tree.size, tree.peaks) {
-                    Ok(r) => r,
-                    Err(e) => return fail(format!("stored tree state is invalid: {e}")),
-                };
-                if range.root() != cp.root {
-                    return fail("stored tree state does not hash to the checkpoint root".into());
-                }
-                let reader = TileNodeReader::new(StoreTiles(&store), cp.size);
-                match tree_root(&reader, cp.size) {
-                    Ok(root) if root == cp.root => {}
-                    Ok(_) => {
-                        return fail(format!(
-                            "the root recomputed from stored tiles differs from the checkpoint root at size {}",
-                            cp.size
-                        ));
-                    }
-                    Err(e) => {
-                        return fail(format!("cannot recompute the root from stored tiles: {e}"));
-                    }
-                }
-                (range, note, cp)
-            }
-            (Some(_), None) => return fail("a checkpoint is stored but no tree state".into()),
-            (None, Some(_)) => return fail("a tree state is stored but no checkpoint".into()),
-        };
         let mut seq = Sequencer {
-            store,
+            log,
+            index,
             signer,
-            origin,
-            range,
-            hash_tiles: Vec::new(),
-            bundle: OpenTile::default(),
-            fresh: HashMap::new(),
-            last_timestamp: checkpoint.timestamp_ms().unwrap_or(0),
-            published: Arc::new(RwLock::new(Arc::new(Published { note, checkpoint }))),
+            state: None,
+            last_timestamp: 0,
+            publication: None,
             metrics,
-            cfg,
-            witnessing: None,
         };
-        seq.load_open_tiles()?;
-        seq.metrics.tree_size.set(seq.range.size() as i64);
+        if seq.log.checkpoint()?.is_none() {
+            seq.create(now_ms)?;
+        }
+        seq.recover()?;
         Ok(seq)
     }
 
-    /// Loads the right-most partial tile of every level, and checks that
-    /// the partial entry bundle hashes to the partial level-0 hash tile.
-    fn load_open_tiles(&mut self) -> Result<(), OpenError> {
-        let size = self.range.size();
-        let mut level = 0u8;
-        self.hash_tiles.clear();
-        loop {
-            let nodes = if u32::from(level) * 8 >= 64 {
-                0
-            } else {
-                size >> (u32::from(level) * 8)
-            };
-            if nodes == 0 && level > 0 {
-                break;
-            }
-            let index = nodes / TILE_WIDTH as u64;
-            let count = (nodes % TILE_WIDTH as u64) as usize;
-            let mut open = OpenTile {
-                index,
-                ..OpenTile::default()
-            };
-            if count > 0 {
-                let raw = self
-                    .store
-                    .raw_tile(TileLevel::Hash(level), index)?
-                    .ok_or_else(|| {
-                        OpenError::SelfCheck(format!(
-                            "partial hash tile level {level} index {index} is missing"
-                        ))
-                    })?;
-                if raw.len() != count * HASH_SIZE {
-                    return Err(OpenError::SelfCheck(format!(
-                        "partial hash tile level {level} index {index} holds {} bytes, expected {}",
-                        raw.len(),
-                        count * HASH_SIZE
-                    )));
-                }
-                open.data = raw;
-                open.count = count;
-            }
-            self.hash_tiles.push(open);
-            if nodes < TILE_WIDTH as u64 {
-                break;
-            }
-            level += 1;
+    /// Writes the empty tree's checkpoint (first start).
+    fn create(&mut self, now_ms: u64) -> Result<(), OpenError> {
+        let cp = Checkpoint {
+            origin: self.signer.name().to_string(),
+            size: 0,
+            root: EMPTY_ROOT,
+            extensions: vec![],
         }
-        let index = size / TILE_WIDTH as u64;
-        let count = (size % TILE_WIDTH as u64) as usize;
-        self.bundle = OpenTile {
-            index,
-            ..OpenTile::default()
+        .with_timestamp(now_ms);
+        let note = sign_checkpoint(&cp, &self.signer)
+            .map_err(|e| OpenError::SelfCheck(format!("cannot sign: {e}")))?;
+        let head = TreeHead {
+            size: 0,
+            root: EMPTY_ROOT,
         };
-        if count > 0 {
-            let raw = self
-                .store
-                .raw_tile(TileLevel::Entries, index)?
-                .ok_or_else(|| {
-                    OpenError::SelfCheck(format!("partial entry bundle {index} is missing"))
-                })?;
-            let entries = decode_bundle(&raw).map_err(|e| {
-                OpenError::SelfCheck(format!("partial entry bundle {index} is corrupt: {e}"))
-            })?;
-            if entries.len() != count {
-                return Err(OpenError::SelfCheck(format!(
-                    "partial entry bundle {index} holds {} entries, expected {count}",
-                    entries.len()
-                )));
-            }
-            let level0 = &self.hash_tiles[0].data;
-            for (i, e) in entries.iter().enumerate() {
-                if level0.get(i * HASH_SIZE..(i + 1) * HASH_SIZE) != Some(&leaf_hash(e)[..]) {
-                    return Err(OpenError::SelfCheck(format!(
-                        "entry {} in the partial bundle does not match its leaf hash",
-                        index * TILE_WIDTH as u64 + i as u64
-                    )));
-                }
-            }
-            self.bundle.data = raw;
-            self.bundle.count = count;
-        }
+        self.log.stage(&head, &StagedBatch::default())?;
+        self.log.swap_checkpoint(None, &note, &head)?;
+        self.log.settle(&head)?;
         Ok(())
     }
 
-    /// Asks these witnesses to cosign every checkpoint from now on; the
-    /// checkpoint is published (and put in receipts) with their cosignatures.
-    pub fn set_witnessing(&mut self, w: Witnessing) {
-        self.witnessing = Some(w);
+    /// Reads the durable state back: the stored checkpoint (it must verify
+    /// with the log key), settles storage on its tree (finishing a batch
+    /// whose swap took effect, discarding one whose swap did not), runs the
+    /// backend's own checks, and resumes the tile builder from the stored
+    /// right edge, whose root must be the checkpoint's. O(log n) reads.
+    fn recover(&mut self) -> Result<(), OpenError> {
+        self.state = None;
+        let fail = |m: String| Err(OpenError::SelfCheck(m));
+        let Some(note) = self.log.checkpoint()? else {
+            return fail("no checkpoint is stored".into());
+        };
+        let cp = match verify_checkpoint(&note, &self.signer.verifier_key()) {
+            Ok(v) => v.checkpoint,
+            Err(e) => {
+                return fail(format!(
+                    "the stored checkpoint does not verify with this log's key: {e}"
+                ));
+            }
+        };
+        let head = TreeHead {
+            size: cp.size,
+            root: cp.root,
+        };
+        self.log.settle(&head)?;
+        self.log.self_check(&head).map_err(|e| match e {
+            StorageError::Corrupt(m) => OpenError::SelfCheck(m),
+            e => OpenError::Storage(e),
+        })?;
+        let builder = match TileBuilder::resume(cp.size, &StorageTiles(&*self.log), true) {
+            Ok(b) => b.keep_nodes(),
+            Err(e) => return fail(format!("cannot resume from the stored right edge: {e}")),
+        };
+        if builder.root() != cp.root {
+            return fail(format!(
+                "the root recomputed from stored tiles differs from the checkpoint root at size {}",
+                cp.size
+            ));
+        }
+        self.last_timestamp = self.last_timestamp.max(cp.timestamp_ms().unwrap_or(0));
+        self.metrics.tree_size.set(cp.size as i64);
+        self.state = Some(Durable {
+            note,
+            checkpoint: cp,
+            builder,
+        });
+        Ok(())
     }
 
-    /// The committed note with witness cosignatures, if witnessing is on.
-    fn cosigned(&mut self, note: Vec<u8>, size: u64) -> Vec<u8> {
-        match &mut self.witnessing {
-            Some(w) => w.cosign(&note, size, &self.store),
-            None => note,
+    /// Reports every commit to `publication` from now on.
+    pub fn set_publication(&mut self, publication: Arc<Publication>) {
+        self.publication = Some(publication);
+    }
+
+    /// The committed checkpoint: durable, log-signed. `None` while storage
+    /// is unreadable after a failure.
+    pub fn committed(&self) -> Option<Committed> {
+        self.state.as_ref().map(|s| Committed {
+            note: s.note.clone(),
+            checkpoint: s.checkpoint.clone(),
+        })
+    }
+
+    fn next_timestamp(&mut self, now_ms: u64) -> u64 {
+        // Strictly increasing, even if the wall clock steps back.
+        let ts = now_ms.max(self.last_timestamp + 1);
+        self.last_timestamp = ts;
+        ts
+    }
+
+    /// The durable state, reading it back from storage first if a failure
+    /// left it unknown.
+    fn durable(&mut self) -> Result<&mut Durable, SequencerError> {
+        if self.state.is_none() {
+            self.recover().map_err(|e| {
+                tracing::error!(error = %e, "cannot read the log back from storage");
+                SequencerError::Storage(format!("cannot read the log back from storage: {e}"))
+            })?;
+        }
+        self.state
+            .as_mut()
+            .ok_or_else(|| SequencerError::Storage("no durable state".into()))
+    }
+
+    /// After a failed write: nothing is acknowledged, and the in-memory state
+    /// is reloaded from storage (or marked unknown until it can be).
+    fn failed(&mut self, what: &str, e: &StorageError) -> SequencerError {
+        tracing::error!(error = %e, "{what} failed; reloading the log from storage");
+        self.metrics.commit_failures.inc();
+        if let Err(re) = self.recover() {
+            tracing::error!(error = %re, "cannot read the log back yet; retrying before the next batch");
+        }
+        SequencerError::Storage(format!("{what}: {e}"))
+    }
+
+    /// Sequences one batch at time `now_ms`: dedup, append, sign, stage,
+    /// swap, settle; then returns one result per claim, in order. Claims
+    /// already logged (or earlier in the batch) get a receipt for their
+    /// original index. Nothing is returned as `Ok` unless the batch is
+    /// durable and readable. A batch of duplicates only commits nothing.
+    pub fn commit(
+        &mut self,
+        claims: Vec<Claim>,
+        now_ms: u64,
+    ) -> Vec<Result<Sequenced, SequencerError>> {
+        let started = Instant::now();
+        let n = claims.len();
+        let all = |e: SequencerError| (0..n).map(|_| Err(e.clone())).collect();
+        let log = self.log.clone();
+        let index = self.index.clone();
+        let (old_size, old_note) = match self.durable() {
+            Ok(d) => (d.checkpoint.size, d.note.clone()),
+            Err(e) => return all(e),
+        };
+        // Where each claim goes: Ok((index, duplicate)) or why not.
+        let mut slots: Vec<Result<(u64, bool), SequencerError>> = Vec::with_capacity(n);
+        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        let mut dedup = Vec::new();
+        let mut assets = Vec::new();
+        let old_tiles = TileNodeReader::new(StorageTiles(&*log), old_size);
+        {
+            let Some(d) = self.state.as_mut() else {
+                return all(SequencerError::Storage("no durable state".into()));
+            };
+            for c in &claims {
+                if let Some(&i) = in_batch.get(&c.leaf) {
+                    slots.push(Ok((i, true)));
+                    continue;
+                }
+                match logged_at(&*index, &old_tiles, &c.leaf, old_size) {
+                    Ok(Some(i)) => {
+                        slots.push(Ok((i, true)));
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        slots.push(Err(SequencerError::Storage(e.to_string())));
+                        continue;
+                    }
+                }
+                match d.builder.append(&c.entry) {
+                    Ok(i) => {
+                        in_batch.insert(c.leaf, i);
+                        dedup.push((c.leaf, i));
+                        assets.push((c.asset, i));
+                        slots.push(Ok((i, false)));
+                    }
+                    Err(e) => slots.push(Err(SequencerError::Rejected(e.to_string()))),
+                }
+            }
+        }
+        let appended = dedup.len() as u64;
+        let size;
+        let note;
+        let cp;
+        if appended == 0 {
+            // Nothing new: answer against the checkpoint already stored.
+            let Some(d) = self.state.as_ref() else {
+                return all(SequencerError::Storage("no durable state".into()));
+            };
+            size = old_size;
+            note = d.note.clone();
+            cp = d.checkpoint.clone();
+        } else {
+            let ts = self.next_timestamp(now_ms);
+            let Some(d) = self.state.as_mut() else {
+                return all(SequencerError::Storage("no durable state".into()));
+            };
+            size = d.builder.size();
+            cp = Checkpoint {
+                origin: self.signer.name().to_string(),
+                size,
+                root: d.builder.root(),
+                extensions: vec![],
+            }
+            .with_timestamp(ts);
+            note = match sign_checkpoint(&cp, &self.signer) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = self.recover();
+                    return all(SequencerError::Storage(format!("cannot sign: {e}")));
+                }
+            };
+        }
+        // Receipts, built from the nodes this batch computed and the tiles
+        // of the old tree (every node of the new tree is one or the other).
+        let results: Vec<Result<Sequenced, SequencerError>> = {
+            let Some(d) = self.state.as_ref() else {
+                return all(SequencerError::Storage("no durable state".into()));
+            };
+            let reader = CachedNodes::new(d.builder.nodes(), &old_tiles);
+            claims
+                .into_iter()
+                .zip(slots)
+                .map(|(c, slot)| {
+                    let (i, duplicate) = slot?;
+                    let proof =
+                        inclusion_proof(&reader, i, size).map_err(|e| SequencerError::Proof {
+                            index: i,
+                            detail: e.to_string(),
+                        })?;
+                    Ok(Sequenced {
+                        receipt: Receipt {
+                            entry: c.entry,
+                            index: i,
+                            proof,
+                            checkpoint: note.clone(),
+                        },
+                        checkpoint_order: (size, cp.timestamp_ms().unwrap_or(0)),
+                        duplicate,
+                    })
+                })
+                .collect()
+        };
+        if appended > 0 {
+            let head = TreeHead {
+                size,
+                root: cp.root,
+            };
+            let Some(d) = self.state.as_mut() else {
+                return all(SequencerError::Storage("no durable state".into()));
+            };
+            let batch = StagedBatch {
+                tiles: d.builder.take_tiles(),
+                peaks: d.builder.range().peaks().to_vec(),
+            };
+            if let Err(e) = log.stage(&head, &batch) {
+                return all(self.failed("staging the batch's tiles", &e));
+            }
+            if let Err(e) = index.stage_indexes(&head, &dedup, &assets) {
+                return all(self.failed("staging the batch's index entries", &e));
+            }
+            if let Err(e) = log.swap_checkpoint(Some(&old_note), &note, &head) {
+                return all(self.failed("swapping the checkpoint in", &e));
+            }
+            if let Err(e) = log.settle(&head) {
+                return all(self.failed("settling the batch's tiles", &e));
+            }
+            if let Some(d) = self.state.as_mut() {
+                d.note = note.clone();
+                d.checkpoint = cp.clone();
+            }
+            self.metrics.entries.inc_by(appended);
+            self.metrics.batches.inc();
+            self.metrics.tree_size.set(size as i64);
+            self.metrics
+                .commit_seconds
+                .observe(started.elapsed().as_secs_f64());
+            self.report(note, cp);
+        }
+        self.metrics.batch_size.observe(n as f64);
+        self.metrics.duplicates.inc_by(
+            results
+                .iter()
+                .filter(|r| matches!(r, Ok(s) if s.duplicate))
+                .count() as u64,
+        );
+        tracing::debug!(size, appended, batch = n, "committed batch");
+        results
+    }
+
+    fn report(&self, note: Vec<u8>, checkpoint: Checkpoint) {
+        if let Some(p) = &self.publication {
+            p.commit(Committed { note, checkpoint });
         }
     }
 
-    /// Handle readers use to see the latest checkpoint.
-    pub fn published(&self) -> SharedCheckpoint {
-        self.published.clone()
+    /// Signs the current tree again with a fresh timestamp (an idle log, so
+    /// that it can be told from a frozen one) and swaps it in.
+    pub fn refresh(&mut self, now_ms: u64) -> Result<(), SequencerError> {
+        let log = self.log.clone();
+        let ts = self.next_timestamp(now_ms);
+        let d = self.durable()?;
+        let cp = Checkpoint {
+            origin: d.checkpoint.origin.clone(),
+            size: d.checkpoint.size,
+            root: d.checkpoint.root,
+            extensions: vec![],
+        }
+        .with_timestamp(ts);
+        let old = d.note.clone();
+        let note = sign_checkpoint(&cp, &self.signer)
+            .map_err(|e| SequencerError::Storage(format!("cannot sign: {e}")))?;
+        let head = TreeHead {
+            size: cp.size,
+            root: cp.root,
+        };
+        if let Err(e) = log.swap_checkpoint(Some(&old), &note, &head) {
+            return Err(self.failed("refreshing the checkpoint", &e));
+        }
+        if let Err(e) = log.settle(&head) {
+            return Err(self.failed("settling after a refresh", &e));
+        }
+        if let Some(d) = self.state.as_mut() {
+            d.note = note.clone();
+            d.checkpoint = cp.clone();
+        }
+        self.report(note, cp);
+        Ok(())
     }
 
-    /// Runs the sequencer until every sender is gone, then commits what is
-    /// left and returns.
-    /// `pending` is the pool counter the HTTP side increments on admission;
-    /// the sequencer releases each claim's slot once it has been handled.
-    pub fn run(mut self, rx: mpsc::Receiver<Pending>, pending: Arc<AtomicUsize>) {
+    /// Commits one batch of pooled claims at time `now_ms` and answers each
+    /// submitter (dropping each claim releases its pool room).
+    pub fn process(&mut self, batch: Vec<Pending>, now_ms: u64) {
+        let mut claims = Vec::with_capacity(batch.len());
+        let mut waiting = Vec::with_capacity(batch.len());
+        for p in batch {
+            claims.push(p.claim);
+            waiting.push((p.admitted, p.reply, p.slot));
+        }
+        let results = self.commit(claims, now_ms);
+        for ((admitted, reply, slot), r) in waiting.into_iter().zip(results) {
+            self.metrics
+                .receipt_seconds
+                .observe(admitted.elapsed().as_secs_f64());
+            let _ = reply.send(r);
+            // Answered: the claim's pool room is free again.
+            drop(slot);
+        }
+    }
+
+    /// Runs until every sender is gone, then commits what is left and
+    /// returns: waits for a first claim (or the refresh period), gathers
+    /// more until `max_batch` or `batch_interval`, and calls
+    /// [`Sequencer::process`].
+    pub fn run(mut self, rx: mpsc::Receiver<Pending>, cfg: SequencerConfig) {
         let mut last_commit = Instant::now();
         loop {
-            let wait = self
-                .cfg
-                .checkpoint_refresh
-                .saturating_sub(last_commit.elapsed());
+            let wait = cfg.checkpoint_refresh.saturating_sub(last_commit.elapsed());
             let first = match rx.recv_timeout(wait) {
                 Ok(p) => p,
                 Err(RecvTimeoutError::Timeout) => {
-                    self.refresh_checkpoint();
+                    if let Err(e) = self.refresh(now_ms()) {
+                        tracing::error!(error = %e, "checkpoint refresh failed");
+                    }
                     last_commit = Instant::now();
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            let deadline = Instant::now() + self.cfg.batch_interval;
+            let deadline = Instant::now() + cfg.batch_interval;
             let mut batch = vec![first];
             let mut closed = false;
-            while batch.len() < self.cfg.max_batch {
+            while batch.len() < cfg.max_batch {
                 let left = deadline.saturating_duration_since(Instant::now());
                 match rx.recv_timeout(left) {
                     Ok(p) => batch.push(p),
@@ -357,263 +562,40 @@ impl Sequencer {
                     }
                 }
             }
-            let n = batch.len();
-            self.process(batch);
-            pending.fetch_sub(n, Ordering::AcqRel);
+            self.process(batch, now_ms());
             last_commit = Instant::now();
             if closed {
                 return;
             }
         }
     }
-
-    fn next_timestamp(&mut self) -> u64 {
-        // Strictly increasing, even if the wall clock steps back.
-        let ts = now_ms().max(self.last_timestamp + 1);
-        self.last_timestamp = ts;
-        ts
-    }
-
-    /// Signs the current tree again with a fresh timestamp (idle log).
-    fn refresh_checkpoint(&mut self) {
-        let cp = Checkpoint {
-            origin: self.origin.clone(),
-            size: self.range.size(),
-            root: self.range.root(),
-            extensions: vec![],
-        }
-        .with_timestamp(self.next_timestamp());
-        let Ok(note) = sign_checkpoint(&cp, &self.signer) else {
-            tracing::error!("cannot sign checkpoint");
-            return;
-        };
-        let commit = Commit {
-            checkpoint: note.clone(),
-            ..Commit::default()
-        };
-        match self.store.commit(commit) {
-            Ok(()) => {
-                let note = self.cosigned(note, cp.size);
-                self.publish(note, cp);
-            }
-            Err(e) => tracing::error!(error = %e, "checkpoint refresh failed"),
-        }
-    }
-
-    fn publish(&self, note: Vec<u8>, checkpoint: Checkpoint) {
-        let mut guard = self.published.write().unwrap_or_else(|e| e.into_inner());
-        *guard = Arc::new(Published { note, checkpoint });
-    }
-
-    /// Sequences one batch: dedup, append, commit, publish, then reply.
-    fn process(&mut self, batch: Vec<Pending>) {
-        let started = Instant::now();
-        let n = batch.len();
-        self.metrics.pool_pending.dec_by(n as i64);
-        let mut commit = Commit::default();
-        self.fresh.clear();
-        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
-        // (pending, index) for every reply to send after the commit.
-        let mut answers: Vec<(Pending, u64)> = Vec::with_capacity(n);
-        let mut appended = 0u64;
-        for p in batch {
-            if let Some(&i) = in_batch.get(&p.leaf) {
-                self.metrics.duplicates.inc();
-                answers.push((p, i));
-                continue;
-            }
-            match self.store.index_of_leaf(&p.leaf) {
-                Ok(Some(i)) => {
-                    self.metrics.duplicates.inc();
-                    answers.push((p, i));
-                    continue;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    let _ = p.reply.send(Err(SequencerError::Storage(e.to_string())));
-                    continue;
-                }
-            }
-            let index = self.range.size();
-            if let Err(e) = self.append(&p.entry, p.leaf, &mut commit) {
-                let _ = p.reply.send(Err(SequencerError::Storage(e)));
-                continue;
-            }
-            appended += 1;
-            in_batch.insert(p.leaf, index);
-            commit.dedup.push((p.leaf, index));
-            commit.assets.push((p.asset, index));
-            answers.push((p, index));
-        }
-        self.flush_open_tiles(&mut commit);
-
-        let cp = Checkpoint {
-            origin: self.origin.clone(),
-            size: self.range.size(),
-            root: self.range.root(),
-            extensions: vec![],
-        }
-        .with_timestamp(self.next_timestamp());
-        let note = match sign_checkpoint(&cp, &self.signer) {
-            Ok(n) => n,
-            Err(e) => {
-                self.fail_batch(answers, format!("cannot sign checkpoint: {e}"));
-                return;
-            }
-        };
-        commit.tree = Some(TreeState {
-            size: self.range.size(),
-            peaks: self.range.peaks().to_vec(),
-        });
-        commit.checkpoint = note.clone();
-        if let Err(e) = self.store.commit(commit) {
-            tracing::error!(error = %e, "batch commit failed; rolling back to stored state");
-            self.fail_batch(answers, e.to_string());
-            return;
-        }
-        let size = cp.size;
-        let note = self.cosigned(note, size);
-        self.publish(note.clone(), cp);
-        self.metrics.entries.inc_by(appended);
-        self.metrics.batches.inc();
-        self.metrics.batch_size.observe(n as f64);
-        self.metrics.tree_size.set(size as i64);
-        self.metrics
-            .commit_seconds
-            .observe(started.elapsed().as_secs_f64());
-        tracing::debug!(size, appended, batch = n, "committed batch");
-
-        let reader = CachedNodes::new(
-            &self.fresh,
-            TileNodeReader::new(StoreTiles(&self.store), size),
-        );
-        for (p, index) in answers {
-            let result = inclusion_proof(&reader, index, size)
-                .map(|proof| Receipt {
-                    entry: p.entry,
-                    index,
-                    proof,
-                    checkpoint: note.clone(),
-                })
-                .map_err(|e| SequencerError::Proof {
-                    index,
-                    detail: e.to_string(),
-                });
-            self.metrics
-                .receipt_seconds
-                .observe(p.admitted.elapsed().as_secs_f64());
-            let _ = p.reply.send(result);
-        }
-    }
-
-    /// Answers every waiting submitter with an error and reloads the tree
-    /// from storage, so the in-memory state never runs ahead of the disk.
-    fn fail_batch(&mut self, answers: Vec<(Pending, u64)>, why: String) {
-        for (p, _) in answers {
-            let _ = p.reply.send(Err(SequencerError::Storage(why.clone())));
-        }
-        match self.store.tree_state() {
-            Ok(Some(tree)) => match CompactRange::from_parts(tree.size, tree.peaks) {
-                Ok(r) => self.range = r,
-                Err(e) => tracing::error!(error = %e, "stored tree state invalid after failure"),
-            },
-            Ok(None) => self.range = CompactRange::new(),
-            Err(e) => tracing::error!(error = %e, "cannot reload tree state"),
-        }
-        if let Err(e) = self.load_open_tiles() {
-            tracing::error!(error = %e, "cannot reload open tiles after a failed commit");
-        }
-    }
-
-    /// Appends one entry: its bundle slot, and every hash tile node it completes.
-    fn append(&mut self, entry: &[u8], leaf: Hash, commit: &mut Commit) -> Result<(), String> {
-        let len =
-            u16::try_from(entry.len()).map_err(|_| "entry longer than 65535 bytes".to_string())?;
-        self.bundle.data.extend_from_slice(&len.to_be_bytes());
-        self.bundle.data.extend_from_slice(entry);
-        self.bundle.count += 1;
-        self.bundle.dirty = true;
-        if self.bundle.count == TILE_WIDTH {
-            let full = std::mem::take(&mut self.bundle.data);
-            commit.tiles.push((
-                Tile {
-                    level: TileLevel::Entries,
-                    index: self.bundle.index,
-                    width: TILE_WIDTH as u16,
-                },
-                full,
-            ));
-            self.bundle = OpenTile {
-                index: self.bundle.index + 1,
-                ..OpenTile::default()
-            };
-        }
-        let hash_tiles = &mut self.hash_tiles;
-        let fresh = &mut self.fresh;
-        let appended = self.range.append(leaf, |node: NodeId, hash: Hash| {
-            fresh.insert(node, hash);
-            if !node.level.is_multiple_of(8) {
-                return;
-            }
-            let tl = usize::from(node.level / 8);
-            while hash_tiles.len() <= tl {
-                hash_tiles.push(OpenTile::default());
-            }
-            let t = &mut hash_tiles[tl];
-            t.data.extend_from_slice(&hash);
-            t.count += 1;
-            t.dirty = true;
-            if t.count == TILE_WIDTH {
-                commit.tiles.push((
-                    Tile {
-                        level: TileLevel::Hash(node.level / 8),
-                        index: t.index,
-                        width: TILE_WIDTH as u16,
-                    },
-                    std::mem::take(&mut t.data),
-                ));
-                *t = OpenTile {
-                    index: t.index + 1,
-                    ..OpenTile::default()
-                };
-            }
-        });
-        appended.map_err(|e| e.to_string())
-    }
-
-    /// Adds the current bytes of every open tile changed in this batch.
-    fn flush_open_tiles(&mut self, commit: &mut Commit) {
-        for (level, t) in self.hash_tiles.iter_mut().enumerate() {
-            if t.dirty && t.count > 0 {
-                commit.tiles.push((
-                    Tile {
-                        level: TileLevel::Hash(level as u8),
-                        index: t.index,
-                        width: t.count as u16,
-                    },
-                    t.data.clone(),
-                ));
-            }
-            t.dirty = false;
-        }
-        if self.bundle.dirty && self.bundle.count > 0 {
-            commit.tiles.push((
-                Tile {
-                    level: TileLevel::Entries,
-                    index: self.bundle.index,
-                    width: self.bundle.count as u16,
-                },
-                self.bundle.data.clone(),
-            ));
-        }
-        self.bundle.dirty = false;
-    }
 }
 
-/// Node reader for a batch's receipts: nodes the batch itself completed
-/// come from memory (they are exactly what was just written to the tiles);
-/// older nodes are read from the stored tiles once and memoised, since the
-/// proofs of neighbouring leaves share them.
+/// Where `leaf` is logged in the tree of `size`, checking the dedup index's
+/// hint against the tree (a stale index entry is a miss; see
+/// [`IndexStorage`]).
+pub fn logged_at(
+    index: &dyn IndexStorage,
+    tiles: &impl NodeReader,
+    leaf: &Hash,
+    size: u64,
+) -> Result<Option<u64>, StorageError> {
+    let Some(i) = index.index_of_leaf(leaf)? else {
+        return Ok(None);
+    };
+    if i >= size {
+        return Ok(None);
+    }
+    let at = tiles
+        .read_nodes(&[NodeId::new(0, i)])
+        .map_err(|e| StorageError::Backend(format!("reading leaf {i}: {e}")))?;
+    Ok((at.first() == Some(leaf)).then_some(i))
+}
+
+/// Node reader for a batch's receipts: nodes the batch itself computed come
+/// from memory (they are exactly what it writes into the tiles); older nodes
+/// are read from the old tree's tiles once and memoised, since the proofs
+/// of neighbouring leaves share them.
 pub struct CachedNodes<'a, R> {
     fresh: &'a HashMap<NodeId, Hash>,
     inner: R,

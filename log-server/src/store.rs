@@ -1,5 +1,15 @@
-//! Durable storage of the log in fjall: tiles, entry bundles, indexes and
-//! the signed checkpoint, always changed together in one atomic, fsync'd batch.
+//! The embedded default backend: the log in fjall, implementing both
+//! [`LogStorage`] and [`IndexStorage`]. Tiles, entry bundles, index entries
+//! and the signed checkpoint of a batch are always written together in one
+//! atomic, fsync'd fjall batch: [`LogStorage::stage`] and
+//! [`IndexStorage::stage_indexes`] only buffer, and
+//! [`LogStorage::swap_checkpoint`] compares the stored checkpoint with the
+//! expected one and writes the buffer with the new checkpoint. That is a
+//! valid implementation of stage-then-swap (see [`crate::storage`]): a crash
+//! before the write leaves none of the batch, after it all of it, and
+//! nothing staged is readable before the swap. `settle` has nothing to do.
+//! fjall locks its directory, so no second process can open the log; in
+//! this process the compare and the write happen under one lock.
 //!
 //! Keyspaces:
 //! - `tiles`: `[tile level (0xff = entries)] [tile index u64 BE]` -> tile bytes.
@@ -20,10 +30,14 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{
+    Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode,
+};
 use provlog_core::hash::{EMPTY_ROOT, HASH_SIZE, Hash, sha256};
-use provlog_core::tiles::{Tile, TileError, TileLevel, TileNodeReader, TileReader};
+use provlog_core::tiles::{TileLevel, TileNodeReader};
 use provlog_core::tree::{CompactRange, tree_root};
+
+use crate::storage::{IndexStorage, LogStorage, StagedBatch, StorageError, StorageTiles, TreeHead};
 
 /// Key byte used for entry-bundle tiles in the `tiles` keyspace.
 const ENTRIES_LEVEL: u8 = 0xff;
@@ -76,7 +90,7 @@ pub enum StoreError {
     },
 }
 
-/// The log's persistent state.
+/// The log's persistent state in fjall. Cheap to clone (shared handles).
 #[derive(Clone)]
 pub struct Store {
     db: Database,
@@ -85,30 +99,25 @@ pub struct Store {
     assets: Keyspace,
     meta: Keyspace,
     high_water: Arc<Mutex<HighWater>>,
+    /// The staged batch, buffered until its swap (see the module docs).
+    staged: Arc<Mutex<Option<Staged>>>,
 }
 
-/// The tree state saved with every commit.
+/// What is buffered for the batch growing the tree to `head`.
+struct Staged {
+    head: TreeHead,
+    batch: WriteBatch,
+}
+
+/// The tree state saved with every batch: the compact range. Kept (as in
+/// every earlier version of the layout) as a start-up cross-check of the
+/// checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeState {
     /// Number of entries.
     pub size: u64,
     /// The compact range's peaks (left to right).
     pub peaks: Vec<Hash>,
-}
-
-/// One atomic commit: everything a sequenced batch changes.
-#[derive(Default)]
-pub struct Commit {
-    /// Tiles (hash tiles and entry bundles) with their new bytes.
-    pub tiles: Vec<(Tile, Vec<u8>)>,
-    /// New leaf hash -> index entries.
-    pub dedup: Vec<(Hash, u64)>,
-    /// New asset hash -> index entries.
-    pub assets: Vec<(Hash, u64)>,
-    /// The tree state after the batch.
-    pub tree: Option<TreeState>,
-    /// The signed checkpoint note after the batch.
-    pub checkpoint: Vec<u8>,
 }
 
 fn tile_key(level: TileLevel, index: u64) -> [u8; 9] {
@@ -121,6 +130,28 @@ fn tile_key(level: TileLevel, index: u64) -> [u8; 9] {
     k
 }
 
+fn asset_key(asset: &Hash, index: u64) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(asset);
+    k[32..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+impl From<fjall::Error> for StorageError {
+    fn from(e: fjall::Error) -> Self {
+        StorageError::Backend(e.to_string())
+    }
+}
+
+impl From<StoreError> for StorageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Corrupt(m) => StorageError::Corrupt(m),
+            e => StorageError::Backend(e.to_string()),
+        }
+    }
+}
+
 impl Store {
     /// Opens (or creates) the database in `dir/db`.
     /// Refuses a database that holds less than the high-water mark.
@@ -131,7 +162,7 @@ impl Store {
         // decoder); turn that into the same clear refusal as other damage.
         let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let db = Database::builder(&db_dir)
-                // Durability is explicit: every commit fsyncs (see `commit`).
+                // Durability is explicit: every swap fsyncs.
                 .manual_journal_persist(true)
                 .open()?;
             // The indexes take random 32-byte keys; a smaller memtable keeps
@@ -165,6 +196,7 @@ impl Store {
             assets,
             meta,
             high_water: Arc::new(Mutex::new(high_water)),
+            staged: Arc::new(Mutex::new(None)),
         };
         store.check_high_water()?;
         Ok(store)
@@ -190,7 +222,7 @@ impl Store {
         let at_mark = if size == 0 {
             EMPTY_ROOT
         } else {
-            tree_root(&TileNodeReader::new(StoreTiles(self), stored), size).map_err(|e| {
+            tree_root(&TileNodeReader::new(StorageTiles(self), stored), size).map_err(|e| {
                 StoreError::Corrupt(format!(
                     "cannot recompute the committed tree of {size} entries from the stored tiles: {e}; refusing to serve"
                 ))
@@ -204,57 +236,14 @@ impl Store {
         Ok(())
     }
 
-    /// Writes every memtable out to table files and waits (tests, audits).
+    /// Writes every memtable out to table files and waits (shutdown, tests,
+    /// audits): everything is already durable in the journal; this spares
+    /// the next start from replaying it.
     pub fn flush(&self) -> Result<(), StoreError> {
         for ks in [&self.tiles, &self.dedup, &self.assets, &self.meta] {
             ks.rotate_memtable_and_wait()?;
         }
         Ok(())
-    }
-
-    /// Writes a commit atomically and fsyncs it before returning.
-    pub fn commit(&self, c: Commit) -> Result<(), StoreError> {
-        let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
-        for (tile, bytes) in c.tiles {
-            batch.insert(&self.tiles, tile_key(tile.level, tile.index), bytes);
-        }
-        for (leaf, index) in c.dedup {
-            batch.insert(&self.dedup, leaf, index.to_be_bytes());
-        }
-        for (asset, index) in c.assets {
-            let mut k = [0u8; 40];
-            k[..32].copy_from_slice(&asset);
-            k[32..].copy_from_slice(&index.to_be_bytes());
-            batch.insert(&self.assets, k, []);
-        }
-        let mark = c
-            .tree
-            .as_ref()
-            .and_then(|t| CompactRange::from_parts(t.size, t.peaks.clone()).ok())
-            .map(|r| (r.size(), r.root()));
-        if let Some(tree) = c.tree {
-            let mut v = Vec::with_capacity(8 + tree.peaks.len() * HASH_SIZE);
-            v.extend_from_slice(&tree.size.to_be_bytes());
-            for p in &tree.peaks {
-                v.extend_from_slice(p);
-            }
-            batch.insert(&self.meta, META_TREE, v);
-        }
-        batch.insert(&self.meta, META_CHECKPOINT, c.checkpoint);
-        batch.commit()?;
-        // Only after the commit is durable: the mark never runs ahead of it.
-        if let Some((size, root)) = mark {
-            self.high_water
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .record(size, root)?;
-        }
-        Ok(())
-    }
-
-    /// The stored checkpoint note, if the log has been initialised.
-    pub fn checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.meta.get(META_CHECKPOINT)?.map(|v| v.to_vec()))
     }
 
     /// The stored tree state, if any.
@@ -289,99 +278,177 @@ impl Store {
         Ok(self.tiles.get(tile_key(level, index))?.map(|v| v.to_vec()))
     }
 
-    /// Index of the entry with this leaf hash, if logged.
-    pub fn index_of_leaf(&self, leaf: &Hash) -> Result<Option<u64>, StoreError> {
+    /// Bytes on disk used by the database.
+    pub fn disk_space(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
+    }
+
+    /// The buffer of the batch growing the tree to `head`, started afresh
+    /// if another batch (never swapped in) was buffered.
+    fn staged_for<'a>(&self, slot: &'a mut Option<Staged>, head: &TreeHead) -> &'a mut WriteBatch {
+        if slot.as_ref().is_some_and(|s| s.head != *head) {
+            *slot = None;
+        }
+        &mut slot
+            .get_or_insert_with(|| Staged {
+                head: *head,
+                batch: self.db.batch(),
+            })
+            .batch
+    }
+}
+
+impl LogStorage for Store {
+    fn checkpoint(&self) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.meta.get(META_CHECKPOINT)?.map(|v| v.to_vec()))
+    }
+
+    fn tile(&self, level: TileLevel, index: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.raw_tile(level, index)?)
+    }
+
+    /// Buffers the tiles and the tree state; nothing is written until the swap.
+    fn stage(&self, head: &TreeHead, batch: &StagedBatch) -> Result<(), StorageError> {
+        let mut guard = self.staged.lock().unwrap_or_else(|e| e.into_inner());
+        // A new batch: forget whatever an unswapped one buffered.
+        *guard = None;
+        let b = self.staged_for(&mut guard, head);
+        for (tile, bytes) in &batch.tiles {
+            b.insert(
+                &self.tiles,
+                tile_key(tile.level, tile.index),
+                bytes.as_slice(),
+            );
+        }
+        let mut v = Vec::with_capacity(8 + batch.peaks.len() * HASH_SIZE);
+        v.extend_from_slice(&head.size.to_be_bytes());
+        for p in &batch.peaks {
+            v.extend_from_slice(p);
+        }
+        b.insert(&self.meta, META_TREE, v);
+        Ok(())
+    }
+
+    /// Compares under a lock, then writes the buffered batch with the new
+    /// checkpoint in one fsync'd fjall batch; records the high-water mark
+    /// once that is durable.
+    fn swap_checkpoint(
+        &self,
+        old: Option<&[u8]>,
+        new: &[u8],
+        head: &TreeHead,
+    ) -> Result<(), StorageError> {
+        let mut guard = self.staged.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.meta.get(META_CHECKPOINT)?;
+        if current.as_deref() != old {
+            *guard = None;
+            return Err(StorageError::Conflict(format!(
+                "expected {}, found {}",
+                if old.is_some() {
+                    "a checkpoint"
+                } else {
+                    "none"
+                },
+                if current.is_some() {
+                    "another checkpoint"
+                } else {
+                    "none"
+                }
+            )));
+        }
+        let staged = match guard.take() {
+            Some(s) if s.head == *head => s.batch,
+            // Staged for another tree, or nothing staged (a refresh).
+            _ => self.db.batch(),
+        };
+        let mut batch = staged.durability(Some(PersistMode::SyncAll));
+        batch.insert(&self.meta, META_CHECKPOINT, new);
+        batch.commit()?;
+        // Only after the commit is durable: the mark never runs ahead of it.
+        self.high_water
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(head.size, head.root)?;
+        Ok(())
+    }
+
+    /// Everything was written by the swap; drops a buffer never swapped in.
+    fn settle(&self, head: &TreeHead) -> Result<(), StorageError> {
+        let mut guard = self.staged.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = head;
+        *guard = None;
+        Ok(())
+    }
+
+    /// The stored compact range must be the checkpoint's tree.
+    fn self_check(&self, head: &TreeHead) -> Result<(), StorageError> {
+        let tree = self.tree_state()?.ok_or_else(|| {
+            StorageError::Corrupt("a checkpoint is stored but no tree state".into())
+        })?;
+        if tree.size != head.size {
+            return Err(StorageError::Corrupt(format!(
+                "stored checkpoint has size {} but the stored tree has {} entries",
+                head.size, tree.size
+            )));
+        }
+        let range = CompactRange::from_parts(tree.size, tree.peaks)
+            .map_err(|e| StorageError::Corrupt(format!("stored tree state is invalid: {e}")))?;
+        if range.root() != head.root {
+            return Err(StorageError::Corrupt(
+                "stored tree state does not hash to the checkpoint root".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl IndexStorage for Store {
+    fn index_of_leaf(&self, leaf: &Hash) -> Result<Option<u64>, StorageError> {
         match self.dedup.get(leaf)? {
             None => Ok(None),
             Some(v) => {
                 let b: [u8; 8] = v
                     .as_ref()
                     .try_into()
-                    .map_err(|_| StoreError::Corrupt("dedup value is not 8 bytes".into()))?;
+                    .map_err(|_| StorageError::Corrupt("dedup value is not 8 bytes".into()))?;
                 Ok(Some(u64::from_be_bytes(b)))
             }
         }
     }
 
-    /// Indexes of every entry that claims this asset, at most `limit`.
-    pub fn lookup_asset(&self, asset: &Hash, limit: usize) -> Result<Vec<u64>, StoreError> {
+    fn lookup_asset(&self, asset: &Hash, limit: usize) -> Result<Vec<u64>, StorageError> {
         let mut out = Vec::new();
         for kv in self.assets.prefix(asset).take(limit) {
             let key = kv.key()?;
             let b: [u8; 8] = key
                 .get(32..40)
                 .and_then(|s| s.try_into().ok())
-                .ok_or_else(|| StoreError::Corrupt("asset key is not 40 bytes".into()))?;
+                .ok_or_else(|| StorageError::Corrupt("asset key is not 40 bytes".into()))?;
             out.push(u64::from_be_bytes(b));
         }
         Ok(out)
     }
 
-    /// Whether the asset index has `index` under `asset`.
-    pub fn lookup_asset_at(&self, asset: &Hash, index: u64) -> Result<bool, StoreError> {
-        let mut k = [0u8; 40];
-        k[..32].copy_from_slice(asset);
-        k[32..].copy_from_slice(&index.to_be_bytes());
-        Ok(self.assets.contains_key(k)?)
+    fn has_asset_entry(&self, asset: &Hash, index: u64) -> Result<bool, StorageError> {
+        Ok(self.assets.contains_key(asset_key(asset, index))?)
     }
 
-    /// Bytes on disk used by the database.
-    pub fn disk_space(&self) -> u64 {
-        self.db.disk_space().unwrap_or(0)
-    }
-}
-
-/// A [`TileReader`] over the store that serves a tile of the asked width
-/// from the stored (possibly wider) tile. Widths only grow and the first
-/// `w` hashes or entries of a tile never change, so a prefix is exact.
-pub struct StoreTiles<'a>(pub &'a Store);
-
-impl TileReader for StoreTiles<'_> {
-    fn read_tile(&self, tile: &Tile) -> Result<Vec<u8>, TileError> {
-        let raw = self
-            .0
-            .raw_tile(tile.level, tile.index)
-            .map_err(|e| TileError::Read {
-                path: tile.path(),
-                message: e.to_string(),
-            })?
-            .ok_or_else(|| TileError::NotFound(tile.path()))?;
-        tile_prefix(tile, &raw).map_err(|message| TileError::Read {
-            path: tile.path(),
-            message,
-        })
-    }
-}
-
-/// Cuts a stored tile down to the width `tile` asks for.
-pub fn tile_prefix(tile: &Tile, raw: &[u8]) -> Result<Vec<u8>, String> {
-    let width = usize::from(tile.width);
-    match tile.level {
-        TileLevel::Hash(_) => {
-            let want = width * HASH_SIZE;
-            raw.get(..want).map(<[u8]>::to_vec).ok_or_else(|| {
-                format!(
-                    "tile {} is stored with width {}, narrower than asked",
-                    tile.path(),
-                    raw.len() / HASH_SIZE
-                )
-            })
+    /// Buffers the entries into the batch staged for `head`.
+    fn stage_indexes(
+        &self,
+        head: &TreeHead,
+        dedup: &[(Hash, u64)],
+        assets: &[(Hash, u64)],
+    ) -> Result<(), StorageError> {
+        let mut guard = self.staged.lock().unwrap_or_else(|e| e.into_inner());
+        let b = self.staged_for(&mut guard, head);
+        for (leaf, index) in dedup {
+            b.insert(&self.dedup, leaf, index.to_be_bytes());
         }
-        TileLevel::Entries => {
-            // Walk `width` length-prefixed entries.
-            let mut pos = 0usize;
-            for _ in 0..width {
-                let len = raw
-                    .get(pos..pos + 2)
-                    .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-                    .ok_or_else(|| format!("bundle {} is shorter than asked", tile.path()))?;
-                pos += 2 + len;
-                if pos > raw.len() {
-                    return Err(format!("bundle {} is truncated", tile.path()));
-                }
-            }
-            Ok(raw[..pos].to_vec())
+        for (asset, index) in assets {
+            b.insert(&self.assets, asset_key(asset, *index), []);
         }
+        Ok(())
     }
 }
 

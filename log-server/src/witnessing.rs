@@ -1,22 +1,26 @@
-//! The log side of witnessing (C2SP tlog-witness): after each checkpoint is
-//! committed, the sequencer asks every configured witness to cosign it,
-//! sending the size it last saw the witness cosign and a consistency proof
-//! from it (built from the log's tiles). A 409 answer names the witness's
-//! size; the request is retried once from it. Calls run concurrently, each
-//! with a timeout; the checkpoint is published with the cosignatures that
-//! verified. Fewer than the quorum is logged and counted, never fatal: the
-//! log keeps serving, and clients' policies decide what they accept.
+//! The log side of one C2SP tlog-witness: who the witness is
+//! ([`WitnessTarget`]), how it is called ([`WitnessCaller`], a seam so the
+//! publisher can be tested with in-process witnesses), and one
+//! add-checkpoint exchange ([`ask`]): it sends the size the log last saw
+//! the witness cosign with a consistency proof from it (built from the
+//! log's tiles); a 409 answer names the witness's size, and the request is
+//! retried once from it. Each call is bounded by the witness timeout.
+//! Rounds over all witnesses, and what is published, are in
+//! [`crate::publisher`].
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use provlog_client::witness::WitnessClient;
 use provlog_core::hash::Hash;
-use provlog_core::note::{Note, SIG_COSIGNATURE_V1, VerifierKey};
+use provlog_core::note::{SIG_COSIGNATURE_V1, VerifierKey};
 use provlog_core::tiles::TileNodeReader;
 use provlog_core::tree::consistency_proof;
-use provlog_core::witness::{AddCheckpointRequest, AddOutcome, attach_cosignatures};
+use provlog_core::witness::{AddCheckpointRequest, AddOutcome};
 
-use crate::store::{Store, StoreTiles};
+use crate::storage::{LogStorage, StorageTiles};
 
 /// A configured witness: its cosignature/v1 key and submission prefix.
 #[derive(Debug, Clone)]
@@ -47,152 +51,115 @@ impl WitnessTarget {
     }
 }
 
-struct Witness {
-    target: WitnessTarget,
-    client: WitnessClient,
-    /// The size we believe the witness last cosigned (learned from 200s and 409s).
-    known_size: u64,
+/// The future of one add-checkpoint call.
+pub type CallFuture = Pin<Box<dyn Future<Output = Result<AddOutcome, String>> + Send>>;
+
+/// Sends one add-checkpoint request to a witness.
+pub trait WitnessCaller: Send + Sync {
+    /// One request; the caller bounds it with the witness timeout.
+    fn add_checkpoint(&self, req: AddCheckpointRequest) -> CallFuture;
 }
 
-/// Drives the witness calls from the sequencer thread.
-pub struct Witnessing {
-    witnesses: Vec<Witness>,
-    quorum: usize,
-    runtime: tokio::runtime::Runtime,
-}
+/// The HTTP caller: [`WitnessClient`] (its reads are bounded there).
+pub struct HttpWitness(pub WitnessClient);
 
-impl Witnessing {
-    /// Sets up clients for `targets` with a per-request `timeout`.
-    pub fn new(
-        targets: Vec<WitnessTarget>,
-        quorum: usize,
-        timeout: Duration,
-    ) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the witnessing runtime: {e}"))?;
-        let mut witnesses = Vec::new();
-        for t in targets {
-            let client = WitnessClient::new(&t.url, timeout).map_err(|e| e.to_string())?;
-            witnesses.push(Witness {
-                target: t,
-                client,
-                known_size: 0,
-            });
-        }
-        Ok(Witnessing {
-            witnesses,
-            quorum,
-            runtime,
-        })
+impl WitnessCaller for HttpWitness {
+    fn add_checkpoint(&self, req: AddCheckpointRequest) -> CallFuture {
+        let client = self.0.clone();
+        Box::pin(async move { client.add_checkpoint(&req).await.map_err(|e| e.to_string()) })
     }
+}
 
-    /// Asks every witness to cosign `note` (a checkpoint of `size` leaves
-    /// with `root`, already committed) and returns the note with the valid
-    /// cosignatures appended.
-    pub fn cosign(&mut self, note: &[u8], size: u64, store: &Store) -> Vec<u8> {
-        let Ok(parsed) = Note::parse(note) else {
-            return note.to_vec();
-        };
-        let proof_for = |old: u64| -> Option<Vec<Hash>> {
-            if old == 0 || old >= size {
-                return Some(Vec::new());
-            }
-            let reader = TileNodeReader::new(StoreTiles(store), size);
-            consistency_proof(&reader, old, size).ok()
-        };
-        // Proofs are computed here (the store is not Send across the runtime).
-        let mut jobs = Vec::new();
-        for (i, w) in self.witnesses.iter().enumerate() {
-            let old = if w.known_size > size { 0 } else { w.known_size };
-            let Some(proof) = proof_for(old) else {
-                continue;
-            };
-            jobs.push((i, old, proof));
-        }
-        let mut results = self.runtime.block_on(async {
-            let mut set = tokio::task::JoinSet::new();
-            for (i, old, proof) in jobs {
-                let client = self.witnesses[i].client.clone();
-                let req = AddCheckpointRequest {
-                    old_size: old,
-                    proof,
-                    checkpoint: note.to_vec(),
+/// A consistency proof from `old` to `size` from the stored tiles (empty for
+/// 0 and for `size` itself), on a blocking thread: tile reads may be I/O.
+async fn proof_from(log: Arc<dyn LogStorage>, old: u64, size: u64) -> Result<Vec<Hash>, String> {
+    if old == 0 || old >= size {
+        return Ok(Vec::new());
+    }
+    tokio::task::spawn_blocking(move || {
+        let reader = TileNodeReader::new(StorageTiles(&*log), size);
+        consistency_proof(&reader, old, size).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("proof task failed: {e}"))?
+}
+
+/// What one exchange with a witness ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// The witness's answer to the last request sent, or why there was none.
+    pub outcome: Result<AddOutcome, String>,
+    /// The size the witness is now believed to have cosigned last.
+    pub known_size: u64,
+    /// Requests sent (1, or 2 after a 409).
+    pub requests: u32,
+}
+
+/// One add-checkpoint exchange for the log-signed `note` of a tree of
+/// `size`: from `known_size` (0 if it is beyond `size`), retried once from
+/// the size a 409 names. Each request is bounded by `timeout`.
+pub async fn ask(
+    caller: Arc<dyn WitnessCaller>,
+    log: Arc<dyn LogStorage>,
+    note: Vec<u8>,
+    size: u64,
+    known_size: u64,
+    timeout: Duration,
+) -> Exchange {
+    let mut old = if known_size > size { 0 } else { known_size };
+    let mut known = known_size;
+    let mut requests = 0;
+    loop {
+        let proof = match proof_from(log.clone(), old, size).await {
+            Ok(p) => p,
+            Err(e) => {
+                return Exchange {
+                    outcome: Err(format!(
+                        "cannot build the consistency proof from {old}: {e}"
+                    )),
+                    known_size: known,
+                    requests,
                 };
-                set.spawn(async move { (i, client.add_checkpoint(&req).await) });
             }
-            let mut out = Vec::new();
-            while let Some(r) = set.join_next().await {
-                if let Ok(r) = r {
-                    out.push(r);
+        };
+        let req = AddCheckpointRequest {
+            old_size: old,
+            proof,
+            checkpoint: note.clone(),
+        };
+        requests += 1;
+        let outcome = match tokio::time::timeout(timeout, caller.add_checkpoint(req)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+        };
+        match outcome {
+            Ok(AddOutcome::Conflict(s)) => {
+                known = s;
+                if requests == 1 && s <= size && s != old {
+                    old = s;
+                    continue;
                 }
+                return Exchange {
+                    outcome: Ok(AddOutcome::Conflict(s)),
+                    known_size: known,
+                    requests,
+                };
             }
-            out
-        });
-        // Retry 409s once from the size the witness reported.
-        let retries: Vec<(usize, u64)> = results
-            .iter()
-            .filter_map(|(i, r)| match r {
-                Ok(AddOutcome::Conflict(s)) if *s <= size => Some((*i, *s)),
-                _ => None,
-            })
-            .collect();
-        for (i, s) in retries {
-            self.witnesses[i].known_size = s;
-            let Some(proof) = proof_for(s) else { continue };
-            let req = AddCheckpointRequest {
-                old_size: s,
-                proof,
-                checkpoint: note.to_vec(),
-            };
-            let client = self.witnesses[i].client.clone();
-            let r = self
-                .runtime
-                .block_on(async move { client.add_checkpoint(&req).await });
-            results.retain(|(j, _)| *j != i);
-            results.push((i, r));
-        }
-        let mut out = parsed.clone();
-        let mut got = 0usize;
-        for (i, r) in results {
-            let w = &mut self.witnesses[i];
-            match r {
-                Ok(AddOutcome::Cosigned(sigs)) => {
-                    match attach_cosignatures(&out, &sigs, &w.target.key) {
-                        Ok(n) => {
-                            out = n;
-                            got += 1;
-                            w.known_size = size;
-                        }
-                        Err(e) => {
-                            tracing::warn!(witness = w.target.url, error = %e, "witness answer rejected")
-                        }
-                    }
-                }
-                Ok(AddOutcome::Conflict(s)) => {
-                    w.known_size = s;
-                    tracing::warn!(
-                        witness = w.target.url,
-                        witness_size = s,
-                        size,
-                        "witness is at another size"
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(witness = w.target.url, error = %e, "witness did not cosign")
-                }
+            Ok(AddOutcome::Cosigned(sigs)) => {
+                return Exchange {
+                    outcome: Ok(AddOutcome::Cosigned(sigs)),
+                    known_size: size,
+                    requests,
+                };
+            }
+            Err(e) => {
+                return Exchange {
+                    outcome: Err(e),
+                    known_size: known,
+                    requests,
+                };
             }
         }
-        if got < self.quorum {
-            tracing::warn!(
-                got,
-                quorum = self.quorum,
-                size,
-                "checkpoint published below the witness quorum"
-            );
-        }
-        out.to_bytes()
     }
 }
 

@@ -353,13 +353,19 @@ impl MonitorProcess {
     /// Starts a monitor on 127.0.0.1:0 with `data` and the config text
     /// `config` (written to `data/../<name>.toml`), and waits until it serves.
     pub fn start(data: &Path, config: &str) -> MonitorProcess {
+        Self::start_on(data, "127.0.0.1:0", config)
+    }
+
+    /// Like [`MonitorProcess::start`], listening on `listen` (to bring a
+    /// witness back at the address a log was configured with).
+    pub fn start_on(data: &Path, listen: &str, config: &str) -> MonitorProcess {
         std::fs::create_dir_all(data).expect("data dir");
         let cfg_path = data.with_extension("toml");
         std::fs::write(&cfg_path, config).expect("write config");
         let mut child = Command::new(bin("provlog-monitor"))
             .arg("--data")
             .arg(data)
-            .args(["--listen", "127.0.0.1:0", "--config"])
+            .args(["--listen", listen, "--config"])
             .arg(&cfg_path)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

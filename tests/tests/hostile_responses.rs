@@ -290,6 +290,7 @@ fn the_log_servers_witness_calls_are_bounded() {
     let vendor = Vendor::new("vendor.example");
     // The first commit (the empty tree's checkpoint at start) already asked them.
     let start_peak = peak_rss_kib(pid).expect("rss");
+    let asked_before: Vec<usize> = peers.iter().map(|(_, p, _)| p.requests().len()).collect();
     for i in 0..4 {
         let started = Instant::now();
         let receipt = rt.block_on(client.submit(&vendor.claim(i)));
@@ -299,6 +300,27 @@ fn the_log_servers_witness_calls_are_bounded() {
             "a hostile witness holds a commit for at most its timeout: {:?}",
             started.elapsed()
         );
+        // Witness rounds run off the sequencer, one at a time: wait (bounded)
+        // until every witness has been asked about this commit's checkpoint,
+        // so each hostile answer is read once per commit.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let asked_all = || {
+            peers
+                .iter()
+                .zip(&asked_before)
+                .all(|((_, p, _), before)| p.requests().len() > before + i as usize)
+        };
+        while !asked_all() {
+            assert!(
+                Instant::now() < deadline,
+                "every witness is asked about commit {i}: {:?}",
+                peers
+                    .iter()
+                    .map(|(m, p, _)| (m, p.requests().len()))
+                    .collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     let end_peak = peak_rss_kib(pid).expect("rss");
     println!("log server peak RSS: {start_peak} KiB before, {end_peak} KiB after 4 commits");

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use provlog_client::http::{HttpError, LogClient};
 use provlog_core::checkpoint::verify_checkpoint;
@@ -626,15 +626,31 @@ fn cbor_array(items: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// `pool_pending` from `/healthz`.
+async fn pool_pending(url: &str) -> u64 {
+    let h: serde_json::Value = reqwest::get(format!("{url}/healthz"))
+        .await
+        .expect("healthz")
+        .json()
+        .await
+        .expect("json");
+    h["pool_pending"].as_u64().expect("pool_pending")
+}
+
 #[test]
 fn full_pool_gives_503_with_retry_after() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // A slow sequencer (2 s batches) and a pool of 4 claims.
+    // A pool of 4 claims and a sequencer that will not commit on its own
+    // during the test (a 60 s batch interval, a larger max batch): the pool
+    // stays full until the ordered shutdown commits it. Nothing here
+    // depends on timing: the test waits for the state it needs.
     let log = LogProcess::start(
         dir.path(),
         &[
             "--batch-interval-ms",
-            "2000",
+            "60000",
+            "--max-batch",
+            "8",
             "--pool-size",
             "4",
             "--max-batch-claims",
@@ -644,11 +660,17 @@ fn full_pool_gives_503_with_retry_after() {
     let rt = rt();
     let vendor = Vendor::new("v.example");
     let client = LogClient::new(&log.url).expect("client");
+    let filler: Vec<Vec<u8>> = (0..4).map(|i| vendor.claim(i)).collect();
+    let c2 = client.clone();
+    let waiting = rt.spawn(async move { c2.submit_batch(&filler).await });
     rt.block_on(async {
-        let filler: Vec<Vec<u8>> = (0..4).map(|i| vendor.claim(i)).collect();
-        let c2 = client.clone();
-        let waiting = tokio::spawn(async move { c2.submit_batch(&filler).await });
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let url = log.url.clone();
+        let mut tries = 0;
+        while pool_pending(&url).await < 4 {
+            tries += 1;
+            assert!(tries < 2000, "the filler never reached the pool");
+            tokio::task::yield_now().await;
+        }
         match client.submit(&vendor.claim(99)).await {
             Err(HttpError::Status {
                 status,
@@ -662,12 +684,19 @@ fn full_pool_gives_503_with_retry_after() {
             }
             other => panic!("expected 503, got {other:?}"),
         }
-        let rs = waiting
-            .await
-            .expect("join")
-            .expect("the pooled batch is still logged");
-        assert_eq!(rs.len(), 4);
     });
+    // Ordered shutdown: admission stops, the pooled batch is committed and
+    // answered, then the server exits cleanly.
+    let data = log.data.clone();
+    let stopping = std::thread::spawn(move || log.stop());
+    let rs = rt
+        .block_on(waiting)
+        .expect("join")
+        .expect("the pooled batch is logged at shutdown");
+    assert_eq!(rs.len(), 4);
+    assert!(stopping.join().expect("stop thread"), "clean exit");
+    let log = LogProcess::start(&data, &[]);
+    let client = LogClient::new(&log.url).expect("client");
     assert_eq!(tree_size(&rt, &client, &log), 4);
     assert!(log.stop());
 }

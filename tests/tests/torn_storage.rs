@@ -15,7 +15,8 @@ use provlog_core::checkpoint::verify_checkpoint;
 use provlog_core::note::VerifierKey;
 use provlog_core::tiles::{Tile, TileLevel, entry_bundles_for_size, hash_tiles_for_size};
 use provlog_e2e::{LogProcess, Vendor, bin};
-use provlog_server::store::{Commit, Store};
+use provlog_server::storage::{LogStorage, StagedBatch, TreeHead};
+use provlog_server::store::Store;
 
 const ENTRIES: u64 = 700;
 
@@ -173,11 +174,12 @@ fn flip_byte(path: &Path, at: usize) {
 }
 
 /// Rewrites one stored tile with a byte flipped, through the store itself
-/// (so storage checksums stay valid: a logical, not a media, corruption).
+/// (so storage checksums stay valid: a logical, not a media, corruption):
+/// staged and swapped in with the same checkpoint and tree state.
 fn corrupt_tile_logically(data: &Path, level: TileLevel, index: u64, width: u16) {
     let store = Store::open(data).expect("open");
     let mut bytes = store
-        .raw_tile(level, index)
+        .tile(level, index)
         .expect("read")
         .expect("tile exists");
     // Inside a hash, or inside the first entry's bytes (not a length prefix).
@@ -187,20 +189,30 @@ fn corrupt_tile_logically(data: &Path, level: TileLevel, index: u64, width: u16)
     };
     bytes[at] ^= 1;
     let checkpoint = store.checkpoint().expect("cp").expect("cp stored");
+    let tree = store.tree_state().expect("tree").expect("tree stored");
+    let root = provlog_core::tree::CompactRange::from_parts(tree.size, tree.peaks.clone())
+        .expect("range")
+        .root();
+    let head = TreeHead {
+        size: tree.size,
+        root,
+    };
+    let batch = StagedBatch {
+        tiles: vec![(
+            Tile {
+                level,
+                index,
+                width,
+            },
+            bytes,
+        )],
+        peaks: tree.peaks,
+    };
+    store.stage(&head, &batch).expect("stage");
     store
-        .commit(Commit {
-            tiles: vec![(
-                Tile {
-                    level,
-                    index,
-                    width,
-                },
-                bytes,
-            )],
-            checkpoint,
-            ..Commit::default()
-        })
-        .expect("commit");
+        .swap_checkpoint(Some(&checkpoint), &checkpoint, &head)
+        .expect("swap");
+    store.settle(&head).expect("settle");
 }
 
 fn assert_refused(refusal: Option<String>, case: &str, mentions: &str) {
