@@ -29,6 +29,7 @@ use crate::problem::Problem;
 use crate::publisher::{Publication, PublishedCheckpoint};
 use crate::sequencer::{Claim, SequencerError, logged_at};
 use crate::storage::{IndexStorage, LogStorage, StorageTiles, read_entry, tile_prefix};
+use crate::storage_health::STORAGE_RETRY_AFTER_SECS;
 
 /// Media type of a signed claim.
 pub const COSE_MEDIA_TYPE: &str = "application/cose";
@@ -284,6 +285,10 @@ fn append_problem(e: AppendError) -> Problem {
         AppendError::ShuttingDown => Problem::unavailable(5, e.to_string()),
         AppendError::Sequencer(SequencerError::Rejected(_)) => {
             Problem::bad_request("invalid-claim", e.to_string())
+        }
+        // Nothing of the batch was acknowledged; the log is as it was.
+        AppendError::Sequencer(SequencerError::Storage(_)) => {
+            Problem::unavailable(STORAGE_RETRY_AFTER_SECS, e.to_string())
         }
         AppendError::Sequencer(_) => Problem::internal(e.to_string()),
     }
@@ -645,12 +650,29 @@ async fn get_consistency(
     .into_response())
 }
 
+/// `/healthz`: 200 with `ok` or `degraded` (witness quorum not met), 503
+/// with `failing` while storage writes fail (see [`crate::storage_health::StorageHealth`]).
 async fn healthz(State(state): State<Shared>) -> Response {
     let cur = state.current();
-    let degraded = state.publication.degraded();
-    axum::Json(serde_json::json!({
-        "status": if degraded.is_empty() { "ok" } else { "degraded" },
-        "reasons": degraded,
+    let mut reasons = state.publication.degraded();
+    let storage = state.metrics.storage.fault();
+    if let Some(f) = &storage {
+        reasons.insert(0, format!("storage: {}", f.error));
+    }
+    let status = match (&storage, reasons.is_empty()) {
+        (Some(_), _) => "failing",
+        (None, true) => "ok",
+        (None, false) => "degraded",
+    };
+    let code = if storage.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = axum::Json(serde_json::json!({
+        "status": status,
+        "reasons": reasons,
+        "storage_fault": storage,
         "origin": cur.checkpoint.origin,
         "tree_size": cur.checkpoint.size,
         "committed_size": state.readable_size(),
@@ -662,8 +684,8 @@ async fn healthz(State(state): State<Shared>) -> Response {
             "met": cur.quorum_met(),
         },
         "witnesses": state.publication.witnesses(),
-    }))
-    .into_response()
+    }));
+    (code, body).into_response()
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {

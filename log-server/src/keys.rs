@@ -54,20 +54,35 @@ pub fn load_or_create_log_key(dir: &Path, origin: &str) -> Result<(NoteSigner, b
         path: path.display().to_string(),
         detail: e.to_string(),
     })?;
+    write_secret_file(&path, &format!("{}\n", signer.to_skey())).map_err(io(&path))?;
+    Ok((signer, true))
+}
+
+/// Writes a new secret file atomically (mode 0600): into `PATH.tmp`
+/// (replacing what an interrupted write left there), fsync, then linked to
+/// `path` only if no file is there (never overwriting a key), and the
+/// directory fsync'd. A kill at any point leaves either no file at `path`
+/// or the complete one.
+pub fn write_secret_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&path)
-        .map_err(io(&path))?;
-    f.write_all(format!("{}\n", signer.to_skey()).as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(io(&path))?;
-    // Make the new directory entry durable too.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
+        .open(&tmp)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()?;
+    drop(f);
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    linked?;
+    if let Some(dir) = path.parent()
+        && let Ok(d) = fs::File::open(dir)
+    {
+        d.sync_all()?;
     }
-    Ok((signer, true))
+    Ok(())
 }
 
 /// Loads a private key file, refusing one that group or others can read.

@@ -45,6 +45,7 @@ pub mod ratelimit;
 pub mod sbr;
 pub mod sequencer;
 pub mod storage;
+pub mod storage_health;
 pub mod store;
 pub mod web;
 pub mod witnessing;

@@ -58,11 +58,18 @@ enum Command {
     },
 }
 
+/// Longest the shutdown waits for the storage engine's final flush.
+const SHUTDOWN_FLUSH_WAIT: Duration = Duration::from_secs(30);
+
 fn main() -> std::process::ExitCode {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            // The storage engine's own chatter only at debug level.
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,fjall=warn,lsm_tree=warn")),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -181,9 +188,16 @@ fn run(args: &RunArgs) -> Result<(), String> {
         max_batch: cfg.max_batch,
         checkpoint_refresh: cfg.checkpoint_refresh,
     };
+    // The server also stops when the sequencer does on its own (storage that
+    // cannot recover in-process): nothing would be logged any more.
+    let seq_stopped = Arc::new(tokio::sync::Notify::new());
+    let seq_done = seq_stopped.clone();
     let seq_thread = std::thread::Builder::new()
         .name("sequencer".into())
-        .spawn(move || seq.run(rx, seq_cfg))
+        .spawn(move || {
+            seq.run(rx, seq_cfg);
+            seq_done.notify_one();
+        })
         .map_err(|e| format!("cannot start the sequencer: {e}"))?;
     // 4096 full tiles (~64 MiB) cover every level-0 tile of a 1M-entry log.
     let nodes = Arc::new(NodeCache::new(4096));
@@ -233,6 +247,9 @@ fn run(args: &RunArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // Installed before the server says it is listening, so a SIGTERM
+        // right after start is an ordered shutdown, not the default kill.
+        let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
         tracing::info!(
             listen = %addr,
             origin = signer.name(),
@@ -240,6 +257,14 @@ fn run(args: &RunArgs) -> Result<(), String> {
             tree_size = size,
             data = %cfg.data.display(),
             "provlog log serving"
+        );
+        let base = cfg
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        tracing::info!(
+            "try: provlog submit --log {base} --log-key {} FILE  (the verifier page is at {base}/)",
+            signer.verifier_key().to_vkey()
         );
         // Machine-readable line for scripts and tests that use port 0.
         println!("listening on http://{addr}");
@@ -251,7 +276,10 @@ fn run(args: &RunArgs) -> Result<(), String> {
             .merge(provlog_server::sbr::router(state.clone(), index.clone()));
         let closing = appender.clone();
         provlog_serve::serve(listener, app, cfg.conn, async move {
-            shutdown_signal().await;
+            tokio::select! {
+                () = signals.wait() => {},
+                () = seq_stopped.notified() => {},
+            }
             // Ordered shutdown: stop admitting first; the sequencer then
             // commits what is pooled and answers it, and the requests in
             // flight finish before the server stops.
@@ -270,10 +298,41 @@ fn run(args: &RunArgs) -> Result<(), String> {
         .join()
         .map_err(|_| "the sequencer thread panicked".to_string())?;
     served?;
+    if let Some(f) = metrics.storage.fault() {
+        // Do not touch the engine again (a poisoned fjall never finishes a
+        // flush); everything acknowledged is already durable.
+        return Err(format!(
+            "stopping with a storage fault: {}; nothing acknowledged is lost (every receipt was issued after its batch was durable). Fix the cause (disk space, a read-only file system, the data directory) and start the log again{}",
+            f.error,
+            if f.unrecoverable {
+                "; this process cannot recover from it"
+            } else {
+                ""
+            }
+        ));
+    }
     // Everything is already durable in the journal; writing the memtables
-    // out now spares the next start from replaying it (restart time).
-    if let Err(e) = store.flush() {
-        tracing::warn!(error = %e, "flushing memtables at shutdown failed; the next start replays the journal");
+    // out now spares the next start from replaying it (restart time). The
+    // wait is bounded: a storage engine that cannot write must not keep the
+    // process from exiting.
+    let (flushed_tx, flushed_rx) = mpsc::channel();
+    let flushing = store.clone();
+    std::thread::spawn(move || {
+        let _ = flushed_tx.send(flushing.flush());
+    });
+    match flushed_rx.recv_timeout(SHUTDOWN_FLUSH_WAIT) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(format!(
+                "flushing the log's storage at shutdown failed: {e}; nothing acknowledged is lost (the journal holds it)"
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "flushing the log's storage at shutdown did not finish within {} s; nothing acknowledged is lost (the journal holds it)",
+                SHUTDOWN_FLUSH_WAIT.as_secs()
+            ));
+        }
     }
     tracing::info!("stopped");
     Ok(())
@@ -342,20 +401,26 @@ fn spawn_index_follower(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGINT and SIGTERM, installed once at start.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Resolves at the first SIGINT or SIGTERM.
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {},
+            _ = self.term.recv() => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }

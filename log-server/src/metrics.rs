@@ -7,6 +7,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::storage_health::StorageHealth;
+
 /// Label set for rejections: the problem slug (e.g. `rate-limited`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -68,6 +70,8 @@ pub struct Metrics {
     pub witness_latency: Family<WitnessLabel, Histogram, fn() -> Histogram>,
     /// Per-witness last cosigned size.
     pub witness_cosigned_size: Family<WitnessLabel, Gauge>,
+    /// Whether storage writes are failing (see [`StorageHealth`]).
+    pub storage: StorageHealth,
 }
 
 impl Metrics {
@@ -89,6 +93,7 @@ impl Metrics {
             witness_failures: Family::default(),
             witness_latency: Family::new_with_constructor(witness_latency),
             witness_cosigned_size: Family::default(),
+            storage: StorageHealth::default(),
             registry: Registry::default(),
         };
         registry.register("entries", "Entries appended to the log", m.entries.clone());
@@ -148,6 +153,11 @@ impl Metrics {
             "witness_cosigned_size",
             "The last tree size each witness cosigned",
             m.witness_cosigned_size.clone(),
+        );
+        registry.register(
+            "storage_failing",
+            "1 while the log's storage writes fail (writes are refused with 503)",
+            m.storage.failing_gauge.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -32,6 +32,9 @@ use crate::metrics::Metrics;
 use crate::publisher::{Committed, Publication};
 use crate::storage::{IndexStorage, LogStorage, StagedBatch, StorageError, StorageTiles, TreeHead};
 
+/// How often a failing storage is retried with a checkpoint refresh.
+const STORAGE_RETRY: Duration = Duration::from_secs(1);
+
 /// A claim to sequence: the entry exactly as it will be logged.
 #[derive(Debug, Clone)]
 pub struct Claim {
@@ -282,8 +285,14 @@ impl Sequencer {
     /// left it unknown.
     fn durable(&mut self) -> Result<&mut Durable, SequencerError> {
         if self.state.is_none() {
+            let metrics = self.metrics.clone();
+            let health = &metrics.storage;
             self.recover().map_err(|e| {
                 tracing::error!(error = %e, "cannot read the log back from storage");
+                match &e {
+                    OpenError::Storage(se) => health.failed(se),
+                    other => health.failed(&StorageError::Backend(other.to_string())),
+                }
                 SequencerError::Storage(format!("cannot read the log back from storage: {e}"))
             })?;
         }
@@ -297,6 +306,7 @@ impl Sequencer {
     fn failed(&mut self, what: &str, e: &StorageError) -> SequencerError {
         tracing::error!(error = %e, "{what} failed; reloading the log from storage");
         self.metrics.commit_failures.inc();
+        self.metrics.storage.failed(e);
         if let Err(re) = self.recover() {
             tracing::error!(error = %re, "cannot read the log back yet; retrying before the next batch");
         }
@@ -344,6 +354,7 @@ impl Sequencer {
                     }
                     Ok(None) => {}
                     Err(e) => {
+                        self.metrics.storage.failed(&e);
                         slots.push(Err(SequencerError::Storage(e.to_string())));
                         continue;
                     }
@@ -446,6 +457,7 @@ impl Sequencer {
             if let Err(e) = log.settle(&head) {
                 return all(self.failed("settling the batch's tiles", &e));
             }
+            self.metrics.storage.succeeded();
             if let Some(d) = self.state.as_mut() {
                 d.note = note.clone();
                 d.checkpoint = cp.clone();
@@ -501,6 +513,7 @@ impl Sequencer {
         if let Err(e) = log.settle(&head) {
             return Err(self.failed("settling after a refresh", &e));
         }
+        self.metrics.storage.succeeded();
         if let Some(d) = self.state.as_mut() {
             d.note = note.clone();
             d.checkpoint = cp.clone();
@@ -536,7 +549,20 @@ impl Sequencer {
     pub fn run(mut self, rx: mpsc::Receiver<Pending>, cfg: SequencerConfig) {
         let mut last_commit = Instant::now();
         loop {
-            let wait = cfg.checkpoint_refresh.saturating_sub(last_commit.elapsed());
+            if self.metrics.storage.unrecoverable() {
+                // Everything acknowledged is durable; what is pooled is
+                // answered "shutting down" (503) once `rx` is dropped.
+                tracing::error!(
+                    "storage cannot continue in this process; the sequencer stops and the server exits"
+                );
+                return;
+            }
+            let mut wait = cfg.checkpoint_refresh.saturating_sub(last_commit.elapsed());
+            if self.metrics.storage.fault().is_some() {
+                // Retry (a checkpoint refresh is a write) soon, so the log
+                // recovers without waiting for traffic.
+                wait = wait.min(STORAGE_RETRY);
+            }
             let first = match rx.recv_timeout(wait) {
                 Ok(p) => p,
                 Err(RecvTimeoutError::Timeout) => {

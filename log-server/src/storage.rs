@@ -77,6 +77,14 @@ pub enum StorageError {
     /// although its caller saw an error).
     #[error("the stored checkpoint is not the one this sequencer expected: {0}")]
     Conflict(String),
+    /// The backend cannot write again in this process (fjall is poisoned
+    /// after a failed journal write, e.g. disk full or a read-only file
+    /// system; the data directory was removed). Everything acknowledged is
+    /// durable; the process must exit so that a supervisor restarts it once
+    /// the cause is fixed. Whether the failed write took effect is unknown,
+    /// as for [`StorageError::Backend`].
+    #[error("storage cannot continue in this process: {0}")]
+    Unrecoverable(String),
 }
 
 /// The log's tiles, entry bundles and checkpoint. See the module docs for

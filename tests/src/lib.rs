@@ -160,6 +160,27 @@ impl LogProcess {
             .is_some_and(|s| s.success())
     }
 
+    /// Waits (bounded) for the server to exit by itself; `None` if it is
+    /// still running after `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything the server printed on stderr so far.
+    pub fn stderr_text(&self) -> String {
+        self.stderr.lock().map(|v| v.join("\n")).unwrap_or_default()
+    }
+
     /// The server's process id (for reading its memory use in /proc).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
