@@ -30,7 +30,8 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "provlog-server",
     version,
-    about = "provlog transparency log server"
+    about = "provlog transparency log server",
+    after_help = "Related: `provlog-server init` makes the log key and prints its vkey (give it to monitors and verifiers); `provlog-server check` audits a stopped log; `provlog submit`/`verify`/`lookup` are the client side; `provlog-monitor` audits and witnesses the log."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,6 +42,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Make the log key (if there is none yet) and print its verifier key,
+    /// so monitors and policies can be set up before the log first runs.
+    Init {
+        /// Data directory to hold the log key.
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+        /// Log origin (the key's name). Default: the public URL without its
+        /// scheme, else `localhost/provlog`.
+        #[arg(long)]
+        origin: Option<String>,
+        /// The URL clients will reach the log at.
+        #[arg(long)]
+        public_url: Option<String>,
+    },
     /// Print the log's verifier key (C2SP vkey).
     Vkey {
         /// Data directory holding the log key.
@@ -74,6 +89,11 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Some(Command::Init {
+            data,
+            origin,
+            public_url,
+        }) => init(data, origin, public_url),
         Some(Command::Vkey { data }) => print_vkey(&data),
         Some(Command::Check { data }) => run_check(&data),
         None => run(&cli.run),
@@ -85,6 +105,33 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn init(data: PathBuf, origin: Option<String>, public_url: Option<String>) -> Result<(), String> {
+    let cfg = Config::resolve(&RunArgs {
+        data: Some(data),
+        origin,
+        public_url,
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let (signer, created) =
+        load_or_create_log_key(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    if created {
+        eprintln!(
+            "made the log key {} (mode 0600); start the log with `provlog-server --data {}`",
+            cfg.data.join(LOG_KEY_FILE).display(),
+            cfg.data.display()
+        );
+    } else if signer.name() != cfg.origin {
+        eprintln!(
+            "the log key in {} already exists, with origin {} (kept)",
+            cfg.data.display(),
+            signer.name()
+        );
+    }
+    println!("{}", signer.verifier_key().to_vkey());
+    Ok(())
 }
 
 fn print_vkey(data: &std::path::Path) -> Result<(), String> {
