@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use provlog_core::checkpoint::{Checkpoint, verify_checkpoint};
 use provlog_core::evidence::{Evidence, EvidenceKind};
-use provlog_core::note::{Note, NoteSigner, VerifierKey};
+use provlog_core::note::{Note, VerifierKey};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -29,7 +29,7 @@ use crate::health::{Alert, Event, LogHealth};
 use crate::metrics::{LogLabel, Metrics, ReasonLabel};
 use crate::owntree::OwnTree;
 use crate::store::{EvidenceMeta, Store, StoreError, meta_of};
-use crate::witness::Witness;
+use crate::witness::{Witness, WitnessKeys};
 
 /// Most foreign checkpoints (ahead of the audited tree) kept per log.
 const MAX_PENDING: usize = 64;
@@ -112,7 +112,12 @@ fn reason_of(kind: EvidenceKind) -> &'static str {
 
 impl Monitor {
     /// Builds the monitor, loading every log's audited tree.
-    pub fn new(cfg: Config, store: Store, witness: NoteSigner) -> Result<Self, StoreError> {
+    pub fn new(
+        cfg: Config,
+        store: Store,
+        witness: impl Into<WitnessKeys>,
+    ) -> Result<Self, StoreError> {
+        let witness: WitnessKeys = witness.into();
         let metrics = Metrics::new();
         let mut logs = HashMap::new();
         for l in &cfg.logs {
@@ -136,7 +141,7 @@ impl Monitor {
             );
         }
         metrics.evidence.set(store.evidence_count()? as i64);
-        let witness_name = witness.name().to_owned();
+        let witness_name = witness.cosigner.name().to_owned();
         let witness = Witness::new(
             witness,
             cfg.logs.iter().map(|l| l.key.clone()),
@@ -295,7 +300,7 @@ impl Monitor {
     /// Witness keys whose cosignatures can make a witness accountable:
     /// this monitor's and every peer's.
     pub fn witness_keys(&self) -> Vec<VerifierKey> {
-        let mut keys = vec![self.witness.verifier_key()];
+        let mut keys = self.witness.verifier_keys();
         keys.extend(self.cfg.peers.iter().filter_map(|p| p.key.clone()));
         keys
     }
@@ -620,6 +625,7 @@ impl Monitor {
         }
         json!({
             "witness": self.witness.verifier_key().to_vkey(),
+            "witness_keys": self.witness.verifier_keys().iter().map(VerifierKey::to_vkey).collect::<Vec<_>>(),
             "logs": logs,
             "evidence": self.evidence_count().unwrap_or(0),
         })
@@ -633,6 +639,7 @@ mod tests {
     use crate::gossip::sanitize;
     use provlog_core::checkpoint::sign_checkpoint;
     use provlog_core::hash::{Hash, sha256};
+    use provlog_core::note::NoteSigner;
 
     const ORIGIN: &str = "inproc.example/log";
 

@@ -135,12 +135,16 @@ fn witness_status_codes_and_atomic_size_check() {
                 .0,
             200
         );
-        // 409: same size, different root (and that is evidence of a split view).
+        // 422 (tlog-witness main; 409 in v1.0.0): same size, different root
+        // (and that is evidence of a split view). A problem document.
         let fork = tree(2, 40);
+        let (status, ct, body) = post(&m.url, req(9, vec![], signed(&log, &fork, 9))).await;
         assert_eq!(
-            post(&m.url, req(9, vec![], signed(&log, &fork, 9))).await.0,
-            409
+            (status, ct.as_deref()),
+            (422, Some("application/problem+json"))
         );
+        let problem: Value = serde_json::from_slice(&body).expect("problem json");
+        assert_eq!(problem["status"], 422);
         // Same size, same root: cosigned again (fresh timestamp).
         assert_eq!(
             post(&m.url, req(9, vec![], signed(&log, &t, 9))).await.0,
