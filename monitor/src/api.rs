@@ -173,7 +173,7 @@ async fn witness_call(mon: &Arc<Monitor>, body: Bytes) -> Response {
             let m2 = m.clone();
             tokio::task::spawn_blocking(move || {
                 if let Some(log) = m2.log(&sub.origin) {
-                    m2.check_seen(log, &sub.note, &sub.checkpoint);
+                    m2.check_seen(log, &sub.note, &sub.checkpoint, sub.log_time);
                 }
             });
         }

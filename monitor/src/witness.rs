@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use provlog_core::checkpoint::{Checkpoint, CheckpointError, verify_checkpoint};
+use provlog_core::checkpoint::{Checkpoint, CheckpointError, LogTime, verify_checkpoint};
 use provlog_core::hash::EMPTY_ROOT;
 use provlog_core::note::{
     MlDsa44NoteSigner, Note, NoteError, NoteSignature, NoteSigner, VerifierKey,
@@ -139,6 +139,8 @@ pub struct Submission {
     pub note: Vec<u8>,
     /// Its parsed body.
     pub checkpoint: Checkpoint,
+    /// The log time its verification found (spec/checkpoint.md §2.4).
+    pub log_time: Option<LogTime>,
 }
 
 /// The witness's signing keys: its cosignature/v1 key (type 0x04, always)
@@ -277,6 +279,7 @@ impl Witness {
             origin,
             note: req.checkpoint.clone(),
             checkpoint: verified.checkpoint,
+            log_time: verified.log_time,
         };
         Ok((req, sub))
     }
@@ -385,16 +388,16 @@ impl Witness {
     }
 
     /// The latest cosigned checkpoint of `origin` as the log signed it
-    /// (this witness's cosignature removed), so evidence built from it
-    /// matches the note as received.
-    pub fn latest_as_signed(&self, origin: &str) -> Option<(Checkpoint, Vec<u8>)> {
+    /// (this witness's cosignatures removed), so evidence built from it
+    /// matches the note as received, with its log time.
+    pub fn latest_as_signed(&self, origin: &str) -> Option<(Checkpoint, Vec<u8>, Option<LogTime>)> {
         let key = self.logs.get(origin)?;
         let stored = self.store.latest(origin).ok()??;
         let mut note = Note::parse(&stored).ok()?;
         note.signatures.retain(|s| !self.is_own(s));
         let bytes = note.to_bytes();
-        let cp = verify_checkpoint(&bytes, key).ok()?.checkpoint;
-        Some((cp, bytes))
+        let v = verify_checkpoint(&bytes, key).ok()?;
+        Some((v.checkpoint, bytes, v.log_time))
     }
 }
 
@@ -1116,8 +1119,9 @@ mod tests {
             .unwrap();
         let stored = Note::parse(&f.witness.latest(ORIGIN).unwrap().unwrap()).unwrap();
         assert_eq!(stored.signatures.len(), 4, "log, log time, ours x2");
-        let (cp, bytes) = f.witness.latest_as_signed(ORIGIN).unwrap();
+        let (cp, bytes, time) = f.witness.latest_as_signed(ORIGIN).unwrap();
         assert_eq!(cp.size, 7);
+        assert_eq!(time.unwrap().unix_ms, 1_789_999_000_000);
         assert_eq!(bytes, sent);
         assert!(f.witness.latest_as_signed("stranger.example").is_none());
     }
