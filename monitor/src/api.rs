@@ -680,25 +680,48 @@ mod witness_http_tests {
             let mut out = Vec::new();
             let _ = s.read_to_end(&mut out);
             let _ = writer.join();
-            let text = String::from_utf8_lossy(&out).into_owned();
-            let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-            let status = head
-                .split(' ')
-                .nth(1)
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0);
-            let ct = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-type")
-                        .then(|| v.trim().to_owned())
-                })
-                .unwrap_or_default();
-            (status, ct, body.as_bytes().to_vec())
+            parse_answer(&out)
         })
         .await
         .unwrap()
+    }
+
+    /// As [`raw`], but the connection's write side stays open after `body`
+    /// (the server sees a body that stalls, not one that ended).
+    async fn raw_open(url: &str, head: String, body: Vec<u8>) -> (u16, String, Vec<u8>) {
+        use std::io::{Read, Write};
+        let addr = url.trim_start_matches("http://").to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+                .unwrap();
+            s.write_all(head.as_bytes()).unwrap();
+            s.write_all(&body).unwrap();
+            let mut out = Vec::new();
+            let _ = s.read_to_end(&mut out);
+            parse_answer(&out)
+        })
+        .await
+        .unwrap()
+    }
+
+    fn parse_answer(out: &[u8]) -> (u16, String, Vec<u8>) {
+        let text = String::from_utf8_lossy(out).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let ct = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-type")
+                    .then(|| v.trim().to_owned())
+            })
+            .unwrap_or_default();
+        (status, ct, body.as_bytes().to_vec())
     }
 
     /// Every route of the monitor, sent malformed paths, queries, methods
@@ -904,6 +927,41 @@ mod witness_http_tests {
         assert_problem(&a, 400, "gossip not JSON");
         let a = send(http.post(format!("{url}/add-checkpoint")).body("old x\n\n")).await;
         assert_problem(&a, 400, "add-checkpoint malformed");
+    }
+
+    /// A body slower than the server's body timeout is a 408 problem on
+    /// both POST routes (served as the binary serves, with provlog-serve).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_slower_than_the_body_timeout_is_408() {
+        let (_dir, _log, mon) = crate::testutil::monitor("slow.example/log", "");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let limits = provlog_serve::ConnLimits {
+            body_timeout: std::time::Duration::from_millis(300),
+            ..provlog_serve::ConnLimits::default()
+        };
+        tokio::spawn(provlog_serve::serve(
+            listener,
+            router(Arc::new(mon)),
+            limits,
+            std::future::pending(),
+        ));
+        for path in ["/add-checkpoint", "/v1/gossip"] {
+            // 100 bytes declared, 10 sent, then nothing: the answer comes
+            // when the body timeout ends the read.
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+                 Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            );
+            let (status, content_type, body) = raw_open(&url, head, b"0123456789".to_vec()).await;
+            let a = Answer {
+                status,
+                content_type,
+                body,
+            };
+            let kind = assert_problem(&a, 408, path);
+            assert_eq!(kind, "urn:provlog:problem:request-timeout", "{path}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
