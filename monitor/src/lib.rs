@@ -15,6 +15,7 @@ pub mod keys;
 pub mod metrics;
 pub mod monitor;
 pub mod owntree;
+pub mod problem;
 pub mod store;
 pub mod witness;
 
