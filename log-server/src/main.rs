@@ -2,8 +2,8 @@
 //!
 //! With no arguments it runs a log on the embedded default: data in
 //! `./provlog-data` (fjall), listening on `127.0.0.1:7300`, log key created
-//! on first start. `provlog-server vkey --data DIR` prints the log's
-//! verifier key.
+//! on first start (Ed25519 `log.key` and ML-DSA-44 `log-mldsa.key`).
+//! `provlog-server vkey --data DIR` prints the log's verifier keys.
 
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
@@ -14,7 +14,10 @@ use provlog_client::witness::WitnessClient;
 use provlog_server::api::{AppState, router};
 use provlog_server::appender::Appender;
 use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
-use provlog_server::keys::{AcceptedKeys, LOG_KEY_FILE, load_or_create_log_key, load_private_key};
+use provlog_server::keys::{
+    AcceptedKeys, LOG_KEY_FILE, LOG_MLDSA_KEY_FILE, load_or_create_log_signer,
+    stored_verifier_keys,
+};
 use provlog_server::metrics::Metrics;
 use provlog_server::node_cache::NodeCache;
 use provlog_server::publisher::{Publication, Publisher, WitnessSlot};
@@ -41,7 +44,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the log's verifier key (C2SP vkey).
+    /// Print the log's verifier keys (C2SP vkeys): the Ed25519 key, then the
+    /// ML-DSA-44 key if the log has one, one per line.
     Vkey {
         /// Data directory holding the log key.
         #[arg(long, default_value = DEFAULT_DATA)]
@@ -81,8 +85,9 @@ fn main() -> std::process::ExitCode {
 }
 
 fn print_vkey(data: &std::path::Path) -> Result<(), String> {
-    let key = load_private_key(&data.join(LOG_KEY_FILE)).map_err(|e| e.to_string())?;
-    println!("{}", key.verifier_key().to_vkey());
+    for key in stored_verifier_keys(data).map_err(|e| e.to_string())? {
+        println!("{}", key.to_vkey());
+    }
     Ok(())
 }
 
@@ -109,8 +114,12 @@ fn run_check(data: &std::path::Path) -> Result<(), String> {
 
 fn run(args: &RunArgs) -> Result<(), String> {
     let cfg = Config::resolve(args).map_err(|e| e.to_string())?;
-    let (signer, created) =
-        load_or_create_log_key(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    let (log_signer, created, pq_created) =
+        load_or_create_log_signer(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    let signer = log_signer.ed25519().clone();
+    if pq_created {
+        tracing::info!(path = %cfg.data.join(LOG_MLDSA_KEY_FILE).display(), "created a new ML-DSA-44 log key");
+    }
     if created {
         tracing::info!(path = %cfg.data.join(LOG_KEY_FILE).display(), "created a new log key");
     } else if args.origin.is_some() && signer.name() != cfg.origin {
@@ -140,7 +149,7 @@ fn run(args: &RunArgs) -> Result<(), String> {
     let mut seq = Sequencer::open(
         log.clone(),
         index.clone(),
-        signer.clone(),
+        log_signer.clone(),
         metrics.clone(),
         now_ms(),
     )
@@ -206,7 +215,14 @@ fn run(args: &RunArgs) -> Result<(), String> {
         max_batch_body: cfg.max_batch_body,
         max_batch_claims: cfg.max_batch_claims,
         nodes,
+        bundles: Arc::new(provlog_server::bundle_gzip::BundleGzip::new(
+            provlog_server::bundle_gzip::DEFAULT_CAPACITY,
+        )),
     });
+    let scitt = provlog_server::scrapi::Scitt::new(
+        log_signer.clone(),
+        provlog_server::scrapi::REGISTER_WAIT,
+    );
 
     // C2PA binding indexes: derived state in DATA/bindings, kept up to date
     // by a follower thread (the near-match index is rebuilt in memory first,
@@ -244,11 +260,19 @@ fn run(args: &RunArgs) -> Result<(), String> {
         // Machine-readable line for scripts and tests that use port 0.
         println!("listening on http://{addr}");
         println!("vkey {}", signer.verifier_key().to_vkey());
+        if let Some(pq) = log_signer.ml_dsa_44() {
+            println!("vkey-mldsa {}", pq.verifier_key().to_vkey());
+        }
         let witness_keys: Vec<_> = cfg.witnesses.iter().map(|w| w.key.clone()).collect();
-        let info = web::LogInfo::new(&signer.verifier_key(), &witness_keys, cfg.witness_quorum);
+        let info = web::LogInfo::new(&signer.verifier_key(), &witness_keys, cfg.witness_quorum)
+            .with_keys(&log_signer.verifier_keys());
         let app = router(state.clone())
             .merge(web::router(info))
-            .merge(provlog_server::sbr::router(state.clone(), index.clone()));
+            .merge(provlog_server::sbr::router(state.clone(), index.clone()))
+            .merge(provlog_server::scrapi::router(state.clone(), scitt))
+            .layer(axum::middleware::from_fn(
+                provlog_server::problem::error_bodies,
+            ));
         let closing = appender.clone();
         provlog_serve::serve(listener, app, cfg.conn, async move {
             shutdown_signal().await;

@@ -216,10 +216,15 @@ async fn round_inner(
         .await
         .map_err(|e| Fault::Transient(format!("verify task: {e}")))?
         .map_err(|e| Fault::Misbehaviour("bad-checkpoint", e.to_string()))?;
-    let cp = verified.checkpoint;
-    let ts = cp.timestamp_ms().ok_or_else(|| {
-        Fault::Misbehaviour("bad-checkpoint", "checkpoint has no timestamp line".into())
+    // The log's signed time: its timestamp cosignature (2026 form) or the
+    // legacy `timestamp` extension line.
+    let ts = verified.log_time_ms().ok_or_else(|| {
+        Fault::Misbehaviour(
+            "bad-checkpoint",
+            "checkpoint carries no signed log time (no timestamp cosignature by the log key, no timestamp line)".into(),
+        )
     })?;
+    let cp = verified.checkpoint;
     let now = crate::now_ms();
     let age = log.observe_timestamp(ts, now);
     let t = timing(
