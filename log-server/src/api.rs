@@ -21,8 +21,8 @@ use provlog_core::tiles::{Tile, TileLevel, TileNodeReader, tile_at_size};
 use provlog_core::tree::{consistency_proof, inclusion_proof};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle_gzip::{BundleGzip, accepts_gzip};
 use crate::appender::{AppendError, Appended, Appender, QuorumStatus, Submission};
+use crate::bundle_gzip::{BundleGzip, accepts_gzip};
 use crate::keys::AcceptedKeys;
 use crate::metrics::Metrics;
 use crate::node_cache::NodeCache;
@@ -239,7 +239,10 @@ pub(crate) fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result
 }
 
 /// Verifies signatures off the async reactor; names the first bad claim.
-pub(crate) async fn verify_signatures(claims: Vec<Checked>, batch: bool) -> Result<Vec<Checked>, Problem> {
+pub(crate) async fn verify_signatures(
+    claims: Vec<Checked>,
+    batch: bool,
+) -> Result<Vec<Checked>, Problem> {
     tokio::task::spawn_blocking(move || {
         for (i, c) in claims.iter().enumerate() {
             if let Err(e) = c.claim.verify_signature() {
@@ -464,10 +467,7 @@ fn entry_at(log: &dyn LogStorage, index: u64, size: u64) -> Result<Vec<u8>, Prob
     read_entry(log, index, size).map_err(|e| Problem::internal(e.to_string()))
 }
 
-async fn get_entry(
-    State(state): State<Shared>,
-    uri: axum::http::Uri,
-) -> Result<Response, Problem> {
+async fn get_entry(State(state): State<Shared>, uri: axum::http::Uri) -> Result<Response, Problem> {
     // The path segment as sent (not percent-decoded), canonical decimal.
     let raw = uri.path().strip_prefix("/v1/entries/").unwrap_or_default();
     let index: u64 = parse_u64(raw, "index")?;
@@ -493,15 +493,18 @@ pub(crate) fn parse_u64(s: &str, name: &str) -> Result<u64, Problem> {
         && s.len() <= 20
         && s.bytes().all(|b| b.is_ascii_digit())
         && (s == "0" || !s.starts_with('0'));
-    canonical.then(|| s.parse::<u64>().ok()).flatten().ok_or_else(|| {
-        Problem::bad_request(
-            "bad-parameter",
-            format!(
-                "{name} must be a non-negative integer in canonical decimal, got {:?}",
-                s.chars().take(64).collect::<String>()
-            ),
-        )
-    })
+    canonical
+        .then(|| s.parse::<u64>().ok())
+        .flatten()
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "bad-parameter",
+                format!(
+                    "{name} must be a non-negative integer in canonical decimal, got {:?}",
+                    s.chars().take(64).collect::<String>()
+                ),
+            )
+        })
 }
 
 fn parse_hash(s: &str, name: &str) -> Result<Hash, Problem> {

@@ -83,7 +83,8 @@ pub fn load_or_create_ml_dsa_key(
     let (key, created) = if path.exists() {
         (load_ml_dsa_key(&path)?, false)
     } else {
-        let key = MlDsa44NoteSigner::generate(ed25519.name()).map_err(|e| invalid(e.to_string()))?;
+        let key =
+            MlDsa44NoteSigner::generate(ed25519.name()).map_err(|e| invalid(e.to_string()))?;
         if create_key_file(dir, &path, &key.to_skey())? {
             (key, true)
         } else {

@@ -15,8 +15,7 @@ use provlog_server::api::{AppState, router};
 use provlog_server::appender::Appender;
 use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
 use provlog_server::keys::{
-    AcceptedKeys, LOG_KEY_FILE, LOG_MLDSA_KEY_FILE, load_or_create_log_signer,
-    stored_verifier_keys,
+    AcceptedKeys, LOG_KEY_FILE, LOG_MLDSA_KEY_FILE, load_or_create_log_signer, stored_verifier_keys,
 };
 use provlog_server::metrics::Metrics;
 use provlog_server::node_cache::NodeCache;

@@ -81,7 +81,10 @@ pub fn concise_problem(status: StatusCode, title: &str, detail: &str) -> Respons
     .to_vec();
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(CONCISE_PROBLEM))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(CONCISE_PROBLEM),
+        )],
         body,
     )
         .into_response()
@@ -275,7 +278,10 @@ fn redirect(status: StatusCode, location: &str) -> Response {
 fn receipt_response(status: StatusCode, location: Option<&str>, receipt: Vec<u8>) -> Response {
     let mut resp = (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(COSE_MEDIA_TYPE))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(COSE_MEDIA_TYPE),
+        )],
         receipt,
     )
         .into_response();
@@ -373,7 +379,10 @@ async fn get_entry(State((state, scitt)): State<Shared>, uri: Uri) -> Response {
 
 async fn get_keys(State((_, scitt)): State<Shared>) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(CBOR_MEDIA_TYPE))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(CBOR_MEDIA_TYPE),
+        )],
         cose_key_set(&scitt.keys),
     )
         .into_response()
@@ -387,7 +396,10 @@ async fn get_key(State((_, scitt)): State<Shared>, uri: Uri) -> Response {
     let kid = URL_SAFE_NO_PAD.decode(raw).ok();
     match kid.and_then(|kid| scitt.keys.iter().find(|k| key_thumbprint(k)[..] == kid[..])) {
         Some(k) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(CBOR_MEDIA_TYPE))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(CBOR_MEDIA_TYPE),
+            )],
             cose_key(k),
         )
             .into_response(),

@@ -223,18 +223,18 @@ impl Sequencer {
         };
         // The Ed25519 key alone: checkpoints stored before the log had an
         // ML-DSA-44 key carry no signature by it.
-        let (cp, log_time_ms) = match verify_checkpoint(&note, &self.signer.ed25519().verifier_key())
-        {
-            Ok(v) => {
-                let t = v.log_time_ms();
-                (v.checkpoint, t.unwrap_or(0))
-            }
-            Err(e) => {
-                return fail(format!(
-                    "the stored checkpoint does not verify with this log's key: {e}"
-                ));
-            }
-        };
+        let (cp, log_time_ms) =
+            match verify_checkpoint(&note, &self.signer.ed25519().verifier_key()) {
+                Ok(v) => {
+                    let t = v.log_time_ms();
+                    (v.checkpoint, t.unwrap_or(0))
+                }
+                Err(e) => {
+                    return fail(format!(
+                        "the stored checkpoint does not verify with this log's key: {e}"
+                    ));
+                }
+            };
         let head = TreeHead {
             size: cp.size,
             root: cp.root,
@@ -285,7 +285,9 @@ impl Sequencer {
     /// wall clock, but never below the last one signed or stored (also if
     /// the clock steps back), at most 2^63 - 1.
     fn next_timestamp(&mut self, now_ms: u64) -> u64 {
-        let ts = (now_ms / 1000).max(self.last_timestamp).min(i64::MAX as u64);
+        let ts = (now_ms / 1000)
+            .max(self.last_timestamp)
+            .min(i64::MAX as u64);
         self.last_timestamp = ts;
         ts
     }

@@ -72,9 +72,21 @@ fn every_error_is_a_problem_document() {
         (Method::GET, "/v1/entries/".into(), None, vec![], 404),
         (Method::GET, "/v1/entries/0/x".into(), None, vec![], 404),
         // Tile paths: strict, not percent-decoded.
-        (Method::GET, "/tile/0/%30%30%30.p/3".into(), None, vec![], 404),
+        (
+            Method::GET,
+            "/tile/0/%30%30%30.p/3".into(),
+            None,
+            vec![],
+            404,
+        ),
         (Method::GET, "/tile/0/000.p/%33".into(), None, vec![], 404),
-        (Method::GET, "/tile/entries/%30%30%30.p/3".into(), None, vec![], 404),
+        (
+            Method::GET,
+            "/tile/entries/%30%30%30.p/3".into(),
+            None,
+            vec![],
+            404,
+        ),
         (Method::GET, "/tile/0/0.p/3".into(), None, vec![], 404),
         (Method::GET, "/tile/0/000.p/4".into(), None, vec![], 404),
         (Method::GET, "/tile/0/000.p/03".into(), None, vec![], 404),
@@ -87,27 +99,111 @@ fn every_error_is_a_problem_document() {
         (Method::GET, "/v1/entries/%30".into(), None, vec![], 400),
         (Method::GET, "/v1/entries/-1".into(), None, vec![], 400),
         (Method::GET, "/v1/entries/0x1".into(), None, vec![], 400),
-        (Method::GET, "/v1/entries/18446744073709551616".into(), None, vec![], 400),
+        (
+            Method::GET,
+            "/v1/entries/18446744073709551616".into(),
+            None,
+            vec![],
+            400,
+        ),
         (Method::GET, "/v1/entries/3".into(), None, vec![], 404),
         (Method::GET, "/entry/%30".into(), None, vec![], 404),
         (Method::GET, "/entry/+1".into(), None, vec![], 404),
         // Queries.
-        (Method::GET, "/v1/proof/inclusion?index=+0".into(), None, vec![], 400),
-        (Method::GET, "/v1/proof/inclusion?index=0&size=03".into(), None, vec![], 400),
-        (Method::GET, "/v1/proof/inclusion?index=0&index=1".into(), None, vec![], 400),
-        (Method::GET, "/v1/proof/inclusion?index=9".into(), None, vec![], 400),
-        (Method::GET, "/v1/proof/inclusion?hash=zz".into(), None, vec![], 400),
+        (
+            Method::GET,
+            "/v1/proof/inclusion?index=+0".into(),
+            None,
+            vec![],
+            400,
+        ),
+        (
+            Method::GET,
+            "/v1/proof/inclusion?index=0&size=03".into(),
+            None,
+            vec![],
+            400,
+        ),
+        (
+            Method::GET,
+            "/v1/proof/inclusion?index=0&index=1".into(),
+            None,
+            vec![],
+            400,
+        ),
+        (
+            Method::GET,
+            "/v1/proof/inclusion?index=9".into(),
+            None,
+            vec![],
+            400,
+        ),
+        (
+            Method::GET,
+            "/v1/proof/inclusion?hash=zz".into(),
+            None,
+            vec![],
+            400,
+        ),
         (Method::GET, "/v1/proof/inclusion".into(), None, vec![], 400),
-        (Method::GET, "/v1/proof/consistency?old=1&new=%2B2".into(), None, vec![], 400),
-        (Method::GET, "/v1/proof/consistency?old=1&old=2".into(), None, vec![], 400),
-        (Method::GET, "/v1/proof/consistency".into(), None, vec![], 400),
+        (
+            Method::GET,
+            "/v1/proof/consistency?old=1&new=%2B2".into(),
+            None,
+            vec![],
+            400,
+        ),
+        (
+            Method::GET,
+            "/v1/proof/consistency?old=1&old=2".into(),
+            None,
+            vec![],
+            400,
+        ),
+        (
+            Method::GET,
+            "/v1/proof/consistency".into(),
+            None,
+            vec![],
+            400,
+        ),
         (Method::GET, "/v1/lookup?asset=zz".into(), None, vec![], 400),
-        (Method::GET, "/v1/lookup?asset=a&asset=b".into(), None, vec![], 400),
+        (
+            Method::GET,
+            "/v1/lookup?asset=a&asset=b".into(),
+            None,
+            vec![],
+            400,
+        ),
         (Method::GET, "/v1/lookup".into(), None, vec![], 400),
-        (Method::GET, "/v1/lookup/hard-binding?hash=zz".into(), None, vec![], 400),
-        (Method::GET, "/v1/lookup/hard-binding?hash=a&hash=b".into(), None, vec![], 400),
-        (Method::GET, "/matches/byBinding?alg=a&value=b&maxResults=x".into(), None, vec![], 400),
-        (Method::GET, "/matches/byBinding?alg=a&alg=b".into(), None, vec![], 400),
+        (
+            Method::GET,
+            "/v1/lookup/hard-binding?hash=zz".into(),
+            None,
+            vec![],
+            400,
+        ),
+        (
+            Method::GET,
+            "/v1/lookup/hard-binding?hash=a&hash=b".into(),
+            None,
+            vec![],
+            400,
+        ),
+        (
+            Method::GET,
+            "/matches/byBinding?alg=a&value=b&maxResults=x".into(),
+            None,
+            vec![],
+            400,
+        ),
+        (
+            Method::GET,
+            "/matches/byBinding?alg=a&alg=b".into(),
+            None,
+            vec![],
+            400,
+        ),
         (
             Method::POST,
             "/matches/byBinding".into(),
@@ -116,11 +212,41 @@ fn every_error_is_a_problem_document() {
             400,
         ),
         // Bodies: size is checked before the content type.
-        (Method::POST, "/v1/claims".into(), Some("text/plain"), b"x".to_vec(), 415),
-        (Method::POST, "/v1/claims".into(), Some("text/plain"), big.clone().into_bytes(), 413),
-        (Method::POST, "/v1/claims".into(), Some("application/cose"), b"x".to_vec(), 400),
-        (Method::POST, "/v1/claims/batch".into(), Some("application/cose"), b"x".to_vec(), 415),
-        (Method::POST, "/v1/claims/batch".into(), Some("application/cbor"), b"\x80".to_vec(), 400),
+        (
+            Method::POST,
+            "/v1/claims".into(),
+            Some("text/plain"),
+            b"x".to_vec(),
+            415,
+        ),
+        (
+            Method::POST,
+            "/v1/claims".into(),
+            Some("text/plain"),
+            big.clone().into_bytes(),
+            413,
+        ),
+        (
+            Method::POST,
+            "/v1/claims".into(),
+            Some("application/cose"),
+            b"x".to_vec(),
+            400,
+        ),
+        (
+            Method::POST,
+            "/v1/claims/batch".into(),
+            Some("application/cose"),
+            b"x".to_vec(),
+            415,
+        ),
+        (
+            Method::POST,
+            "/v1/claims/batch".into(),
+            Some("application/cbor"),
+            b"\x80".to_vec(),
+            400,
+        ),
         // Methods.
         (Method::DELETE, "/checkpoint".into(), None, vec![], 405),
         (Method::POST, "/checkpoint".into(), None, vec![], 405),
@@ -129,13 +255,31 @@ fn every_error_is_a_problem_document() {
         (Method::PUT, "/v1/claims/batch".into(), None, vec![], 405),
         (Method::POST, "/v1/entries/0".into(), None, vec![], 405),
         (Method::POST, "/v1/lookup".into(), None, vec![], 405),
-        (Method::POST, "/v1/proof/inclusion".into(), None, vec![], 405),
-        (Method::PATCH, "/v1/proof/consistency".into(), None, vec![], 405),
+        (
+            Method::POST,
+            "/v1/proof/inclusion".into(),
+            None,
+            vec![],
+            405,
+        ),
+        (
+            Method::PATCH,
+            "/v1/proof/consistency".into(),
+            None,
+            vec![],
+            405,
+        ),
         (Method::POST, "/healthz".into(), None, vec![], 405),
         (Method::POST, "/metrics".into(), None, vec![], 405),
         (Method::POST, "/v1/log".into(), None, vec![], 405),
         (Method::POST, "/".into(), None, vec![], 405),
-        (Method::DELETE, "/services/supportedAlgorithms".into(), None, vec![], 405),
+        (
+            Method::DELETE,
+            "/services/supportedAlgorithms".into(),
+            None,
+            vec![],
+            405,
+        ),
         (Method::PUT, "/matches/byContent".into(), None, vec![], 405),
     ];
     rt().block_on(async {
@@ -172,8 +316,17 @@ fn every_error_is_a_problem_document() {
             }
         }
         // The canonical forms of the aliases above are served.
-        for ok in ["/tile/0/000.p/3", "/tile/entries/000.p/3", "/v1/entries/0", "/entry/0"] {
-            let r = c.get(format!("{}{ok}", log.url)).send().await.expect("send");
+        for ok in [
+            "/tile/0/000.p/3",
+            "/tile/entries/000.p/3",
+            "/v1/entries/0",
+            "/entry/0",
+        ] {
+            let r = c
+                .get(format!("{}{ok}", log.url))
+                .send()
+                .await
+                .expect("send");
             assert_eq!(r.status(), StatusCode::OK, "{ok}");
         }
     });
@@ -201,7 +354,12 @@ fn entry_bundles_are_gzipped_when_accepted() {
         let raw = r.bytes().await.expect("body").to_vec();
         let entries = decode_bundle(&raw).expect("a full bundle");
         assert_eq!(entries.len(), 256);
-        assert!(entries.iter().zip(&claims[..256]).all(|(a, b)| *a == &b[..]));
+        assert!(
+            entries
+                .iter()
+                .zip(&claims[..256])
+                .all(|(a, b)| *a == &b[..])
+        );
         // Identity only, or gzip refused: raw.
         for a in ["identity", "gzip;q=0", "br"] {
             let r = get("/tile/entries/000", Some(a)).await.expect("raw");
@@ -226,7 +384,9 @@ fn entry_bundles_are_gzipped_when_accepted() {
             assert_eq!(first.get_or_insert(gz.clone()), &gz);
         }
         // A partial bundle: raw even when gzip is accepted, still Vary.
-        let r = get("/tile/entries/001.p/44", Some("gzip")).await.expect("partial");
+        let r = get("/tile/entries/001.p/44", Some("gzip"))
+            .await
+            .expect("partial");
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(header(&r, CONTENT_ENCODING), "");
         assert!(header(&r, VARY).eq_ignore_ascii_case("accept-encoding"));

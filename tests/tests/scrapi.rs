@@ -88,14 +88,18 @@ fn concise(body: &[u8]) -> (String, String) {
 
 fn pycose_verifies(statement: &[u8], receipt: &[u8], keyset: &[u8], origin: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let files: Vec<PathBuf> = [("s.cose", statement), ("r.cose", receipt), ("k.cbor", keyset)]
-        .iter()
-        .map(|(n, b)| {
-            let p = dir.path().join(n);
-            std::fs::write(&p, b).expect("write");
-            p
-        })
-        .collect();
+    let files: Vec<PathBuf> = [
+        ("s.cose", statement),
+        ("r.cose", receipt),
+        ("k.cbor", keyset),
+    ]
+    .iter()
+    .map(|(n, b)| {
+        let p = dir.path().join(n);
+        std::fs::write(&p, b).expect("write");
+        p
+    })
+    .collect();
     let script = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scrapi/verify_receipt.py"
@@ -146,7 +150,11 @@ fn scrapi_register_fetch_receipt_verify() {
         }
 
         // Both signed-claim forms register; each receipt verifies.
-        let forms = [statement(&vendor, 1), vendor.claim(2), statement(&vendor, 3)];
+        let forms = [
+            statement(&vendor, 1),
+            vendor.claim(2),
+            statement(&vendor, 3),
+        ];
         for (i, s) in forms.iter().enumerate() {
             let r = c
                 .post(format!("{}/entries", log.url))
@@ -290,7 +298,8 @@ fn scrapi_errors_are_concise_problem_details() {
                 "Invalid Statement",
             ),
             (
-                c.post(url("/entries")).header(CONTENT_TYPE, "application/cose"),
+                c.post(url("/entries"))
+                    .header(CONTENT_TYPE, "application/cose"),
                 StatusCode::BAD_REQUEST,
                 "Payload Missing",
             ),
@@ -312,8 +321,16 @@ fn scrapi_errors_are_concise_problem_details() {
                 StatusCode::NOT_FOUND,
                 "Not Found",
             ),
-            (c.get(url("/entries/%30")), StatusCode::NOT_FOUND, "Not Found"),
-            (c.get(url("/entries/a/b")), StatusCode::NOT_FOUND, "Not Found"),
+            (
+                c.get(url("/entries/%30")),
+                StatusCode::NOT_FOUND,
+                "Not Found",
+            ),
+            (
+                c.get(url("/entries/a/b")),
+                StatusCode::NOT_FOUND,
+                "Not Found",
+            ),
             (
                 c.get(url("/.well-known/scitt-keys/AAAA")),
                 StatusCode::NOT_FOUND,
