@@ -98,7 +98,10 @@ mod tests {
 
     fn h(v: &str) -> HeaderMap {
         let mut m = HeaderMap::new();
-        m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+        m.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(v).expect("header value"),
+        );
         m
     }
 
@@ -124,7 +127,7 @@ mod tests {
                 reads += 1;
                 Ok(vec![7u8; 1000])
             })
-            .unwrap();
+            .expect("compress");
         }
         assert_eq!(reads, 1);
     }

@@ -59,6 +59,9 @@ fn log_with(n: u64, dir: &std::path::Path) -> (LogProcess, Vec<Vec<u8>>) {
     (log, claims)
 }
 
+/// (method, path and query, content type, body, expected status)
+type Case = (Method, String, Option<&'static str>, Vec<u8>, u16);
+
 #[test]
 fn every_error_is_a_problem_document() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -66,7 +69,7 @@ fn every_error_is_a_problem_document() {
     let c = http();
     let big = "x".repeat(20_000);
     // (method, path and query, content type, body, expected status)
-    let cases: Vec<(Method, String, Option<&str>, Vec<u8>, u16)> = vec![
+    let cases: Vec<Case> = vec![
         // Unknown paths.
         (Method::GET, "/nope".into(), None, vec![], 404),
         (Method::GET, "/v1/entries/".into(), None, vec![], 404),

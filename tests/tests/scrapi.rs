@@ -65,7 +65,7 @@ fn statement(v: &Vendor, i: u64) -> Vec<u8> {
         .to_vec()
 }
 
-fn header<'a>(r: &'a reqwest::Response, name: reqwest::header::HeaderName) -> &'a str {
+fn header(r: &reqwest::Response, name: reqwest::header::HeaderName) -> &str {
     r.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
