@@ -43,12 +43,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the log's verifier keys (C2SP vkeys): the Ed25519 key, then the
-    /// ML-DSA-44 key if the log has one, one per line.
+    /// Print the log's verifier key (C2SP vkey): the Ed25519 key, the one
+    /// `--log-key` and policies take. `--all` prints every checkpoint key
+    /// (Ed25519, then ML-DSA-44), one per line; `--ml-dsa` only the ML-DSA-44 key.
     Vkey {
         /// Data directory holding the log key.
         #[arg(long, default_value = DEFAULT_DATA)]
         data: PathBuf,
+        /// Print every log key, Ed25519 first, one per line.
+        #[arg(long, conflicts_with = "ml_dsa")]
+        all: bool,
+        /// Print only the ML-DSA-44 key.
+        #[arg(long)]
+        ml_dsa: bool,
     },
     /// Audit a data directory in full (server stopped): re-hash every entry,
     /// rebuild every hash tile, check the indexes, checkpoint and signature.
@@ -70,7 +77,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Vkey { data }) => print_vkey(&data),
+        Some(Command::Vkey { data, all, ml_dsa }) => print_vkey(&data, all, ml_dsa),
         Some(Command::Check { data }) => run_check(&data),
         None => run(&cli.run),
     };
@@ -83,8 +90,20 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn print_vkey(data: &std::path::Path) -> Result<(), String> {
-    for key in stored_verifier_keys(data).map_err(|e| e.to_string())? {
+fn print_vkey(data: &std::path::Path, all: bool, ml_dsa: bool) -> Result<(), String> {
+    let keys = stored_verifier_keys(data).map_err(|e| e.to_string())?;
+    let chosen: Vec<_> = match (all, ml_dsa) {
+        (true, _) => keys.iter().collect(),
+        (false, true) => keys.iter().skip(1).collect(),
+        (false, false) => keys.iter().take(1).collect(),
+    };
+    if chosen.is_empty() {
+        return Err(format!(
+            "{} has no ML-DSA-44 key yet (the server creates it at its next start)",
+            data.display()
+        ));
+    }
+    for key in chosen {
         println!("{}", key.to_vkey());
     }
     Ok(())

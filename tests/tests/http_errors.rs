@@ -410,7 +410,7 @@ fn checkpoints_carry_log_time_and_ml_dsa_and_time_never_decreases() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (log, _) = log_with(2, dir.path());
     let out = std::process::Command::new(bin("provlog-server"))
-        .args(["vkey", "--data"])
+        .args(["vkey", "--all", "--data"])
         .arg(dir.path())
         .output()
         .expect("vkey");
@@ -419,6 +419,21 @@ fn checkpoints_carry_log_time_and_ml_dsa_and_time_never_decreases() {
         .map(|l| VerifierKey::parse(l).expect("vkey"))
         .collect();
     assert_eq!(keys.len(), 2);
+    // Without --all: the Ed25519 key alone (what `--log-key` takes);
+    // --ml-dsa: the ML-DSA-44 key alone.
+    for (flag, want) in [(None, &keys[0]), (Some("--ml-dsa"), &keys[1])] {
+        let out = std::process::Command::new(bin("provlog-server"))
+            .arg("vkey")
+            .args(flag)
+            .arg("--data")
+            .arg(dir.path())
+            .output()
+            .expect("vkey");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{}\n", want.to_vkey())
+        );
+    }
     let fetch = |url: &str| {
         rt().block_on(async {
             LogClient::new(url)

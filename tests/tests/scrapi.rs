@@ -39,8 +39,7 @@ fn http() -> reqwest::Client {
 /// The log's keys as `provlog-server vkey` prints them: Ed25519, ML-DSA-44.
 fn log_keys(log: &LogProcess) -> Vec<VerifierKey> {
     let out = Command::new(bin("provlog-server"))
-        .arg("vkey")
-        .arg("--data")
+        .args(["vkey", "--all", "--data"])
         .arg(&log.data)
         .output()
         .expect("run provlog-server vkey");
