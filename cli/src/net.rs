@@ -400,7 +400,8 @@ pub async fn checkpoint(args: CheckpointArgs, audit: bool) -> Result<(), String>
         new.origin,
         new.size,
         hex::encode(new.root),
-        new.timestamp_ms()
+        latest
+            .log_time_ms()
             .map(|t| format!(" signed at {}", utc(t / 1000)))
             .unwrap_or_default()
     );

@@ -19,7 +19,11 @@
 //! - [`witnessing`]: one witness (target, caller, one add-checkpoint
 //!   exchange with the 409 retry).
 //! - [`api`]: the HTTP endpoints (parse, call, map typed errors).
-//! - [`problem`]: RFC 9457 error bodies.
+//! - [`problem`]: RFC 9457 error bodies, and the layer that makes every
+//!   error one.
+//! - [`scrapi`]: SCITT SCRAPI (`/entries`, `/.well-known/scitt-keys`) with
+//!   RFC 9942 COSE receipts.
+//! - [`bundle_gzip`]: gzip of full entry bundles, compressed once.
 //! - [`ratelimit`]: per-key token buckets.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`node_cache`]: cached node trees of full tiles, for fast proofs.
@@ -33,6 +37,7 @@ pub mod api;
 pub mod appender;
 pub mod audit;
 pub mod binding_index;
+pub mod bundle_gzip;
 pub mod config;
 pub mod keys;
 pub mod memory;
@@ -43,6 +48,7 @@ pub mod problem;
 pub mod publisher;
 pub mod ratelimit;
 pub mod sbr;
+pub mod scrapi;
 pub mod sequencer;
 pub mod storage;
 pub mod storage_health;

@@ -2,8 +2,8 @@
 //!
 //! With no arguments it runs a log on the embedded default: data in
 //! `./provlog-data` (fjall), listening on `127.0.0.1:7300`, log key created
-//! on first start. `provlog-server vkey --data DIR` prints the log's
-//! verifier key.
+//! on first start (Ed25519 `log.key` and ML-DSA-44 `log-mldsa.key`).
+//! `provlog-server vkey --data DIR` prints the log's verifier keys.
 
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
@@ -14,7 +14,9 @@ use provlog_client::witness::WitnessClient;
 use provlog_server::api::{AppState, router};
 use provlog_server::appender::Appender;
 use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
-use provlog_server::keys::{AcceptedKeys, LOG_KEY_FILE, load_or_create_log_key, load_private_key};
+use provlog_server::keys::{
+    AcceptedKeys, LOG_KEY_FILE, LOG_MLDSA_KEY_FILE, load_or_create_log_signer, stored_verifier_keys,
+};
 use provlog_server::metrics::Metrics;
 use provlog_server::node_cache::NodeCache;
 use provlog_server::publisher::{Publication, Publisher, WitnessSlot};
@@ -56,11 +58,19 @@ enum Command {
         #[arg(long)]
         public_url: Option<String>,
     },
-    /// Print the log's verifier key (C2SP vkey).
+    /// Print the log's verifier key (C2SP vkey): the Ed25519 key, the one
+    /// `--log-key` and policies take. `--all` prints every checkpoint key
+    /// (Ed25519, then ML-DSA-44), one per line; `--ml-dsa` only the ML-DSA-44 key.
     Vkey {
         /// Data directory holding the log key.
         #[arg(long, default_value = DEFAULT_DATA)]
         data: PathBuf,
+        /// Print every log key, Ed25519 first, one per line.
+        #[arg(long, conflicts_with = "ml_dsa")]
+        all: bool,
+        /// Print only the ML-DSA-44 key.
+        #[arg(long)]
+        ml_dsa: bool,
     },
     /// Audit a data directory in full (server stopped): re-hash every entry,
     /// rebuild every hash tile, check the indexes, checkpoint and signature.
@@ -94,7 +104,7 @@ fn main() -> std::process::ExitCode {
             origin,
             public_url,
         }) => init(data, origin, public_url),
-        Some(Command::Vkey { data }) => print_vkey(&data),
+        Some(Command::Vkey { data, all, ml_dsa }) => print_vkey(&data, all, ml_dsa),
         Some(Command::Check { data }) => run_check(&data),
         None => run(&cli.run),
     };
@@ -115,28 +125,45 @@ fn init(data: PathBuf, origin: Option<String>, public_url: Option<String>) -> Re
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
-    let (signer, created) =
-        load_or_create_log_key(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    let (_, created, _) =
+        load_or_create_log_signer(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    let keys = stored_verifier_keys(&cfg.data).map_err(|e| e.to_string())?;
+    let Some(ed25519) = keys.first() else {
+        return Err("no log key was stored".into());
+    };
     if created {
         eprintln!(
-            "made the log key {} (mode 0600); start the log with `provlog-server --data {}`",
-            cfg.data.join(LOG_KEY_FILE).display(),
+            "made the log keys (Ed25519 and ML-DSA-44, mode 0600) in {}; start the log with `provlog-server --data {}`; `provlog-server vkey --all` prints both",
+            cfg.data.display(),
             cfg.data.display()
         );
-    } else if signer.name() != cfg.origin {
+    } else if ed25519.name() != cfg.origin {
         eprintln!(
             "the log key in {} already exists, with origin {} (kept)",
             cfg.data.display(),
-            signer.name()
+            ed25519.name()
         );
     }
-    println!("{}", signer.verifier_key().to_vkey());
+    println!("{}", ed25519.to_vkey());
     Ok(())
 }
 
-fn print_vkey(data: &std::path::Path) -> Result<(), String> {
-    let key = load_private_key(&data.join(LOG_KEY_FILE)).map_err(|e| e.to_string())?;
-    println!("{}", key.verifier_key().to_vkey());
+fn print_vkey(data: &std::path::Path, all: bool, ml_dsa: bool) -> Result<(), String> {
+    let keys = stored_verifier_keys(data).map_err(|e| e.to_string())?;
+    let chosen: Vec<_> = match (all, ml_dsa) {
+        (true, _) => keys.iter().collect(),
+        (false, true) => keys.iter().skip(1).collect(),
+        (false, false) => keys.iter().take(1).collect(),
+    };
+    if chosen.is_empty() {
+        return Err(format!(
+            "{} has no ML-DSA-44 key yet (the server creates it at its next start)",
+            data.display()
+        ));
+    }
+    for key in chosen {
+        println!("{}", key.to_vkey());
+    }
     Ok(())
 }
 
@@ -163,8 +190,12 @@ fn run_check(data: &std::path::Path) -> Result<(), String> {
 
 fn run(args: &RunArgs) -> Result<(), String> {
     let cfg = Config::resolve(args).map_err(|e| e.to_string())?;
-    let (signer, created) =
-        load_or_create_log_key(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    let (log_signer, created, pq_created) =
+        load_or_create_log_signer(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    let signer = log_signer.ed25519().clone();
+    if pq_created {
+        tracing::info!(path = %cfg.data.join(LOG_MLDSA_KEY_FILE).display(), "created a new ML-DSA-44 log key");
+    }
     if created {
         tracing::info!(path = %cfg.data.join(LOG_KEY_FILE).display(), "created a new log key");
     } else if args.origin.is_some() && signer.name() != cfg.origin {
@@ -194,7 +225,7 @@ fn run(args: &RunArgs) -> Result<(), String> {
     let mut seq = Sequencer::open(
         log.clone(),
         index.clone(),
-        signer.clone(),
+        log_signer.clone(),
         metrics.clone(),
         now_ms(),
     )
@@ -267,7 +298,14 @@ fn run(args: &RunArgs) -> Result<(), String> {
         max_batch_body: cfg.max_batch_body,
         max_batch_claims: cfg.max_batch_claims,
         nodes,
+        bundles: Arc::new(provlog_server::bundle_gzip::BundleGzip::new(
+            provlog_server::bundle_gzip::DEFAULT_CAPACITY,
+        )),
     });
+    let scitt = provlog_server::scrapi::Scitt::new(
+        log_signer.clone(),
+        provlog_server::scrapi::REGISTER_WAIT,
+    );
 
     // C2PA binding indexes: derived state in DATA/bindings, kept up to date
     // by a follower thread (the near-match index is rebuilt in memory first,
@@ -316,11 +354,19 @@ fn run(args: &RunArgs) -> Result<(), String> {
         // Machine-readable line for scripts and tests that use port 0.
         println!("listening on http://{addr}");
         println!("vkey {}", signer.verifier_key().to_vkey());
+        if let Some(pq) = log_signer.ml_dsa_44() {
+            println!("vkey-mldsa {}", pq.verifier_key().to_vkey());
+        }
         let witness_keys: Vec<_> = cfg.witnesses.iter().map(|w| w.key.clone()).collect();
-        let info = web::LogInfo::new(&signer.verifier_key(), &witness_keys, cfg.witness_quorum);
+        let info = web::LogInfo::new(&signer.verifier_key(), &witness_keys, cfg.witness_quorum)
+            .with_keys(&log_signer.verifier_keys());
         let app = router(state.clone())
             .merge(web::router(info))
-            .merge(provlog_server::sbr::router(state.clone(), index.clone()));
+            .merge(provlog_server::sbr::router(state.clone(), index.clone()))
+            .merge(provlog_server::scrapi::router(state.clone(), scitt))
+            .layer(axum::middleware::from_fn(
+                provlog_server::problem::error_bodies,
+            ));
         let closing = appender.clone();
         provlog_serve::serve(listener, app, cfg.conn, async move {
             tokio::select! {

@@ -19,9 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use provlog_core::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
+use provlog_core::checkpoint::{Checkpoint, LogSigner, verify_checkpoint};
 use provlog_core::hash::{EMPTY_ROOT, Hash};
-use provlog_core::note::NoteSigner;
 use provlog_core::receipt::Receipt;
 use provlog_core::tile_builder::TileBuilder;
 use provlog_core::tiles::TileNodeReader;
@@ -52,7 +51,7 @@ pub struct Claim {
 pub struct Sequenced {
     /// The receipt.
     pub receipt: Receipt,
-    /// The checkpoint's (size, timestamp), to wait for witnesses.
+    /// The checkpoint's (size, log time in ms), to wait for witnesses.
     pub checkpoint_order: (u64, u64),
     /// Whether the claim was already logged (or earlier in the batch).
     pub duplicate: bool,
@@ -148,6 +147,8 @@ struct Durable {
     /// The stored checkpoint note (what the next swap expects).
     note: Vec<u8>,
     checkpoint: Checkpoint,
+    /// The note's signed log time, Unix ms (0 if none).
+    log_time_ms: u64,
     builder: TileBuilder,
 }
 
@@ -155,9 +156,10 @@ struct Durable {
 pub struct Sequencer {
     log: Arc<dyn LogStorage>,
     index: Arc<dyn IndexStorage>,
-    signer: NoteSigner,
+    signer: LogSigner,
     /// `None` after a failure until storage has been read back.
     state: Option<Durable>,
+    /// The last log time signed or read back, POSIX seconds.
     last_timestamp: u64,
     publication: Option<Arc<Publication>>,
     metrics: Arc<Metrics>,
@@ -168,10 +170,12 @@ impl Sequencer {
     /// otherwise recovers (settles a batch its last run left staged) and
     /// runs the start-up self-check: the stored checkpoint must verify with
     /// the log key and the stored right-edge tiles must reproduce its root.
+    /// Checkpoints are signed with `signer` ([`LogSigner::sign`]: Ed25519,
+    /// the log's timestamp cosignature, ML-DSA-44 if configured).
     pub fn open(
         log: Arc<dyn LogStorage>,
         index: Arc<dyn IndexStorage>,
-        signer: NoteSigner,
+        signer: LogSigner,
         metrics: Arc<Metrics>,
         now_ms: u64,
     ) -> Result<Self, OpenError> {
@@ -193,14 +197,11 @@ impl Sequencer {
 
     /// Writes the empty tree's checkpoint (first start).
     fn create(&mut self, now_ms: u64) -> Result<(), OpenError> {
-        let cp = Checkpoint {
-            origin: self.signer.name().to_string(),
-            size: 0,
-            root: EMPTY_ROOT,
-            extensions: vec![],
-        }
-        .with_timestamp(now_ms);
-        let note = sign_checkpoint(&cp, &self.signer)
+        let cp = Checkpoint::new(self.signer.ed25519().name(), 0, EMPTY_ROOT);
+        let ts = self.next_timestamp(now_ms);
+        let note = self
+            .signer
+            .sign(&cp, ts)
             .map_err(|e| OpenError::SelfCheck(format!("cannot sign: {e}")))?;
         let head = TreeHead {
             size: 0,
@@ -223,14 +224,20 @@ impl Sequencer {
         let Some(note) = self.log.checkpoint()? else {
             return fail("no checkpoint is stored".into());
         };
-        let cp = match verify_checkpoint(&note, &self.signer.verifier_key()) {
-            Ok(v) => v.checkpoint,
-            Err(e) => {
-                return fail(format!(
-                    "the stored checkpoint does not verify with this log's key: {e}"
-                ));
-            }
-        };
+        // The Ed25519 key alone: checkpoints stored before the log had an
+        // ML-DSA-44 key carry no signature by it.
+        let (cp, log_time_ms) =
+            match verify_checkpoint(&note, &self.signer.ed25519().verifier_key()) {
+                Ok(v) => {
+                    let t = v.log_time_ms();
+                    (v.checkpoint, t.unwrap_or(0))
+                }
+                Err(e) => {
+                    return fail(format!(
+                        "the stored checkpoint does not verify with this log's key: {e}"
+                    ));
+                }
+            };
         let head = TreeHead {
             size: cp.size,
             root: cp.root,
@@ -250,11 +257,13 @@ impl Sequencer {
                 cp.size
             ));
         }
-        self.last_timestamp = self.last_timestamp.max(cp.timestamp_ms().unwrap_or(0));
+        // Never below the stored time (a legacy time in ms rounds up).
+        self.last_timestamp = self.last_timestamp.max(log_time_ms.div_ceil(1000));
         self.metrics.tree_size.set(cp.size as i64);
         self.state = Some(Durable {
             note,
             checkpoint: cp,
+            log_time_ms,
             builder,
         });
         Ok(())
@@ -271,12 +280,17 @@ impl Sequencer {
         self.state.as_ref().map(|s| Committed {
             note: s.note.clone(),
             checkpoint: s.checkpoint.clone(),
+            log_time_ms: s.log_time_ms,
         })
     }
 
+    /// The log time for the next signature, in whole POSIX seconds: the
+    /// wall clock, but never below the last one signed or stored (also if
+    /// the clock steps back), at most 2^63 - 1.
     fn next_timestamp(&mut self, now_ms: u64) -> u64 {
-        // Strictly increasing, even if the wall clock steps back.
-        let ts = now_ms.max(self.last_timestamp + 1);
+        let ts = (now_ms / 1000)
+            .max(self.last_timestamp)
+            .min(i64::MAX as u64);
         self.last_timestamp = ts;
         ts
     }
@@ -374,6 +388,7 @@ impl Sequencer {
         let size;
         let note;
         let cp;
+        let log_time_ms;
         if appended == 0 {
             // Nothing new: answer against the checkpoint already stored.
             let Some(d) = self.state.as_ref() else {
@@ -382,20 +397,16 @@ impl Sequencer {
             size = old_size;
             note = d.note.clone();
             cp = d.checkpoint.clone();
+            log_time_ms = d.log_time_ms;
         } else {
             let ts = self.next_timestamp(now_ms);
             let Some(d) = self.state.as_mut() else {
                 return all(SequencerError::Storage("no durable state".into()));
             };
             size = d.builder.size();
-            cp = Checkpoint {
-                origin: self.signer.name().to_string(),
-                size,
-                root: d.builder.root(),
-                extensions: vec![],
-            }
-            .with_timestamp(ts);
-            note = match sign_checkpoint(&cp, &self.signer) {
+            cp = Checkpoint::new(self.signer.ed25519().name(), size, d.builder.root());
+            log_time_ms = ts * 1000;
+            note = match self.signer.sign(&cp, ts) {
                 Ok(n) => n,
                 Err(e) => {
                     let _ = self.recover();
@@ -427,7 +438,7 @@ impl Sequencer {
                             proof,
                             checkpoint: note.clone(),
                         },
-                        checkpoint_order: (size, cp.timestamp_ms().unwrap_or(0)),
+                        checkpoint_order: (size, log_time_ms),
                         duplicate,
                     })
                 })
@@ -461,6 +472,7 @@ impl Sequencer {
             if let Some(d) = self.state.as_mut() {
                 d.note = note.clone();
                 d.checkpoint = cp.clone();
+                d.log_time_ms = log_time_ms;
             }
             self.metrics.entries.inc_by(appended);
             self.metrics.batches.inc();
@@ -468,7 +480,7 @@ impl Sequencer {
             self.metrics
                 .commit_seconds
                 .observe(started.elapsed().as_secs_f64());
-            self.report(note, cp);
+            self.report(note, cp, log_time_ms);
         }
         self.metrics.batch_size.observe(n as f64);
         self.metrics.duplicates.inc_by(
@@ -481,9 +493,13 @@ impl Sequencer {
         results
     }
 
-    fn report(&self, note: Vec<u8>, checkpoint: Checkpoint) {
+    fn report(&self, note: Vec<u8>, checkpoint: Checkpoint, log_time_ms: u64) {
         if let Some(p) = &self.publication {
-            p.commit(Committed { note, checkpoint });
+            p.commit(Committed {
+                note,
+                checkpoint,
+                log_time_ms,
+            });
         }
     }
 
@@ -493,15 +509,11 @@ impl Sequencer {
         let log = self.log.clone();
         let ts = self.next_timestamp(now_ms);
         let d = self.durable()?;
-        let cp = Checkpoint {
-            origin: d.checkpoint.origin.clone(),
-            size: d.checkpoint.size,
-            root: d.checkpoint.root,
-            extensions: vec![],
-        }
-        .with_timestamp(ts);
+        let cp = Checkpoint::new(&d.checkpoint.origin, d.checkpoint.size, d.checkpoint.root);
         let old = d.note.clone();
-        let note = sign_checkpoint(&cp, &self.signer)
+        let note = self
+            .signer
+            .sign(&cp, ts)
             .map_err(|e| SequencerError::Storage(format!("cannot sign: {e}")))?;
         let head = TreeHead {
             size: cp.size,
@@ -517,8 +529,9 @@ impl Sequencer {
         if let Some(d) = self.state.as_mut() {
             d.note = note.clone();
             d.checkpoint = cp.clone();
+            d.log_time_ms = ts * 1000;
         }
-        self.report(note, cp);
+        self.report(note, cp, ts * 1000);
         Ok(())
     }
 
