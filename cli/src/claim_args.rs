@@ -22,6 +22,7 @@ use provlog_core::claim::{
 use provlog_core::signed_claim::SignedClaim;
 use sha2::{Digest, Sha256};
 
+use crate::atomic::write_atomic;
 use crate::keys::load_key;
 use crate::out::outln;
 
@@ -483,7 +484,7 @@ pub fn claim_command(
     let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey)
         .map_err(|e| format!("cannot sign: {e}"))?;
     if let Some(out) = out {
-        fs::write(out, signed.to_bytes())
+        write_atomic(out, &signed.to_bytes())
             .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         eprintln!(
             "wrote signed claim ({} bytes) to {}",

@@ -3,6 +3,7 @@
 //!
 //! Exit status is 0 only when what was asked succeeded and verified.
 
+mod atomic;
 mod claim_args;
 mod evidence;
 mod keys;

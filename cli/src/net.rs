@@ -12,6 +12,7 @@ use provlog_core::hash::{Hash, leaf_hash, sha256};
 use provlog_core::proof::{verify_consistency, verify_inclusion};
 use provlog_core::signed_claim::SignedClaim;
 
+use crate::atomic::write_atomic;
 use crate::claim_args::{c2pa_options, hash_file, read_c2pa, sniff_media_type};
 use crate::out::{outln, utc};
 use crate::trust::TrustArgs;
@@ -391,9 +392,7 @@ pub async fn checkpoint(args: CheckpointArgs, audit: bool) -> Result<(), String>
         }
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, latest.note.to_bytes())
-        .and_then(|()| std::fs::rename(&tmp, &file))
+    write_atomic(&file, &latest.note.to_bytes())
         .map_err(|e| format!("cannot remember the checkpoint in {}: {e}", file.display()))?;
     outln!(
         "checkpoint {} size {} root {}{}",

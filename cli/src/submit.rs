@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 
 use provlog_c2pa::embed::{C2paSigner, embed_receipt};
 
+use crate::atomic::write_atomic;
 use crate::claim_args::{ClaimArgs, c2pa_options};
 use crate::keys::load_key;
 use crate::trust::TrustArgs;
@@ -404,12 +405,12 @@ fn finish(
             )
         })?;
     } else {
-        std::fs::write(&job.receipt_path, receipt.to_cbor())
+        write_atomic(&job.receipt_path, &receipt.to_cbor())
             .map_err(|e| format!("cannot write {}: {e}", job.receipt_path.display()))?;
     }
     if output.tlog_proof {
         let text_path = job.receipt_path.with_extension(TLOG_PROOF_EXT);
-        std::fs::write(&text_path, receipt.to_tlog_proof())
+        write_atomic(&text_path, receipt.to_tlog_proof().as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", text_path.display()))?;
     }
     Ok(verified.index)
