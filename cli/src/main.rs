@@ -6,6 +6,7 @@
 mod atomic;
 mod claim_args;
 mod evidence;
+mod fetch;
 mod keys;
 mod load;
 mod net;
@@ -76,6 +77,11 @@ enum Command {
         #[arg(long)]
         c2pa_trust_anchors: Option<PathBuf>,
     },
+    /// Receipts: `provlog receipt fetch FILE` rebuilds a lost receipt from the log.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
     /// List every logged claim for an asset, each inclusion verified.
     Lookup(net::LookupArgs),
     /// Fetch, verify and remember the log's latest checkpoint.
@@ -95,6 +101,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Rebuild FILE.provlog from the log: the claim an interrupted submit
+    /// left pending is sent again (the log deduplicates it), else the log's
+    /// claims on the file's SHA-256 are looked up and verified.
+    Fetch(fetch::FetchArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +135,9 @@ fn main() -> ExitCode {
             json,
             c2pa_trust_anchors.as_deref(),
         ),
+        Command::Receipt {
+            command: ReceiptCommand::Fetch(args),
+        } => run_async(fetch::fetch(args, false)),
         Command::Lookup(args) => run_async(net::lookup(args)),
         Command::Checkpoint(args) => run_async(net::checkpoint(args, false)),
         Command::Audit(args) => run_async(net::checkpoint(args, true)),

@@ -51,7 +51,7 @@ pub struct LookupArgs {
 
 /// Verifies a lookup answer: the checkpoint under the log key, each
 /// inclusion proof against it, each signed claim's signature.
-fn verify_entries(
+pub(crate) fn verify_entries(
     checkpoint: &[u8],
     entries: &[LookupEntry],
     log_key: &provlog_core::note::VerifierKey,

@@ -1,10 +1,25 @@
 //! `provlog submit`: sign and register files in batches, with bounded
 //! concurrency, retries as the server's Retry-After says, a progress bar,
 //! and a receipt verified before it is written.
+//!
+//! Resumable and idempotent (spec: README "Re-running and interrupting a
+//! submit"): before anything is sent the log's key is checked against its
+//! `/checkpoint`; a file whose receipt already verifies is skipped; every
+//! signed claim is recorded in `RECEIPT.pending` (atomically) before it is
+//! sent and removed once its receipt is written, so a re-run after an
+//! interruption or crash sends the *same* claim again and the log's
+//! deduplication returns the original entry's receipt instead of logging a
+//! second one. SIGINT/SIGTERM stop dispatching new batches; the batches in
+//! flight finish (or stay recorded as pending), and the run says how far it
+//! got.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use provlog_core::asset_match::{ObservedAsset, match_asset};
+use provlog_core::policy::PolicyError;
+use tokio::sync::watch;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -21,7 +36,12 @@ use crate::atomic::write_atomic;
 use crate::claim_args::{ClaimArgs, c2pa_options};
 use crate::keys::load_key;
 use crate::trust::TrustArgs;
-use crate::verify::{RECEIPT_EXT, TLOG_PROOF_EXT, sidecar};
+use crate::claim_args::{hash_file, read_c2pa, sniff_media_type};
+use crate::verify::{RECEIPT_EXT, TLOG_PROOF_EXT, read_receipt, sidecar};
+
+/// Suffix of the file that records a signed claim sent but not yet
+/// answered with a receipt: `FILE.provlog.pending`.
+pub const PENDING_EXT: &str = "pending";
 
 /// Options of `provlog submit`.
 #[derive(Args, Debug)]
@@ -79,11 +99,28 @@ struct Job {
     receipt_path: PathBuf,
 }
 
+impl Job {
+    /// `RECEIPT.pending`: the signed claim sent for this file, until its
+    /// receipt is written.
+    fn pending_path(&self) -> PathBuf {
+        sidecar(&self.receipt_path, PENDING_EXT)
+    }
+}
+
 /// Where receipts go: sidecar files, or (`--embed`) into the file's own
 /// C2PA manifest store.
 struct Output {
     tlog_proof: bool,
     embed: Option<(C2paSigner, provlog_c2pa::C2paOptions)>,
+}
+
+/// Whether `name` is a file submit writes itself (receipts, pending claims,
+/// temporary files), never an asset to register.
+fn is_own_file(name: &str) -> bool {
+    name.ends_with(&format!(".{RECEIPT_EXT}"))
+        || name.ends_with(&format!(".{TLOG_PROOF_EXT}"))
+        || name.ends_with(&format!(".{RECEIPT_EXT}.{PENDING_EXT}"))
+        || crate::atomic::is_temp_name(name)
 }
 
 /// Collects the files under `paths`, skipping receipt files and files
@@ -112,9 +149,7 @@ fn collect(paths: &[PathBuf], out_dir: Option<&Path>) -> Result<Vec<Job>, String
                 continue;
             }
             let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.ends_with(&format!(".{RECEIPT_EXT}"))
-                || name.ends_with(&format!(".{TLOG_PROOF_EXT}"))
-            {
+            if is_own_file(name) {
                 continue;
             }
             let receipt_path = match out_dir {
@@ -142,10 +177,99 @@ fn collect(paths: &[PathBuf], out_dir: Option<&Path>) -> Result<Vec<Job>, String
     Ok(jobs)
 }
 
+/// What became of one file.
+#[derive(Debug)]
+enum Done {
+    /// Logged now; the receipt verified and was written.
+    Logged(u64),
+    /// Its existing receipt verifies: nothing was sent.
+    Skipped(u64),
+}
+
 /// What happened to each file.
 struct Outcome {
     file: PathBuf,
-    result: Result<u64, String>,
+    result: Result<Done, String>,
+}
+
+/// Checks, before anything is sent, that the log at `client` signs its
+/// checkpoints with the key the user trusts: a wrong `--log-key` or policy
+/// must fail here, not after the claims are logged.
+async fn check_log_key(client: &LogClient, policy: &Policy) -> Result<(), String> {
+    let note = client
+        .checkpoint()
+        .await
+        .map_err(|e| format!("cannot read the log's checkpoint: {e}; nothing was sent"))?;
+    match policy.verify_checkpoint(&note) {
+        Ok(_) => Ok(()),
+        // The log's own signature verified; the witnesses have not (yet)
+        // cosigned. Receipts are checked against the full policy anyway.
+        Err(PolicyError::QuorumNotMet { quorum, cosigned }) => {
+            eprintln!(
+                "warning: the log's current checkpoint does not meet the policy's witness quorum \
+                 {quorum:?} (cosigned by [{}]); receipts that do not meet it are not written",
+                cosigned.join(", ")
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let signer = provlog_core::note::Note::parse(&note)
+                .ok()
+                .map(|n| {
+                    n.signatures
+                        .iter()
+                        .map(|s| s.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            Err(format!(
+                "the log at {} does not sign with the key you gave ({e}; its checkpoint is signed \
+                 by [{signer}]): nothing was sent. Get the log's key from its operator \
+                 (`provlog-server vkey --data DIR`) and pass it with --log-key or --policy",
+                client.base()
+            ))
+        }
+    }
+}
+
+/// Stop requests: 0 while running, else the signal number received.
+type StopRx = watch::Receiver<i32>;
+
+/// Turns the first SIGINT or SIGTERM into a stop request, and a second one
+/// into an immediate exit (what is in flight stays recorded as pending).
+fn watch_signals(bar: ProgressBar) -> Result<StopRx, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = watch::channel(0);
+    let mut int =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch SIGINT: {e}"))?;
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+    tokio::spawn(async move {
+        let sig = tokio::select! {
+            _ = int.recv() => 2,
+            _ = term.recv() => 15,
+        };
+        let _ = tx.send(sig);
+        bar.suspend(|| {
+            eprintln!(
+                "stopping: finishing the batches in flight (signal again to quit at once; \
+                 re-running the same command resumes)"
+            )
+        });
+        tokio::select! {
+            _ = int.recv() => {},
+            _ = term.recv() => {},
+        }
+        bar.suspend(|| {
+            eprintln!(
+                "interrupted again: quitting now; claims in flight are recorded as pending and \
+                 re-running the same command resumes"
+            )
+        });
+        std::process::exit(128 + sig);
+    });
+    Ok(rx)
 }
 
 /// `provlog submit`.
@@ -176,6 +300,7 @@ pub async fn submit(args: SubmitArgs) -> Result<(), String> {
     if jobs.is_empty() {
         return Err("no files to submit".into());
     }
+    check_log_key(&client, &policy).await?;
     let batch = args.batch.clamp(1, 1024);
     let total = jobs.len();
     let bar = ProgressBar::new(total as u64);
@@ -185,28 +310,45 @@ pub async fn submit(args: SubmitArgs) -> Result<(), String> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let mut stop = watch_signals(bar.clone())?;
     let started = Instant::now();
     let sem = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let claim_args = Arc::new(args.claim.clone());
     let mut tasks = tokio::task::JoinSet::new();
+    let mut dispatched = 0usize;
     for (n, chunk) in jobs.chunks(batch).enumerate() {
-        let permit = sem
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| format!("internal: {e}"))?;
+        let permit = tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s != 0) => break,
+            p = sem.clone().acquire_owned() => p.map_err(|e| format!("internal: {e}"))?,
+        };
+        if *stop.borrow() != 0 {
+            break;
+        }
+        dispatched += chunk.len();
         let chunk = chunk.to_vec();
-        let (client, policy, signer, claim_args, bar, output) = (
+        let (client, policy, signer, claim_args, bar, output, stop) = (
             client.clone(),
             policy.clone(),
             signer.clone(),
             claim_args.clone(),
             bar.clone(),
             output.clone(),
+            stop.clone(),
         );
         let opts = (args.retries, (n * batch) as u64);
         tasks.spawn(async move {
-            let out = run_batch(&client, &policy, &signer, &claim_args, &output, chunk, opts).await;
+            let out = run_batch(
+                &client,
+                &policy,
+                &signer,
+                &claim_args,
+                &output,
+                chunk,
+                opts,
+                &stop,
+            )
+            .await;
             bar.inc(out.len() as u64);
             drop(permit);
             out
@@ -214,23 +356,49 @@ pub async fn submit(args: SubmitArgs) -> Result<(), String> {
     }
     let mut outcomes = Vec::with_capacity(total);
     while let Some(res) = tasks.join_next().await {
-        outcomes.extend(res.map_err(|e| format!("internal: a batch task failed: {e}"))?);
+        let batch = res.map_err(|e| format!("internal: a batch task failed: {e}"))?;
+        bar.suspend(|| {
+            for o in &batch {
+                if let Ok(Done::Skipped(i)) = &o.result {
+                    eprintln!("skipped {}: receipt verifies (entry {i})", o.file.display());
+                }
+            }
+        });
+        outcomes.extend(batch);
     }
     bar.finish_and_clear();
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.result.is_err()).collect();
+    let skipped = outcomes
+        .iter()
+        .filter(|o| matches!(o.result, Ok(Done::Skipped(_))))
+        .count();
+    let logged = outcomes.len() - failed.len() - skipped;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "submitted {} files in {:.1} s ({:.0} files/s): {} logged with verified receipts, {} failed",
-        total,
+        "submitted {} files in {:.1} s ({:.0} files/s): {} logged with verified receipts, {} failed{}",
+        outcomes.len(),
         secs,
-        total as f64 / secs.max(1e-9),
-        total - failed.len(),
-        failed.len()
+        outcomes.len() as f64 / secs.max(1e-9),
+        logged,
+        failed.len(),
+        if skipped > 0 {
+            format!(", {skipped} skipped (their receipts already verify)")
+        } else {
+            String::new()
+        }
     );
     for o in &failed {
         if let Err(e) = &o.result {
             eprintln!("  FAILED {}: {e}", o.file.display());
         }
+    }
+    let sig = *stop.borrow();
+    if sig != 0 {
+        debug_assert!(dispatched <= total);
+        return Err(format!(
+            "interrupted: {} of {total} files have receipts; re-run the same command to resume",
+            logged + skipped
+        ));
     }
     if failed.is_empty() {
         Ok(())
@@ -239,27 +407,46 @@ pub async fn submit(args: SubmitArgs) -> Result<(), String> {
     }
 }
 
+/// What [`prepare`] decided for one file.
+enum Prep {
+    /// Its existing receipt verifies (entry index): nothing to send.
+    Skip(u64),
+    /// A signed claim to send: new, or the pending one of an earlier run.
+    Send(Vec<u8>, AssetId),
+}
+
 /// Signs, submits, verifies and writes the receipts for one batch.
+#[allow(clippy::too_many_arguments)]
 async fn run_batch(
     client: &LogClient,
-    policy: &Policy,
+    policy: &Arc<Policy>,
     signer: &NoteSigner,
     claim_args: &ClaimArgs,
-    output: &Output,
+    output: &Arc<Output>,
     jobs: Vec<Job>,
     (retries, first_seq): (u32, u64),
+    stop: &StopRx,
 ) -> Vec<Outcome> {
-    // Hash and sign off the async threads: it is file I/O and CPU work.
+    // Hash, check and sign off the async threads: it is file I/O and CPU work.
     let prepared = {
         let signer = signer.clone();
         let claim_args = claim_args.clone();
-        let files: Vec<PathBuf> = jobs.iter().map(|j| j.file.clone()).collect();
-        let n = files.len();
+        let (policy, output) = (policy.clone(), output.clone());
+        let list = jobs.clone();
+        let n = list.len();
         tokio::task::spawn_blocking(move || {
-            files
-                .iter()
+            list.iter()
                 .enumerate()
-                .map(|(i, file)| prepare(file, &signer, &claim_args, first_seq + i as u64))
+                .map(|(i, job)| {
+                    prepare(
+                        job,
+                        &signer,
+                        &claim_args,
+                        first_seq + i as u64,
+                        &policy,
+                        &output,
+                    )
+                })
                 .collect::<Vec<_>>()
         })
         .await
@@ -269,7 +456,11 @@ async fn run_batch(
     let mut ready = Vec::new();
     for (job, prep) in jobs.into_iter().zip(prepared) {
         match prep {
-            Ok((entry, sha)) => ready.push((job, entry, sha)),
+            Ok(Prep::Skip(i)) => outcomes.push(Outcome {
+                file: job.file,
+                result: Ok(Done::Skipped(i)),
+            }),
+            Ok(Prep::Send(entry, sha)) => ready.push((job, entry, sha)),
             Err(e) => outcomes.push(Outcome {
                 file: job.file,
                 result: Err(e),
@@ -279,7 +470,7 @@ async fn run_batch(
     if ready.is_empty() {
         return outcomes;
     }
-    outcomes.extend(submit_ready(client, policy, output, ready, retries).await);
+    outcomes.extend(submit_ready(client, policy, output, ready, retries, stop).await);
     outcomes
 }
 
@@ -297,6 +488,18 @@ fn too_big(e: &HttpError) -> bool {
     matches!(e, HttpError::Status { status: 413, .. })
 }
 
+/// After the log answered `e` for a claim: a refusal (4xx other than 413
+/// and 429) means the claim was not logged, so its pending record goes.
+fn forget_refused(job: &Job, e: &HttpError) {
+    if let HttpError::Status { status, .. } = e
+        && (400..500).contains(status)
+        && *status != 413
+        && *status != 429
+    {
+        let _ = std::fs::remove_file(job.pending_path());
+    }
+}
+
 /// Submits prepared claims as one batch (halving it while the log says it
 /// is too big), then verifies and writes each receipt.
 fn submit_ready<'a>(
@@ -305,21 +508,22 @@ fn submit_ready<'a>(
     output: &'a Output,
     ready: Vec<Ready>,
     retries: u32,
+    stop: &'a StopRx,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Outcome>> + Send + 'a>> {
     Box::pin(async move {
         let mut outcomes = Vec::with_capacity(ready.len());
         let entries: Vec<Vec<u8>> = ready.iter().map(|(_, e, _)| e.clone()).collect();
         let result = if entries.len() == 1 {
-            with_retries(retries, || client.submit(&entries[0]))
+            with_retries(retries, stop, || client.submit(&entries[0]))
                 .await
                 .map(|r| vec![r])
         } else {
-            with_retries(retries, || client.submit_batch(&entries)).await
+            with_retries(retries, stop, || client.submit_batch(&entries)).await
         };
         match result {
             Ok(receipts) => {
                 for ((job, _, sha), receipt) in ready.into_iter().zip(receipts) {
-                    let result = finish(policy, &job, &sha, &receipt, output);
+                    let result = finish(policy, &job, &sha, &receipt, output).map(Done::Logged);
                     outcomes.push(Outcome {
                         file: job.file,
                         result,
@@ -329,17 +533,23 @@ fn submit_ready<'a>(
             Err(e) if ready.len() > 1 && too_big(&e) => {
                 let mut first = ready;
                 let second = first.split_off(first.len() / 2);
-                outcomes.extend(submit_ready(client, policy, output, first, retries).await);
-                outcomes.extend(submit_ready(client, policy, output, second, retries).await);
+                outcomes.extend(submit_ready(client, policy, output, first, retries, stop).await);
+                outcomes.extend(submit_ready(client, policy, output, second, retries, stop).await);
             }
             Err(e) if ready.len() > 1 && !e.is_transient() => {
                 // The batch was refused as a whole (one bad claim fails it):
                 // submit one by one so every file gets its own verdict.
                 for (job, entry, sha) in ready {
-                    let result = match with_retries(retries, || client.submit(&entry)).await {
-                        Ok(receipt) => finish(policy, &job, &sha, &receipt, output),
-                        Err(e) => Err(e.to_string()),
-                    };
+                    let result =
+                        match with_retries(retries, stop, || client.submit(&entry)).await {
+                            Ok(receipt) => {
+                                finish(policy, &job, &sha, &receipt, output).map(Done::Logged)
+                            }
+                            Err(e) => {
+                                forget_refused(&job, &e);
+                                Err(e.to_string())
+                            }
+                        };
                     outcomes.push(Outcome {
                         file: job.file,
                         result,
@@ -348,6 +558,7 @@ fn submit_ready<'a>(
             }
             Err(e) => {
                 for (job, _, _) in ready {
+                    forget_refused(&job, &e);
                     outcomes.push(Outcome {
                         file: job.file,
                         result: Err(e.to_string()),
@@ -359,26 +570,100 @@ fn submit_ready<'a>(
     })
 }
 
-/// Builds and signs the claim for one file: its hash, its C2PA manifest
-/// (validated by the SDK) and its perceptual hash.
+/// The index of `file`'s existing receipt if it verifies under `policy`
+/// for the file as it is now (a sidecar receipt, or with `--embed` one
+/// embedded in its C2PA manifest store).
+fn existing_receipt(
+    job: &Job,
+    sha: &[u8; 32],
+    head: &[u8],
+    policy: &Policy,
+    output: &Output,
+) -> Option<u64> {
+    if let Some((_, opts)) = &output.embed {
+        let media = sniff_media_type(head);
+        let m = read_c2pa(&job.file, &media, opts).ok().flatten()?;
+        let observed = ObservedAsset {
+            sha256: *sha,
+            c2pa: Some(m.observed()),
+        };
+        return m.receipts.iter().find_map(|r| {
+            let v = Receipt::from_cbor(r).ok()?.verify(policy).ok()?;
+            match_asset(v.claim(), &observed).ok()?;
+            Some(v.index)
+        });
+    }
+    if !job.receipt_path.exists() {
+        return None;
+    }
+    let receipt = read_receipt(&job.receipt_path).ok()?;
+    let v = receipt.verify_for_asset(policy, sha).ok()?;
+    if output.tlog_proof {
+        // The text form may be missing (an earlier run without --tlog-proof).
+        let text_path = job.receipt_path.with_extension(TLOG_PROOF_EXT);
+        if !text_path.exists() {
+            write_atomic(&text_path, receipt.to_tlog_proof().as_bytes()).ok()?;
+        }
+    }
+    Some(v.index)
+}
+
+/// The claim an earlier run recorded as pending for this file, if it is
+/// still for this file's content and signed by this vendor key.
+fn pending_claim(job: &Job, sha: &[u8; 32], vkey: &str) -> Option<(Vec<u8>, String)> {
+    let bytes = std::fs::read(job.pending_path()).ok()?;
+    let signed = SignedClaim::from_bytes(&bytes).ok()?;
+    (signed.kid() == vkey && &signed.claim().asset.sha256 == sha)
+        .then(|| (bytes.clone(), signed.claim().asset.media_type.clone()))
+}
+
+/// Decides what to do with one file: skip it (its receipt verifies), send
+/// its pending claim again, or build, sign and record a new claim (its
+/// hash, its C2PA manifest validated by the SDK, its perceptual hash).
 fn prepare(
-    file: &Path,
+    job: &Job,
     signer: &NoteSigner,
     args: &ClaimArgs,
     seq: u64,
-) -> Result<(Vec<u8>, AssetId), String> {
+    policy: &Policy,
+    output: &Output,
+) -> Result<Prep, String> {
+    let vkey = signer.verifier_key().to_vkey();
+    let pending = job.pending_path();
+    // Only files with a trace of an earlier run are hashed twice.
+    let earlier = output.embed.is_some() || job.receipt_path.exists() || pending.exists();
+    if earlier {
+        let (sha, _, head) = hash_file(&job.file)?;
+        if let Some(index) = existing_receipt(job, &sha, &head, policy, output) {
+            let _ = std::fs::remove_file(&pending);
+            return Ok(Prep::Skip(index));
+        }
+        if let Some((entry, media_type)) = pending_claim(job, &sha, &vkey) {
+            return Ok(Prep::Send(entry, (sha, media_type)));
+        }
+    }
     let mut args = args.clone();
     args.sequence = args.sequence.map(|s| s + seq);
-    let facts = args.read_file(file)?;
+    let facts = args.read_file(&job.file)?;
     let claim = args.build_from(&facts)?;
-    let vkey = signer.verifier_key().to_vkey();
     let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey)
         .map_err(|e| format!("cannot sign: {e}"))?;
-    Ok((signed.to_bytes().to_vec(), (facts.sha256, facts.media_type)))
+    let entry = signed.to_bytes().to_vec();
+    // Recorded before it is sent: if the run stops before the receipt is
+    // written, the next run sends these same bytes and the log answers
+    // with the original entry (deduplicated by leaf hash).
+    if let Some(dir) = pending.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    write_atomic(&pending, &entry)
+        .map_err(|e| format!("cannot record the claim in {}: {e}", pending.display()))?;
+    Ok(Prep::Send(entry, (facts.sha256, facts.media_type)))
 }
 
 /// Verifies a receipt for the file and writes it: into the file's C2PA
-/// manifest store (`--embed`), else next to it (and the text form).
+/// manifest store (`--embed`), else next to it (and the text form). The
+/// pending record goes once the receipt is durable.
 fn finish(
     policy: &Policy,
     job: &Job,
@@ -413,32 +698,63 @@ fn finish(
         write_atomic(&text_path, receipt.to_tlog_proof().as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", text_path.display()))?;
     }
+    let _ = std::fs::remove_file(job.pending_path());
     Ok(verified.index)
 }
 
 /// Retries transient failures, waiting as long as the server asks
-/// (Retry-After) or with capped exponential backoff.
-async fn with_retries<T, F, Fut>(attempts: u32, mut f: F) -> Result<T, HttpError>
+/// (Retry-After) or with capped exponential backoff. Once a stop is
+/// requested it retries no more (the claim stays recorded as pending).
+async fn with_retries<T, F, Fut>(attempts: u32, stop: &StopRx, mut f: F) -> Result<T, HttpError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, HttpError>>,
 {
     let mut backoff = Duration::from_millis(200);
     let mut attempt = 1;
+    let mut stop = stop.clone();
     loop {
         match f().await {
             Ok(v) => return Ok(v),
             // A batch over the log's limits is split by the caller instead.
-            Err(e) if e.is_transient() && !too_big(&e) && attempt < attempts.max(1) => {
+            Err(e)
+                if e.is_transient()
+                    && !too_big(&e)
+                    && attempt < attempts.max(1)
+                    && *stop.borrow() == 0 =>
+            {
                 let wait = e
                     .retry_after()
                     .map(|s| Duration::from_secs(s.min(60)))
                     .unwrap_or(backoff);
-                tokio::time::sleep(wait).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.wait_for(|s| *s != 0) => return Err(e),
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(10));
                 attempt += 1;
             }
             Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_own_file;
+
+    #[test]
+    fn own_files_are_never_registered() {
+        for name in [
+            "a.png.provlog",
+            "a.png.tlog-proof",
+            "a.png.provlog.pending",
+            ".a.png.provlog.tmp-12-0",
+        ] {
+            assert!(is_own_file(name), "{name}");
+        }
+        for name in ["a.png", "provlog", "a.pending", "notes.tmp"] {
+            assert!(!is_own_file(name), "{name}");
         }
     }
 }
