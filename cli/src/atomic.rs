@@ -28,9 +28,9 @@ pub fn is_temp_name(name: &str) -> bool {
 /// A fresh temporary path next to `path`.
 fn temp_path(path: &Path) -> io::Result<PathBuf> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the path names no file")
-    })?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut tmp = std::ffi::OsString::from(".");
     tmp.push(name);
@@ -94,10 +94,7 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
 /// with `AlreadyExists` if `path` exists (used for private keys).
 pub fn write_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     if fs::symlink_metadata(path).is_ok() {
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "file exists",
-        ));
+        return Err(io::Error::new(io::ErrorKind::AlreadyExists, "file exists"));
     }
     let tmp = write_temp(path, bytes, mode)?;
     let linked = fs::hard_link(&tmp, path);
@@ -131,7 +128,11 @@ mod tests {
         assert_eq!(fs::read(&path).expect("read"), big);
         write_atomic(&path, b"").expect("empty");
         assert_eq!(fs::read(&path).expect("read"), b"");
-        assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
     }
 
     #[test]
@@ -150,7 +151,11 @@ mod tests {
                 let mut reads = 0u64;
                 while !stop.load(Ordering::Relaxed) || reads < 10 {
                     let got = fs::read(&path).expect("the file always exists");
-                    assert!(got == a || got == b, "read {} bytes: a torn file", got.len());
+                    assert!(
+                        got == a || got == b,
+                        "read {} bytes: a torn file",
+                        got.len()
+                    );
                     reads += 1;
                 }
                 reads
@@ -197,7 +202,11 @@ mod tests {
     fn temporary_names_are_recognised() {
         let dir = tempfile::tempdir().expect("tempdir");
         let tmp = temp_path(&dir.path().join("cat.png.provlog")).expect("tmp");
-        let name = tmp.file_name().expect("name").to_string_lossy().into_owned();
+        let name = tmp
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         assert!(is_temp_name(&name), "{name}");
         assert!(!name.ends_with(".provlog"));
         assert!(!is_temp_name("cat.png.provlog"));

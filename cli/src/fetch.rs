@@ -20,6 +20,7 @@ use provlog_core::signed_claim::SignedClaim;
 
 use crate::atomic::write_atomic;
 use crate::claim_args::hash_file;
+use crate::fail::{Fail, Kind, not_verified};
 use crate::keys::load_key;
 use crate::net::verify_entries;
 use crate::out::outln;
@@ -54,7 +55,7 @@ pub struct FetchArgs {
 }
 
 /// `provlog receipt fetch`.
-pub async fn fetch(args: FetchArgs, json: bool) -> Result<(), String> {
+pub async fn fetch(args: FetchArgs, json: bool) -> Result<(), Fail> {
     let policy = args.trust.policy()?;
     let log_key = args.trust.log_key()?;
     let vendor = match (&args.key, &args.vendor_key) {
@@ -62,8 +63,9 @@ pub async fn fetch(args: FetchArgs, json: bool) -> Result<(), String> {
         (None, Some(v)) => Some(v.trim().to_string()),
         (None, None) => None,
     };
-    let client = LogClient::new(&args.log).map_err(|e| e.to_string())?;
+    let client = LogClient::new(&args.log)?;
     let mut failed = 0usize;
+    let mut kind = None;
     for file in &args.files {
         let receipt_path = match &args.out_dir {
             Some(dir) => sidecar(&dir.join(file.file_name().unwrap_or_default()), RECEIPT_EXT),
@@ -81,9 +83,8 @@ pub async fn fetch(args: FetchArgs, json: bool) -> Result<(), String> {
         {
             Ok((receipt, how)) => {
                 if let Some(r) = &receipt {
-                    write_atomic(&receipt_path, &r.to_cbor()).map_err(|e| {
-                        format!("cannot write {}: {e}", receipt_path.display())
-                    })?;
+                    write_atomic(&receipt_path, &r.to_cbor())
+                        .map_err(|e| format!("cannot write {}: {e}", receipt_path.display()))?;
                     let _ = std::fs::remove_file(sidecar(&receipt_path, PENDING_EXT));
                 }
                 let r = match receipt {
@@ -113,23 +114,30 @@ pub async fn fetch(args: FetchArgs, json: bool) -> Result<(), String> {
             }
             Err(e) => {
                 failed += 1;
+                kind = Some(kind.map_or(e.kind, |k: Kind| k.worst(e.kind)));
                 if json {
                     outln!(
                         "{}",
-                        serde_json::json!({"file": file.display().to_string(), "fetched": false, "error": e})
+                        serde_json::json!({"file": file.display().to_string(), "fetched": false,
+                            "error": e.message, "kind": e.kind.as_str()})
                     );
                 }
                 eprintln!("provlog: {}: {e}", file.display());
             }
         }
     }
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "{failed} of {} receipts could not be rebuilt",
-            args.files.len()
-        ))
+    match kind {
+        None => Ok(()),
+        Some(kind) => {
+            let fail = Fail::new(
+                kind,
+                format!(
+                    "{failed} of {} receipts could not be rebuilt",
+                    args.files.len()
+                ),
+            );
+            Err(if json { fail.reported() } else { fail })
+        }
     }
 }
 
@@ -142,7 +150,7 @@ async fn fetch_one(
     vendor: Option<&str>,
     file: &Path,
     receipt_path: &Path,
-) -> Result<(Option<Receipt>, &'static str), String> {
+) -> Result<(Option<Receipt>, &'static str), Fail> {
     let (sha, _, _) = hash_file(file)?;
     if receipt_path.exists()
         && let Ok(r) = read_receipt(receipt_path)
@@ -157,31 +165,33 @@ async fn fetch_one(
         && signed.claim().asset.sha256 == sha
         && vendor.is_none_or(|v| v == signed.kid())
     {
-        let receipt = client.submit(&bytes).await.map_err(|e| e.to_string())?;
+        let receipt = client.submit(&bytes).await?;
         receipt
             .verify_for_asset(policy, &sha)
-            .map_err(|e| format!("the log's receipt does not verify: {e}"))?;
-        return Ok((Some(receipt), "rebuilt from the pending claim (log deduplicated)"));
+            .map_err(|e| not_verified(format!("the log's receipt does not verify: {e}")))?;
+        return Ok((
+            Some(receipt),
+            "rebuilt from the pending claim (log deduplicated)",
+        ));
     }
-    let found = client.lookup(&sha).await.map_err(|e| e.to_string())?;
+    let found = client.lookup(&sha).await?;
     verify_entries(&found.checkpoint, &found.entries, log_key)?;
     let entry = found
         .entries
         .iter()
         .filter(|e| {
-            SignedClaim::from_bytes(&e.entry).is_ok_and(|s| {
-                s.claim().asset.sha256 == sha && vendor.is_none_or(|v| v == s.kid())
-            })
+            SignedClaim::from_bytes(&e.entry)
+                .is_ok_and(|s| s.claim().asset.sha256 == sha && vendor.is_none_or(|v| v == s.kid()))
         })
         .min_by_key(|e| e.index)
         .ok_or_else(|| {
-            format!(
+            not_verified(format!(
                 "the log has no claim for sha256:{}{}",
                 hex::encode(sha),
                 vendor
                     .map(|v| format!(" signed by {v}"))
                     .unwrap_or_default()
-            )
+            ))
         })?;
     let receipt = Receipt {
         entry: entry.entry.clone(),
@@ -191,6 +201,6 @@ async fn fetch_one(
     };
     receipt
         .verify_for_asset(policy, &sha)
-        .map_err(|e| format!("the rebuilt receipt does not verify: {e}"))?;
+        .map_err(|e| not_verified(format!("the rebuilt receipt does not verify: {e}")))?;
     Ok((Some(receipt), "rebuilt from the log"))
 }

@@ -7,12 +7,13 @@ use std::path::Path;
 use provlog_core::note::NoteSigner;
 
 use crate::atomic::write_new_atomic;
+use crate::fail::{Fail, usage};
 use crate::out::outln;
 
 /// `provlog keygen`.
-pub fn keygen(out: &Path, name: &str) -> Result<(), String> {
-    let signer =
-        NoteSigner::generate(name).map_err(|e| format!("cannot make a key named {name:?}: {e}"))?;
+pub fn keygen(out: &Path, name: &str, json: bool) -> Result<(), Fail> {
+    let signer = NoteSigner::generate(name)
+        .map_err(|e| usage(format!("cannot make a key named {name:?}: {e}")))?;
     // Written complete and fsynced, then linked into place: a crash never
     // leaves a partial key, and an existing file is never replaced.
     write_new_atomic(out, format!("{}\n", signer.to_skey()).as_bytes(), 0o600).map_err(|e| {
@@ -25,7 +26,15 @@ pub fn keygen(out: &Path, name: &str) -> Result<(), String> {
         "wrote private key {} (mode 0600); give the vkey below to log operators",
         out.display()
     );
-    outln!("{}", signer.verifier_key().to_vkey());
+    let vkey = signer.verifier_key().to_vkey();
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({"vkey": vkey, "key_file": out.display().to_string()})
+        );
+    } else {
+        outln!("{vkey}");
+    }
     Ok(())
 }
 

@@ -47,7 +47,7 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 1000)]
     pub verify_sample: usize,
     /// Print the result as one JSON object.
-    #[arg(long)]
+    #[arg(skip)]
     pub json: bool,
     /// Instead of submitting, request this many inclusion proofs
     /// (`GET /v1/proof/inclusion`) for random indexes of the current tree,
@@ -149,7 +149,7 @@ async fn send(client: &LogClient, batch: &[Vec<u8>]) -> Result<Vec<Receipt>, Htt
 
 /// `provlog load`.
 pub async fn load(args: LoadArgs) -> Result<(), String> {
-    let policy = args.trust.policy()?;
+    let policy = args.trust.policy().map_err(|e| e.message)?;
     let client = LogClient::new(&args.log).map_err(|e| e.to_string())?;
     if let Some(n) = args.proofs {
         return load_proofs(&args, &client, n).await;
@@ -368,7 +368,7 @@ fn report(
 
 /// `provlog load --proofs N`: inclusion proofs served per second.
 async fn load_proofs(args: &LoadArgs, client: &LogClient, n: usize) -> Result<(), String> {
-    let log_key = args.trust.log_key()?;
+    let log_key = args.trust.log_key().map_err(|e| e.message)?;
     let cp = client
         .verified_checkpoint(&log_key)
         .await

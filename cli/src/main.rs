@@ -1,11 +1,13 @@
 //! `provlog`: register assets in a provlog log, verify receipts offline,
 //! look assets up, and audit a log's checkpoints.
 //!
-//! Exit status is 0 only when what was asked succeeded and verified.
+//! Exit status is 0 only when what was asked succeeded and verified; the
+//! other statuses are in `fail.rs` and `provlog --help`.
 
 mod atomic;
 mod claim_args;
 mod evidence;
+mod fail;
 mod fetch;
 mod keys;
 mod load;
@@ -21,15 +23,40 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::claim_args::ClaimArgs;
+use crate::fail::{Fail, Kind};
+use crate::out::outln;
 use crate::trust::TrustArgs;
+
+/// What `provlog --help` says after the commands.
+const AFTER_HELP: &str = "\
+Exit status:
+  0    ok: everything asked succeeded and verified
+  1    does not verify: tampered file, bad proof or signature, wrong log key,
+       inconsistent log, no claim found
+  2    bad arguments (unknown flag, malformed vkey, hex or URL)
+  3    could not check: log unreachable or failing, missing receipt,
+       unreadable file or key, other I/O
+  4    refused by the log (key not accepted, invalid claim)
+  130  interrupted by SIGINT (143: SIGTERM); re-running the same command resumes
+With --json, results are JSON lines on stdout and a failure is also printed
+there as {\"error\": ..., \"kind\": ..., \"exit\": ...}.
+
+Related commands: provlog-server runs a log (`provlog-server vkey --data DIR`
+prints the log key that --log-key wants); provlog-monitor audits and
+witnesses a log (`provlog-monitor --help`). `provlog <command> --help` has
+the details of each command.";
 
 #[derive(Parser)]
 #[command(
     name = "provlog",
     version,
-    about = "provlog: media provenance transparency log client"
+    about = "provlog: media provenance transparency log client",
+    after_help = AFTER_HELP
 )]
 struct Cli {
+    /// Print results, and errors, as JSON (one object per line on stdout).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,9 +97,6 @@ enum Command {
         receipt: Option<PathBuf>,
         #[command(flatten)]
         trust: TrustArgs,
-        /// Print the verdict as JSON.
-        #[arg(long)]
-        json: bool,
         /// PEM bundle of C2PA trust anchors for reading the file's manifest.
         #[arg(long)]
         c2pa_trust_anchors: Option<PathBuf>,
@@ -97,9 +121,6 @@ enum Command {
         /// The accused log's or witness's verifier key.
         #[arg(long, alias = "log-key")]
         key: String,
-        /// Print the verdict as JSON.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -111,22 +132,56 @@ enum ReceiptCommand {
     Fetch(fetch::FetchArgs),
 }
 
+/// Whether `--json` is among the raw arguments (for errors clap reports
+/// before the arguments are parsed).
+fn json_requested() -> bool {
+    std::env::args_os().any(|a| a == "--json")
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Keygen { out, name } => keys::keygen(&out, &name),
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            if !matches!(e.kind(), K::DisplayHelp | K::DisplayVersion) && json_requested() {
+                let rendered = e.to_string();
+                let first = rendered.lines().next().unwrap_or("bad arguments");
+                let fail = fail::usage(first.trim_start_matches("error: "));
+                outln!("{}", fail.to_json());
+                let _ = e.print();
+                return ExitCode::from(Kind::Usage.exit_code());
+            }
+            // Help and version exit 0; errors print the usage and exit 2.
+            e.exit()
+        }
+    };
+    let json = cli.json;
+    match run(cli.command, json) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if json && !f.reported {
+                outln!("{}", f.to_json());
+            }
+            eprintln!("provlog: {f}");
+            ExitCode::from(f.kind.exit_code())
+        }
+    }
+}
+
+fn run(command: Command, json: bool) -> Result<(), Fail> {
+    match command {
+        Command::Keygen { out, name } => keys::keygen(&out, &name, json),
         Command::Claim {
             file,
             key,
             out,
             claim,
         } => claim_args::claim_command(&file, &key, out.as_deref(), &claim),
-        Command::Submit(args) => run_async(submit::submit(args)),
+        Command::Submit(args) => run_async(submit::submit(args, json)),
         Command::Verify {
             file,
             receipt,
             trust,
-            json,
             c2pa_trust_anchors,
         } => verify::verify_command(
             &file,
@@ -137,25 +192,26 @@ fn main() -> ExitCode {
         ),
         Command::Receipt {
             command: ReceiptCommand::Fetch(args),
-        } => run_async(fetch::fetch(args, false)),
-        Command::Lookup(args) => run_async(net::lookup(args)),
-        Command::Checkpoint(args) => run_async(net::checkpoint(args, false)),
-        Command::Audit(args) => run_async(net::checkpoint(args, true)),
-        Command::Load(args) => run_async(load::load(args)),
-        Command::VerifyEvidence { file, key, json } => {
-            evidence::verify_evidence_command(&file, &key, json)
+        } => run_async(fetch::fetch(args, json)),
+        Command::Lookup(mut args) => {
+            args.json = json;
+            run_async(net::lookup(args))
         }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("provlog: {e}");
-            ExitCode::FAILURE
+        Command::Checkpoint(args) => run_async(net::checkpoint(args, false, json)),
+        Command::Audit(args) => run_async(net::checkpoint(args, true, json)),
+        Command::Load(mut args) => {
+            args.json = json;
+            // A bad URL is a usage error, before anything starts.
+            provlog_client::http::LogClient::new(&args.log)?;
+            run_async(async move { load::load(args).await.map_err(Fail::from) })
+        }
+        Command::VerifyEvidence { file, key } => {
+            evidence::verify_evidence_command(&file, &key, json)
         }
     }
 }
 
-fn run_async<F: std::future::Future<Output = Result<(), String>>>(f: F) -> Result<(), String> {
+fn run_async<F: std::future::Future<Output = Result<(), Fail>>>(f: F) -> Result<(), Fail> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

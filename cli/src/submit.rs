@@ -34,9 +34,11 @@ use provlog_c2pa::embed::{C2paSigner, embed_receipt};
 
 use crate::atomic::write_atomic;
 use crate::claim_args::{ClaimArgs, c2pa_options};
-use crate::keys::load_key;
-use crate::trust::TrustArgs;
 use crate::claim_args::{hash_file, read_c2pa, sniff_media_type};
+use crate::fail::{Fail, Kind, not_verified, usage};
+use crate::keys::load_key;
+use crate::out::outln;
+use crate::trust::TrustArgs;
 use crate::verify::{RECEIPT_EXT, TLOG_PROOF_EXT, read_receipt, sidecar};
 
 /// Suffix of the file that records a signed claim sent but not yet
@@ -123,33 +125,133 @@ fn is_own_file(name: &str) -> bool {
         || crate::atomic::is_temp_name(name)
 }
 
+/// A path submit did not register, and why.
+#[derive(Debug)]
+struct NotRegistered {
+    path: PathBuf,
+    reason: String,
+    /// It should have been registered but could not be read (a failure),
+    /// rather than skipped on purpose (a symlink, an empty file).
+    failed: bool,
+}
+
+/// Why a walked entry is not a file to register, if it is not.
+fn unregistrable(entry: &walkdir::DirEntry) -> Option<(String, bool)> {
+    let ft = entry.file_type();
+    if ft.is_symlink() {
+        return Some((
+            "a symbolic link, not followed (name its target to register it)".into(),
+            false,
+        ));
+    }
+    if ft.is_dir() {
+        return None;
+    }
+    if !ft.is_file() {
+        return Some((
+            "not a regular file (a device, socket or pipe)".into(),
+            false,
+        ));
+    }
+    match entry.metadata() {
+        Ok(m) if m.len() == 0 => {
+            return Some(("an empty file: there is nothing to register".into(), false));
+        }
+        Ok(_) => {}
+        Err(e) => return Some((format!("cannot read it: {}", io_words(e.io_error())), true)),
+    }
+    if let Err(e) = std::fs::File::open(entry.path()) {
+        return Some((format!("cannot read it: {}", io_words(Some(&e))), true));
+    }
+    None
+}
+
+/// An I/O error in words, without the `(os error N)` suffix.
+fn io_words(e: Option<&std::io::Error>) -> String {
+    match e.map(std::io::Error::kind) {
+        Some(std::io::ErrorKind::PermissionDenied) => "permission denied".into(),
+        Some(std::io::ErrorKind::NotFound) => "it disappeared".into(),
+        _ => e.map_or_else(
+            || "unknown error".to_string(),
+            |e| {
+                let t = e.to_string();
+                t.split(" (os error").next().unwrap_or(&t).to_string()
+            },
+        ),
+    }
+}
+
 /// Collects the files under `paths`, skipping receipt files and files
 /// named twice; refuses two files whose receipts would land on one path.
-fn collect(paths: &[PathBuf], out_dir: Option<&Path>) -> Result<Vec<Job>, String> {
+/// Symlinks, empty, special and unreadable files are not registered: each
+/// is returned with the reason.
+fn collect(
+    paths: &[PathBuf],
+    out_dir: Option<&Path>,
+) -> Result<(Vec<Job>, Vec<NotRegistered>), Fail> {
     let mut jobs = Vec::new();
+    let mut not = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut receipts: std::collections::HashMap<PathBuf, PathBuf> =
         std::collections::HashMap::new();
     for root in paths {
-        if !root.exists() {
-            return Err(format!("{}: no such file or directory", root.display()));
+        if std::fs::symlink_metadata(root).is_err() {
+            return Err(format!("{}: no such file or directory", root.display()).into());
         }
         for entry in walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name()
         {
-            let entry = entry.map_err(|e| format!("cannot walk {}: {e}", root.display()))?;
-            if !entry.file_type().is_file() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = e.path().unwrap_or(root).to_path_buf();
+                    not.push(NotRegistered {
+                        reason: format!("cannot read the directory: {}", io_words(e.io_error())),
+                        path,
+                        failed: true,
+                    });
+                    continue;
+                }
+            };
+            let name = entry.file_name().to_str().unwrap_or("");
+            if is_own_file(name) && !entry.file_type().is_dir() {
+                continue;
+            }
+            // The root named on the command line is followed if it is a link.
+            let named_link = entry.depth() == 0 && entry.path_is_symlink();
+            let reason = if named_link {
+                match std::fs::metadata(root) {
+                    Ok(m) if m.is_file() && m.len() == 0 => Some((
+                        "an empty file: there is nothing to register".to_string(),
+                        false,
+                    )),
+                    Ok(_) => None,
+                    Err(e) => Some((format!("cannot read it: {}", io_words(Some(&e))), true)),
+                }
+            } else {
+                unregistrable(&entry)
+            };
+            if let Some((reason, failed)) = reason {
+                not.push(NotRegistered {
+                    path: entry.path().to_path_buf(),
+                    reason,
+                    failed,
+                });
+                continue;
+            }
+            let is_file = if named_link {
+                std::fs::metadata(root).is_ok_and(|m| m.is_file())
+            } else {
+                entry.file_type().is_file()
+            };
+            if !is_file {
                 continue;
             }
             let file = entry.path().to_path_buf();
             let canonical = std::fs::canonicalize(&file)
                 .map_err(|e| format!("cannot resolve {}: {e}", file.display()))?;
             if !seen.insert(canonical) {
-                continue;
-            }
-            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if is_own_file(name) {
                 continue;
             }
             let receipt_path = match out_dir {
@@ -164,17 +266,17 @@ fn collect(paths: &[PathBuf], out_dir: Option<&Path>) -> Result<Vec<Job>, String
                 None => sidecar(&file, RECEIPT_EXT),
             };
             if let Some(other) = receipts.insert(receipt_path.clone(), file.clone()) {
-                return Err(format!(
+                return Err(usage(format!(
                     "{} and {} would both write the receipt {}; submit them separately",
                     other.display(),
                     file.display(),
                     receipt_path.display()
-                ));
+                )));
             }
             jobs.push(Job { file, receipt_path });
         }
     }
-    Ok(jobs)
+    Ok((jobs, not))
 }
 
 /// What became of one file.
@@ -189,17 +291,16 @@ enum Done {
 /// What happened to each file.
 struct Outcome {
     file: PathBuf,
-    result: Result<Done, String>,
+    result: Result<Done, Fail>,
 }
 
 /// Checks, before anything is sent, that the log at `client` signs its
 /// checkpoints with the key the user trusts: a wrong `--log-key` or policy
 /// must fail here, not after the claims are logged.
-async fn check_log_key(client: &LogClient, policy: &Policy) -> Result<(), String> {
-    let note = client
-        .checkpoint()
-        .await
-        .map_err(|e| format!("cannot read the log's checkpoint: {e}; nothing was sent"))?;
+async fn check_log_key(client: &LogClient, policy: &Policy) -> Result<(), Fail> {
+    let note = client.checkpoint().await.map_err(|e| {
+        Fail::from(e).context("cannot read the log's checkpoint (nothing was sent)")
+    })?;
     match policy.verify_checkpoint(&note) {
         Ok(_) => Ok(()),
         // The log's own signature verified; the witnesses have not (yet)
@@ -223,12 +324,12 @@ async fn check_log_key(client: &LogClient, policy: &Policy) -> Result<(), String
                         .join(", ")
                 })
                 .unwrap_or_default();
-            Err(format!(
+            Err(not_verified(format!(
                 "the log at {} does not sign with the key you gave ({e}; its checkpoint is signed \
                  by [{signer}]): nothing was sent. Get the log's key from its operator \
                  (`provlog-server vkey --data DIR`) and pass it with --log-key or --policy",
                 client.base()
-            ))
+            )))
         }
     }
 }
@@ -273,20 +374,20 @@ fn watch_signals(bar: ProgressBar) -> Result<StopRx, String> {
 }
 
 /// `provlog submit`.
-pub async fn submit(args: SubmitArgs) -> Result<(), String> {
+pub async fn submit(args: SubmitArgs, json: bool) -> Result<(), Fail> {
     if args.trust.log_key.is_none() && args.trust.policy.is_none() {
-        return Err(
+        return Err(usage(
             "submit verifies every receipt before writing it, so it needs the log's key: \
              --log-key VKEY (the log operator publishes it; `provlog-server vkey --data DIR` \
-             prints it) or --policy FILE"
-                .into(),
-        );
+             prints it) or --policy FILE",
+        ));
     }
+    args.claim.check().map_err(usage)?;
     let policy = Arc::new(args.trust.policy()?);
     let signer = Arc::new(load_key(&args.key)?);
     let embed = match (&args.c2pa_cert, &args.c2pa_key) {
         (Some(cert), Some(key)) if args.embed => Some((
-            C2paSigner::from_files(cert, key, &args.c2pa_alg).map_err(|e| e.to_string())?,
+            C2paSigner::from_files(cert, key, &args.c2pa_alg).map_err(|e| usage(e.to_string()))?,
             c2pa_options(args.claim.c2pa_trust_anchors.as_deref())?,
         )),
         _ => None,
@@ -295,10 +396,36 @@ pub async fn submit(args: SubmitArgs) -> Result<(), String> {
         tlog_proof: args.tlog_proof,
         embed,
     });
-    let client = LogClient::new(&args.log).map_err(|e| e.to_string())?;
-    let jobs = collect(&args.paths, args.out_dir.as_deref())?;
+    let client = LogClient::new(&args.log)?;
+    let (jobs, not_registered) = collect(&args.paths, args.out_dir.as_deref())?;
+    for n in &not_registered {
+        eprintln!("skipped {}: {}", n.path.display(), n.reason);
+        if json {
+            outln!(
+                "{}",
+                serde_json::json!({"file": n.path.display().to_string(),
+                    "status": if n.failed { "failed" } else { "not-registered" },
+                    "reason": n.reason, "kind": n.failed.then_some("could-not-check")})
+            );
+        }
+    }
+    let unreadable = not_registered.iter().filter(|n| n.failed).count();
     if jobs.is_empty() {
-        return Err("no files to submit".into());
+        return Err(Fail::new(
+            if unreadable > 0 {
+                Kind::CouldNotCheck
+            } else {
+                Kind::Usage
+            },
+            if not_registered.is_empty() {
+                "no files to submit".to_string()
+            } else {
+                format!(
+                    "no files to submit ({} skipped, see above)",
+                    not_registered.len()
+                )
+            },
+        ));
     }
     check_log_key(&client, &policy).await?;
     let batch = args.batch.clamp(1, 1024);
@@ -362,6 +489,9 @@ pub async fn submit(args: SubmitArgs) -> Result<(), String> {
                 if let Ok(Done::Skipped(i)) = &o.result {
                     eprintln!("skipped {}: receipt verifies (entry {i})", o.file.display());
                 }
+                if json {
+                    outln!("{}", outcome_json(o));
+                }
             }
         });
         outcomes.extend(batch);
@@ -387,23 +517,64 @@ pub async fn submit(args: SubmitArgs) -> Result<(), String> {
             String::new()
         }
     );
+    if !not_registered.is_empty() {
+        eprintln!(
+            "not registered: {} ({} symlinks, empty or special files; {unreadable} unreadable), \
+             each named above",
+            not_registered.len(),
+            not_registered.len() - unreadable
+        );
+    }
+    let mut kind = None;
     for o in &failed {
         if let Err(e) = &o.result {
             eprintln!("  FAILED {}: {e}", o.file.display());
+            kind = Some(kind.map_or(e.kind, |k: Kind| k.worst(e.kind)));
         }
     }
     let sig = *stop.borrow();
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({"summary": {"files": total, "logged": logged, "skipped": skipped,
+                "not_registered": not_registered.len(), "failed": failed.len() + unreadable, "not_started": total - dispatched,
+                "interrupted": sig != 0, "seconds": secs}})
+        );
+    }
     if sig != 0 {
-        debug_assert!(dispatched <= total);
-        return Err(format!(
-            "interrupted: {} of {total} files have receipts; re-run the same command to resume",
-            logged + skipped
+        return Err(Fail::new(
+            Kind::Interrupted(sig),
+            format!(
+                "interrupted: {} of {total} files have receipts; re-run the same command to resume",
+                logged + skipped
+            ),
         ));
     }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{} of {total} files failed", failed.len()))
+    if unreadable > 0 {
+        kind = Some(kind.map_or(Kind::CouldNotCheck, |k| k.worst(Kind::CouldNotCheck)));
+    }
+    match kind {
+        None => Ok(()),
+        Some(kind) => Err(Fail::new(
+            kind,
+            format!(
+                "{} of {} files failed",
+                failed.len() + unreadable,
+                total + unreadable
+            ),
+        )),
+    }
+}
+
+/// One file's outcome as a `--json` line.
+fn outcome_json(o: &Outcome) -> serde_json::Value {
+    let file = o.file.display().to_string();
+    match &o.result {
+        Ok(Done::Logged(i)) => serde_json::json!({"file": file, "status": "logged", "index": i}),
+        Ok(Done::Skipped(i)) => serde_json::json!({"file": file, "status": "skipped",
+            "index": i, "reason": "receipt verifies"}),
+        Err(e) => serde_json::json!({"file": file, "status": "failed",
+            "error": e.message, "kind": e.kind.as_str()}),
     }
 }
 
@@ -450,7 +621,11 @@ async fn run_batch(
                 .collect::<Vec<_>>()
         })
         .await
-        .unwrap_or_else(|e| (0..n).map(|_| Err(format!("internal: {e}"))).collect())
+        .unwrap_or_else(|e| {
+            (0..n)
+                .map(|_| Err(Fail::from(format!("internal: {e}"))))
+                .collect()
+        })
     };
     let mut outcomes = Vec::with_capacity(jobs.len());
     let mut ready = Vec::new();
@@ -540,16 +715,15 @@ fn submit_ready<'a>(
                 // The batch was refused as a whole (one bad claim fails it):
                 // submit one by one so every file gets its own verdict.
                 for (job, entry, sha) in ready {
-                    let result =
-                        match with_retries(retries, stop, || client.submit(&entry)).await {
-                            Ok(receipt) => {
-                                finish(policy, &job, &sha, &receipt, output).map(Done::Logged)
-                            }
-                            Err(e) => {
-                                forget_refused(&job, &e);
-                                Err(e.to_string())
-                            }
-                        };
+                    let result = match with_retries(retries, stop, || client.submit(&entry)).await {
+                        Ok(receipt) => {
+                            finish(policy, &job, &sha, &receipt, output).map(Done::Logged)
+                        }
+                        Err(e) => {
+                            forget_refused(&job, &e);
+                            Err(Fail::from(e))
+                        }
+                    };
                     outcomes.push(Outcome {
                         file: job.file,
                         result,
@@ -557,11 +731,12 @@ fn submit_ready<'a>(
                 }
             }
             Err(e) => {
+                let kind = crate::fail::http_kind(&e);
                 for (job, _, _) in ready {
                     forget_refused(&job, &e);
                     outcomes.push(Outcome {
                         file: job.file,
-                        result: Err(e.to_string()),
+                        result: Err(Fail::new(kind, e.to_string())),
                     });
                 }
             }
@@ -627,7 +802,7 @@ fn prepare(
     seq: u64,
     policy: &Policy,
     output: &Output,
-) -> Result<Prep, String> {
+) -> Result<Prep, Fail> {
     let vkey = signer.verifier_key().to_vkey();
     let pending = job.pending_path();
     // Only files with a trace of an earlier run are hashed twice.
@@ -645,7 +820,7 @@ fn prepare(
     let mut args = args.clone();
     args.sequence = args.sequence.map(|s| s + seq);
     let facts = args.read_file(&job.file)?;
-    let claim = args.build_from(&facts)?;
+    let claim = args.build_from(&facts).map_err(not_verified)?;
     let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey)
         .map_err(|e| format!("cannot sign: {e}"))?;
     let entry = signed.to_bytes().to_vec();
@@ -670,10 +845,10 @@ fn finish(
     (sha, media_type): &AssetId,
     receipt: &Receipt,
     output: &Output,
-) -> Result<u64, String> {
+) -> Result<u64, Fail> {
     let verified = receipt
         .verify_for_asset(policy, sha)
-        .map_err(|e| format!("the log's receipt does not verify: {e}"))?;
+        .map_err(|e| not_verified(format!("the log's receipt does not verify: {e}")))?;
     if let Some(dir) = job.receipt_path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

@@ -7,6 +7,7 @@ use provlog_core::asset_match::{AssetMatch, AssetMismatch, ObservedAsset, match_
 use provlog_core::receipt::{Receipt, TLOG_PROOF_HEADER, VerifiedReceipt};
 
 use crate::claim_args::{c2pa_options, hash_file, read_c2pa, sniff_media_type};
+use crate::fail::{Fail, not_verified};
 use crate::out::{outln, utc};
 use crate::trust::TrustArgs;
 
@@ -24,15 +25,18 @@ pub fn sidecar(file: &Path, ext: &str) -> PathBuf {
 }
 
 /// Reads a receipt in either encoding (told apart by the tlog-proof header).
-pub fn read_receipt(path: &Path) -> Result<Receipt, String> {
+/// A receipt that cannot be read is a failure to check (exit 3); one that
+/// does not decode does not verify (exit 1).
+pub fn read_receipt(path: &Path) -> Result<Receipt, Fail> {
     let bytes =
         fs::read(path).map_err(|e| format!("cannot read receipt {}: {e}", path.display()))?;
     if bytes.starts_with(TLOG_PROOF_HEADER.as_bytes()) {
-        let text =
-            String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
-        Receipt::from_tlog_proof(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let text = String::from_utf8(bytes)
+            .map_err(|_| not_verified(format!("{}: not UTF-8", path.display())))?;
+        Receipt::from_tlog_proof(&text)
+            .map_err(|e| not_verified(format!("{}: {e}", path.display())))
     } else {
-        Receipt::from_cbor(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+        Receipt::from_cbor(&bytes).map_err(|e| not_verified(format!("{}: {e}", path.display())))
     }
 }
 
@@ -174,14 +178,14 @@ pub fn verify_command(
     trust: &TrustArgs,
     json: bool,
     trust_anchors: Option<&Path>,
-) -> Result<(), String> {
+) -> Result<(), Fail> {
     let policy = trust.policy()?;
     let (sha256, _, head) = hash_file(file)?;
     let media_type = sniff_media_type(&head);
     let opts = c2pa_options(trust_anchors)?;
     // A store that cannot be read is reported if (and only if) it mattered.
     let manifest = read_c2pa(file, &media_type, &opts);
-    let mut receipts: Vec<(Source, Result<Receipt, String>)> = Vec::new();
+    let mut receipts: Vec<(Source, Result<Receipt, Fail>)> = Vec::new();
     match receipt {
         Some(r) => receipts.push((Source::File(r.to_path_buf()), read_receipt(r))),
         None => match default_receipt(file) {
@@ -191,15 +195,23 @@ pub fn verify_command(
                     for r in &m.receipts {
                         receipts.push((
                             Source::Embedded(m.active_manifest.clone()),
-                            Receipt::from_cbor(r).map_err(|e| e.to_string()),
+                            Receipt::from_cbor(r).map_err(|e| not_verified(e.to_string())),
                         ));
                     }
                 }
                 if receipts.is_empty() {
-                    return Err(match &manifest {
+                    let fail = Fail::from(match &manifest {
                         Err(e) => format!("{none}; and {e}"),
                         _ => format!("{none}, or embed it (provlog submit --embed)"),
                     });
+                    if json {
+                        outln!(
+                            "{}",
+                            serde_json::json!({"verified": false, "file": file.display().to_string(),
+                                "error": fail.message, "kind": fail.kind.as_str()})
+                        );
+                    }
+                    return Err(fail.reported());
                 }
             }
         },
@@ -215,13 +227,13 @@ pub fn verify_command(
     let mut first_error = None;
     for (source, r) in receipts {
         let result = r
-            .and_then(|r| r.verify(&policy).map_err(|e| e.to_string()))
+            .and_then(|r| r.verify(&policy).map_err(|e| not_verified(e.to_string())))
             .and_then(|v| match match_asset(v.claim(), &observed) {
                 Ok(m) => Ok((v, m)),
-                Err(e) => Err(match (&e, &manifest) {
+                Err(e) => Err(not_verified(match (&e, &manifest) {
                     (AssetMismatch::NoManifest { .. }, Err(read)) => format!("{e}: {read}"),
                     _ => e.to_string(),
-                }),
+                })),
             });
         match result {
             Ok((v, m)) => {
@@ -241,16 +253,22 @@ pub fn verify_command(
                 return Ok(());
             }
             Err(e) => {
-                first_error.get_or_insert(format!("{e} (receipt {source})"));
+                first_error.get_or_insert(Fail::new(
+                    e.kind,
+                    format!("{} (receipt {source})", e.message),
+                ));
             }
         }
     }
-    let e = first_error.unwrap_or_else(|| "no receipt".to_string());
+    let e = first_error.unwrap_or_else(|| Fail::from("no receipt"));
     if json {
         outln!(
             "{}",
-            serde_json::json!({"verified": false, "file": file.display().to_string(), "error": e})
+            serde_json::json!({"verified": false, "file": file.display().to_string(),
+                "error": e.message, "kind": e.kind.as_str()})
         );
     }
-    Err(format!("NOT VERIFIED {}: {e}", file.display()))
+    let kind = e.kind;
+    let message = format!("NOT VERIFIED {}: {}", file.display(), e.message);
+    Err(Fail::new(kind, message).reported())
 }

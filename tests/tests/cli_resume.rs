@@ -32,7 +32,13 @@ fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
     (key, run.stdout.trim().to_string())
 }
 
-fn submit_args(log: &LogProcess, key: &Path, log_key: &str, extra: &[&str], path: &Path) -> Vec<OsString> {
+fn submit_args(
+    log: &LogProcess,
+    key: &Path,
+    log_key: &str,
+    extra: &[&str],
+    path: &Path,
+) -> Vec<OsString> {
     let mut a = args![
         "submit",
         "--log",
@@ -100,7 +106,10 @@ fn receipts_under(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read dir").map_while(Result::ok) {
+        for e in std::fs::read_dir(&d)
+            .expect("read dir")
+            .map_while(Result::ok)
+        {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
@@ -186,7 +195,11 @@ fn submit_checks_the_log_key_before_sending_anything() {
     assert!(run.stderr.contains(origin), "{}", run.stderr);
     assert_eq!(log_size(&log, &state), 0, "nothing was logged");
     assert!(files.iter().all(|f| !sidecar(f, "provlog").exists()));
-    assert!(files.iter().all(|f| !sidecar(f, "provlog.pending").exists()));
+    assert!(
+        files
+            .iter()
+            .all(|f| !sidecar(f, "provlog.pending").exists())
+    );
 
     // The same through a policy that trusts another log.
     let policy = dir.path().join("other.policy");
@@ -196,7 +209,10 @@ fn submit_checks_the_log_key_before_sending_anything() {
     ];
     a.push(media.clone().into());
     let run = provlog(a);
-    assert!(!run.ok() && run.stderr.contains("nothing was sent"), "{run:?}");
+    assert!(
+        !run.ok() && run.stderr.contains("nothing was sent"),
+        "{run:?}"
+    );
     assert_eq!(log_size(&log, &state), 0, "nothing was logged");
 
     // The right key passes the check and logs.
@@ -225,7 +241,13 @@ fn rerunning_a_submit_skips_verified_receipts_and_logs_nothing_twice() {
     let before: Vec<u64> = files.iter().map(|f| index_of(f)).collect();
 
     // The same command again: every file is skipped, nothing is logged.
-    let again = provlog(submit_args(&log, &key, &log.vkey, &["--tlog-proof"], &media));
+    let again = provlog(submit_args(
+        &log,
+        &key,
+        &log.vkey,
+        &["--tlog-proof"],
+        &media,
+    ));
     assert!(again.ok(), "{again:?}");
     for (f, i) in files.iter().zip(&before) {
         let line = format!("skipped {}: receipt verifies (entry {i})", f.display());
@@ -234,7 +256,9 @@ fn rerunning_a_submit_skips_verified_receipts_and_logs_nothing_twice() {
         assert!(sidecar(f, "tlog-proof").exists());
     }
     assert!(
-        again.stderr.contains("0 logged with verified receipts, 0 failed, 20 skipped"),
+        again
+            .stderr
+            .contains("0 logged with verified receipts, 0 failed, 20 skipped"),
         "{}",
         again.stderr
     );
@@ -246,40 +270,88 @@ fn rerunning_a_submit_skips_verified_receipts_and_logs_nothing_twice() {
     std::fs::write(&files[3], bytes).expect("write");
     let run = provlog(submit_args(&log, &key, &log.vkey, &[], &media));
     assert!(run.ok(), "{run:?}");
-    assert!(run.stderr.contains("1 logged with verified receipts, 0 failed, 19 skipped"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("1 logged with verified receipts, 0 failed, 19 skipped"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(log_size(&log, &state), 21);
 
     // A lost receipt is rebuilt from the log: the same entry, nothing logged.
     let lost = &files[7];
     std::fs::remove_file(sidecar(lost, "provlog")).expect("rm");
     let run = provlog(args![
-        "receipt", "fetch", "--log", &log.url, "--log-key", &log.vkey, "--key", &key, lost
+        "receipt",
+        "fetch",
+        "--log",
+        &log.url,
+        "--log-key",
+        &log.vkey,
+        "--key",
+        &key,
+        lost
     ]);
     assert!(run.ok(), "receipt fetch: {run:?}");
-    assert!(run.stdout.contains("rebuilt from the log"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("rebuilt from the log"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(index_of(lost), before[7], "the original entry");
     let v = provlog(args!["verify", lost, "--log-key", &log.vkey]);
     assert!(v.ok(), "{v:?}");
     assert_eq!(log_size(&log, &state), 21);
     // Fetching again: the receipt verifies, nothing to do.
     let run = provlog(args![
-        "receipt", "fetch", "--log", &log.url, "--log-key", &log.vkey, "--vendor-key", &vkey, lost
+        "receipt",
+        "fetch",
+        "--log",
+        &log.url,
+        "--log-key",
+        &log.vkey,
+        "--vendor-key",
+        &vkey,
+        lost
     ]);
-    assert!(run.ok() && run.stdout.contains("already verifies"), "{run:?}");
+    assert!(
+        run.ok() && run.stdout.contains("already verifies"),
+        "{run:?}"
+    );
     // Another vendor's key finds no claim of its own, and says so.
     let (_, other) = keygen(dir.path(), "other.example");
     std::fs::remove_file(sidecar(lost, "provlog")).expect("rm");
     let run = provlog(args![
-        "receipt", "fetch", "--log", &log.url, "--log-key", &log.vkey, "--vendor-key", &other, lost
+        "receipt",
+        "fetch",
+        "--log",
+        &log.url,
+        "--log-key",
+        &log.vkey,
+        "--vendor-key",
+        &other,
+        lost
     ]);
-    assert!(!run.ok() && run.stderr.contains("has no claim for"), "{run:?}");
+    assert!(
+        !run.ok() && run.stderr.contains("has no claim for"),
+        "{run:?}"
+    );
     // A file never logged.
     let never = dir.path().join("never.png");
     std::fs::write(&never, b"\x89PNG\r\n\x1a\nnever").expect("write");
     let run = provlog(args![
-        "receipt", "fetch", "--log", &log.url, "--log-key", &log.vkey, &never
+        "receipt",
+        "fetch",
+        "--log",
+        &log.url,
+        "--log-key",
+        &log.vkey,
+        &never
     ]);
-    assert!(!run.ok() && run.stderr.contains("has no claim for"), "{run:?}");
+    assert!(
+        !run.ok() && run.stderr.contains("has no claim for"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -327,7 +399,10 @@ fn walk_names(dir: &Path) -> Vec<String> {
     let mut names = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read dir").map_while(Result::ok) {
+        for e in std::fs::read_dir(&d)
+            .expect("read dir")
+            .map_while(Result::ok)
+        {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
@@ -354,18 +429,32 @@ fn sigint_mid_submit_says_how_far_it_got_and_the_rerun_resumes() {
         wait_for_first_receipt(&media, &mut child);
         signal(&child, sig);
         let run = finish(child);
-        assert!(!run.ok() && run.code.is_some(), "{sig}: {run:?}");
+        // 128 + the signal: 130 for SIGINT, 143 for SIGTERM.
+        let want = if sig == "-INT" { 130 } else { 143 };
+        assert_eq!(run.code, Some(want), "{sig}: {run:?}");
         let have = assert_receipts_whole(&media, &log.vkey);
         let line = format!(
             "interrupted: {have} of {n} files have receipts; re-run the same command to resume"
         );
-        assert!(run.stderr.contains(&line), "{sig}: {line:?} in {}", run.stderr);
+        assert!(
+            run.stderr.contains(&line),
+            "{sig}: {line:?} in {}",
+            run.stderr
+        );
         assert!(have < n, "{sig}: stopped early");
 
         let rerun = provlog(submit_args(&log, &key, &log.vkey, SLOW, &media));
         assert!(rerun.ok(), "{sig}: resume: {rerun:?}");
-        assert!(rerun.stderr.contains(&format!("{have} skipped")), "{}", rerun.stderr);
+        assert!(
+            rerun.stderr.contains(&format!("{have} skipped")),
+            "{}",
+            rerun.stderr
+        );
         assert_eq!(assert_receipts_whole(&media, &log.vkey), n);
-        assert_eq!(log_size(&log, &state), n as u64, "{sig}: no claim logged twice");
+        assert_eq!(
+            log_size(&log, &state),
+            n as u64,
+            "{sig}: no claim logged twice"
+        );
     }
 }
