@@ -58,9 +58,9 @@ pub struct FetchArgs {
 pub async fn fetch(args: FetchArgs, json: bool) -> Result<(), Fail> {
     let policy = args.trust.policy()?;
     let log_key = args.trust.log_key()?;
-    let vendor = match (&args.key, &args.vendor_key) {
-        (Some(k), _) => Some(load_key(k)?.verifier_key().to_vkey()),
-        (None, Some(v)) => Some(v.trim().to_string()),
+    let vendor = match (&args.vendor_key, &args.key) {
+        (Some(v), _) => Some(v.trim().to_string()),
+        (None, Some(k)) => Some(load_key(k)?.verifier_key().to_vkey()),
         (None, None) => None,
     };
     let client = LogClient::new(&args.log)?;

@@ -38,6 +38,20 @@ pub fn keygen(out: &Path, name: &str, json: bool) -> Result<(), Fail> {
     Ok(())
 }
 
+/// `provlog keygen --show KEYFILE`: the vkey of an existing key.
+pub fn show(file: &Path, json: bool) -> Result<(), Fail> {
+    let vkey = load_key(file)?.verifier_key().to_vkey();
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({"vkey": vkey, "key_file": file.display().to_string()})
+        );
+    } else {
+        outln!("{vkey}");
+    }
+    Ok(())
+}
+
 /// Loads a vendor private key, refusing a file group or others can read.
 pub fn load_key(path: &Path) -> Result<NoteSigner, String> {
     let meta =

@@ -6,6 +6,7 @@
 
 mod atomic;
 mod claim_args;
+mod config;
 mod evidence;
 mod fail;
 mod fetch;
@@ -20,7 +21,7 @@ mod verify;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::claim_args::ClaimArgs;
 use crate::fail::{Fail, Kind};
@@ -40,6 +41,11 @@ Exit status:
   130  interrupted by SIGINT (143: SIGTERM); re-running the same command resumes
 With --json, results are JSON lines on stdout and a failure is also printed
 there as {\"error\": ..., \"kind\": ..., \"exit\": ...}.
+
+Configuration: $XDG_CONFIG_HOME/provlog/config.toml (else
+~/.config/provlog/config.toml; PROVLOG_CONFIG=FILE names another) may set
+log, log_key or policy, and key (the vendor key file). A flag wins over an
+environment variable (PROVLOG_LOG, PROVLOG_LOG_KEY), which wins over the file.
 
 Related commands: provlog-server runs a log (`provlog-server vkey --data DIR`
 prints the log key that --log-key wants); provlog-monitor audits and
@@ -63,7 +69,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Make an Ed25519 vendor key (file mode 0600) and print its vkey.
+    /// Make an Ed25519 vendor key (file mode 0600) and print its vkey; or,
+    /// with --show, print the vkey of an existing key.
     Keygen {
         /// Where to write the private key.
         #[arg(long, default_value = "vendor.key")]
@@ -71,6 +78,9 @@ enum Command {
         /// Key name, usually the vendor's domain (e.g. `imagegen.example`).
         #[arg(long, default_value = "provlog-vendor")]
         name: String,
+        /// Print the vkey of this existing private key file; make nothing.
+        #[arg(long, value_name = "KEYFILE")]
+        show: Option<PathBuf>,
     },
     /// Build and sign a claim for a file and print it as JSON.
     Claim {
@@ -87,11 +97,13 @@ enum Command {
     },
     /// Sign and submit files (directories recursively); write a receipt per file.
     Submit(submit::SubmitArgs),
-    /// Check a file against its receipt (FILE.provlog, or the receipt
-    /// embedded in its C2PA manifest), offline.
+    /// Check files against their receipts (FILE.provlog, or the receipt
+    /// embedded in the C2PA manifest), offline. One file gets the full
+    /// verdict; several files or a folder get one line each and a summary.
     Verify {
-        /// The asset file.
-        file: PathBuf,
+        /// The asset files, or folders (walked recursively).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
         /// Receipt file (default: FILE.provlog, else FILE.tlog-proof).
         #[arg(long)]
         receipt: Option<PathBuf>,
@@ -114,6 +126,13 @@ enum Command {
     Audit(net::CheckpointArgs),
     /// Load generator: pre-signs claims, sends them, reports claims/s and latency.
     Load(load::LoadArgs),
+    /// Print a shell completion script: `provlog completions bash >
+    /// ~/.local/share/bash-completion/completions/provlog` (zsh: into a
+    /// directory on $fpath as `_provlog`; fish: ~/.config/fish/completions/provlog.fish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Check an evidence bundle offline with the accused log's (or witness's) vkey.
     VerifyEvidence {
         /// The evidence file (JSON, as served at a monitor's /v1/evidence).
@@ -139,7 +158,20 @@ fn json_requested() -> bool {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let config = match config::load() {
+        Ok(c) => c,
+        Err(f) => {
+            if json_requested() {
+                outln!("{}", f.to_json());
+            }
+            eprintln!("provlog: {f}");
+            return ExitCode::from(f.kind.exit_code());
+        }
+    };
+    let parsed = config::apply(Cli::command(), &config)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind as K;
@@ -170,7 +202,10 @@ fn main() -> ExitCode {
 
 fn run(command: Command, json: bool) -> Result<(), Fail> {
     match command {
-        Command::Keygen { out, name } => keys::keygen(&out, &name, json),
+        Command::Keygen {
+            show: Some(file), ..
+        } => keys::show(&file, json),
+        Command::Keygen { out, name, .. } => keys::keygen(&out, &name, json),
         Command::Claim {
             file,
             key,
@@ -179,12 +214,12 @@ fn run(command: Command, json: bool) -> Result<(), Fail> {
         } => claim_args::claim_command(&file, &key, out.as_deref(), &claim),
         Command::Submit(args) => run_async(submit::submit(args, json)),
         Command::Verify {
-            file,
+            files,
             receipt,
             trust,
             c2pa_trust_anchors,
         } => verify::verify_command(
-            &file,
+            &files,
             receipt.as_deref(),
             &trust,
             json,
@@ -204,6 +239,16 @@ fn run(command: Command, json: bool) -> Result<(), Fail> {
             // A bad URL is a usage error, before anything starts.
             provlog_client::http::LogClient::new(&args.log)?;
             run_async(async move { load::load(args).await.map_err(Fail::from) })
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "provlog", &mut out);
+            use std::io::Write as _;
+            std::io::stdout()
+                .write_all(&out)
+                .map_err(|e| format!("cannot write the completion script: {e}"))?;
+            Ok(())
         }
         Command::VerifyEvidence { file, key } => {
             evidence::verify_evidence_command(&file, &key, json)

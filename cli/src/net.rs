@@ -340,11 +340,30 @@ pub async fn checkpoint(args: CheckpointArgs, audit: bool, json: bool) -> Result
     let latest = client.verified_checkpoint(&log_key).await?;
     let new = &latest.checkpoint;
     let dir = state_dir(&args);
+    // Keyed by the log's key as well as its origin: two logs with the same
+    // (default) origin and different keys do not share a remembered
+    // checkpoint. A log that keeps its key and forks keeps its file, so the
+    // fork is caught.
     let file = dir.join(format!(
+        "{}.checkpoint",
+        hex::encode(&sha256(format!("{}\n{}", new.origin, log_key.to_vkey()).as_bytes())[..16])
+    ));
+    // Before this, state was keyed by origin only: read such a file if it
+    // is this log's (it verifies under this key), and move on to the new name.
+    let legacy = dir.join(format!(
         "{}.checkpoint",
         hex::encode(&sha256(new.origin.as_bytes())[..16])
     ));
-    let remembered = match std::fs::read(&file) {
+    let read_state = |path: &std::path::Path| std::fs::read(path);
+    let found = match read_state(&file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match read_state(&legacy) {
+            Ok(bytes) if verify_checkpoint(&bytes, &log_key).is_ok() => Ok(bytes),
+            Ok(_) => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
+            Err(e) => Err(e),
+        },
+        other => other,
+    };
+    let remembered = match found {
         Ok(bytes) => Some(
             verify_checkpoint(&bytes, &log_key)
                 .map_err(|e| {

@@ -118,7 +118,7 @@ struct Output {
 
 /// Whether `name` is a file submit writes itself (receipts, pending claims,
 /// temporary files), never an asset to register.
-fn is_own_file(name: &str) -> bool {
+pub fn is_own_file(name: &str) -> bool {
     name.ends_with(&format!(".{RECEIPT_EXT}"))
         || name.ends_with(&format!(".{TLOG_PROOF_EXT}"))
         || name.ends_with(&format!(".{RECEIPT_EXT}.{PENDING_EXT}"))
