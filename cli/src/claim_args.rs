@@ -505,7 +505,7 @@ pub fn claim_command(
     let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey)
         .map_err(|e| format!("cannot sign: {e}"))?;
     if let Some(out) = out {
-        write_atomic(out, &signed.to_bytes())
+        write_atomic(out, signed.to_bytes())
             .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         eprintln!(
             "wrote signed claim ({} bytes) to {}",

@@ -27,7 +27,7 @@ fn sidecar(file: &Path, ext: &str) -> PathBuf {
 }
 
 /// Runs `provlog` with exactly the `PROVLOG_*`/XDG variables given.
-fn provlog_env(args: &[OsString], env: &[(&str, &OsString)]) -> CliRun {
+fn provlog_env(args: Vec<OsString>, env: &[(&str, &OsString)]) -> CliRun {
     let mut cmd = Command::new(bin("provlog"));
     cmd.args(args)
         .env_remove("PROVLOG_LOG")
@@ -206,14 +206,14 @@ fn the_config_file_supplies_defaults_and_flags_and_env_win() {
 
     // Everything from the config file.
     write_config(&log.vkey);
-    let run = provlog_env(&args!["submit", &media], &[("XDG_CONFIG_HOME", &xdg_os)]);
+    let run = provlog_env(args!["submit", &media], &[("XDG_CONFIG_HOME", &xdg_os)]);
     assert!(run.ok(), "submit from config: {run:?}");
-    let run = provlog_env(&args!["verify", &files[0]], &[("XDG_CONFIG_HOME", &xdg_os)]);
+    let run = provlog_env(args!["verify", &files[0]], &[("XDG_CONFIG_HOME", &xdg_os)]);
     assert!(run.ok(), "verify from config: {run:?}");
 
     // A flag wins over the config.
     let run = provlog_env(
-        &args!["verify", &files[0], "--log-key", &wrong],
+        args!["verify", &files[0], "--log-key", &wrong],
         &[("XDG_CONFIG_HOME", &xdg_os)],
     );
     assert_eq!(run.code, Some(1), "the flag's (wrong) key is used: {run:?}");
@@ -221,11 +221,11 @@ fn the_config_file_supplies_defaults_and_flags_and_env_win() {
     write_config(&wrong);
     let good = OsString::from(&log.vkey);
     let run = provlog_env(
-        &args!["verify", &files[0]],
+        args!["verify", &files[0]],
         &[("XDG_CONFIG_HOME", &xdg_os), ("PROVLOG_LOG_KEY", &good)],
     );
     assert!(run.ok(), "the environment's key is used: {run:?}");
-    let run = provlog_env(&args!["verify", &files[0]], &[("XDG_CONFIG_HOME", &xdg_os)]);
+    let run = provlog_env(args!["verify", &files[0]], &[("XDG_CONFIG_HOME", &xdg_os)]);
     assert_eq!(
         run.code,
         Some(1),
@@ -233,7 +233,7 @@ fn the_config_file_supplies_defaults_and_flags_and_env_win() {
     );
     // A flag wins over the environment.
     let run = provlog_env(
-        &args!["verify", &files[0], "--log-key", &log.vkey],
+        args!["verify", &files[0], "--log-key", &log.vkey],
         &[("PROVLOG_LOG_KEY", &OsString::from(&wrong))],
     );
     assert!(run.ok(), "{run:?}");
@@ -241,7 +241,7 @@ fn the_config_file_supplies_defaults_and_flags_and_env_win() {
     let other = d.join("other.toml");
     std::fs::write(&other, "lgo = \"typo\"\n").expect("write");
     let run = provlog_env(
-        &args!["verify", &files[0]],
+        args!["verify", &files[0]],
         &[("PROVLOG_CONFIG", &OsString::from(&other))],
     );
     assert_eq!(run.code, Some(2), "{run:?}");
