@@ -129,6 +129,14 @@ impl From<&str> for Fail {
     }
 }
 
+/// For code that still reports failures as `String` (the kind is lost:
+/// such a failure exits 3).
+impl From<Fail> for String {
+    fn from(f: Fail) -> String {
+        f.message
+    }
+}
+
 /// The kind of a failed call to the log.
 pub fn http_kind(e: &HttpError) -> Kind {
     match e {

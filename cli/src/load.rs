@@ -149,7 +149,7 @@ async fn send(client: &LogClient, batch: &[Vec<u8>]) -> Result<Vec<Receipt>, Htt
 
 /// `provlog load`.
 pub async fn load(args: LoadArgs) -> Result<(), String> {
-    let policy = args.trust.policy().map_err(|e| e.message)?;
+    let policy = args.trust.policy()?;
     let client = LogClient::new(&args.log).map_err(|e| e.to_string())?;
     if let Some(n) = args.proofs {
         return load_proofs(&args, &client, n).await;
@@ -368,7 +368,7 @@ fn report(
 
 /// `provlog load --proofs N`: inclusion proofs served per second.
 async fn load_proofs(args: &LoadArgs, client: &LogClient, n: usize) -> Result<(), String> {
-    let log_key = args.trust.log_key().map_err(|e| e.message)?;
+    let log_key = args.trust.log_key()?;
     let cp = client
         .verified_checkpoint(&log_key)
         .await
