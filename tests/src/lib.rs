@@ -318,6 +318,9 @@ where
         .env_remove("PROVLOG_LOG")
         .env_remove("PROVLOG_LOG_KEY")
         .env_remove("PROVLOG_STATE_DIR")
+        // A developer's own config file must not leak into the tests.
+        .env("PROVLOG_CONFIG", "")
+        .env_remove("XDG_CONFIG_HOME")
         .stdin(Stdio::null())
         .output()
         .expect("run provlog");
