@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use provlog_client::witness::WitnessClient;
 use provlog_server::api::{AppState, router};
 use provlog_server::appender::Appender;
+use provlog_server::backend::{StorageArgs, open_backend};
 use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
 use provlog_server::keys::{AcceptedKeys, LOG_KEY_FILE, load_or_create_log_key, load_private_key};
 use provlog_server::metrics::Metrics;
@@ -21,7 +22,6 @@ use provlog_server::publisher::{Publication, Publisher, WitnessSlot};
 use provlog_server::ratelimit::RateLimiter;
 use provlog_server::sequencer::{Sequencer, SequencerConfig, now_ms};
 use provlog_server::storage::{IndexStorage, LogStorage};
-use provlog_server::store::Store;
 use provlog_server::witnessing::HttpWitness;
 use tracing_subscriber::EnvFilter;
 
@@ -36,6 +36,8 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 #[derive(Subcommand)]
@@ -55,6 +57,15 @@ enum Command {
         #[arg(long, default_value = DEFAULT_DATA)]
         data: PathBuf,
     },
+    /// Rebuild the S3 backend's local indexes (DATA/s3-index) from the
+    /// bucket's entry bundles alone (server stopped).
+    Reindex {
+        /// Data directory holding the log key and the index.
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -68,7 +79,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Some(Command::Vkey { data }) => print_vkey(&data),
         Some(Command::Check { data }) => run_check(&data),
-        None => run(&cli.run),
+        Some(Command::Reindex { data, storage }) => run_reindex(&data, &storage),
+        None => run(&cli.run, &cli.storage),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -106,7 +118,14 @@ fn run_check(data: &std::path::Path) -> Result<(), String> {
     }
 }
 
-fn run(args: &RunArgs) -> Result<(), String> {
+fn run_reindex(data: &std::path::Path, storage: &StorageArgs) -> Result<(), String> {
+    let key = load_private_key(&data.join(LOG_KEY_FILE)).map_err(|e| e.to_string())?;
+    let n = provlog_server::backend::reindex(storage, data, &key.verifier_key())?;
+    println!("ok: {n} entries reindexed from the bucket");
+    Ok(())
+}
+
+fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     let cfg = Config::resolve(args).map_err(|e| e.to_string())?;
     let (signer, created) =
         load_or_create_log_key(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
@@ -132,9 +151,9 @@ fn run(args: &RunArgs) -> Result<(), String> {
             None
         }
     };
-    let store = Store::open(&cfg.data).map_err(|e| e.to_string())?;
-    let log: Arc<dyn LogStorage> = Arc::new(store.clone());
-    let index: Arc<dyn IndexStorage> = Arc::new(store.clone());
+    let backend = open_backend(storage, &cfg.data, &signer.verifier_key())?;
+    let log: Arc<dyn LogStorage> = backend.log.clone();
+    let index: Arc<dyn IndexStorage> = backend.index.clone();
     let metrics = Arc::new(Metrics::new());
     let mut seq = Sequencer::open(
         log.clone(),
@@ -262,7 +281,7 @@ fn run(args: &RunArgs) -> Result<(), String> {
     served?;
     // Everything is already durable in the journal; writing the memtables
     // out now spares the next start from replaying it (restart time).
-    if let Err(e) = store.flush() {
+    if let Err(e) = backend.flush() {
         tracing::warn!(error = %e, "flushing memtables at shutdown failed; the next start replays the journal");
     }
     tracing::info!("stopped");

@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: start real `provlog-server`
 //! processes on ephemeral ports and temp dirs, make vendor keys and claims.
 
+pub mod seaweed;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -138,6 +140,24 @@ impl LogProcess {
     /// The server's process id (for reading its memory use in /proc).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Waits (at most `limit`) for the server to exit by itself; its exit
+    /// status, or `None` if it is still running (then it is killed).
+    pub fn wait_exit(mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        let mut child = self.child.take()?;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// SIGKILL: the process dies at once, as in a crash.
