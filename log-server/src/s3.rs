@@ -403,9 +403,6 @@ impl S3Storage {
     /// allows by default). Each request times out after 30 s and is retried
     /// at most 3 times.
     pub fn open(loc: &S3Location) -> Result<S3Storage, StorageError> {
-        // TLS for https endpoints: rustls with ring (no C build). Installing
-        // a second time (another S3Storage in this process) is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut b = AmazonS3Builder::from_env()
             .with_bucket_name(&loc.bucket)
             .with_conditional_put(S3ConditionalPut::ETagMatch)
