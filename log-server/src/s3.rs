@@ -143,6 +143,11 @@ fn map_err(what: &str, e: object_store::Error) -> StorageError {
     }
 }
 
+/// A batch's tiles with their bytes.
+type Tiles = Vec<(Tile, Vec<u8>)>;
+/// Settled and full tiles by (level, index).
+type TileCache = lru::LruCache<(TileLevel, u64), Arc<Vec<u8>>>;
+
 /// The log in a bucket. See the module docs.
 pub struct S3Storage {
     /// Always `Some` until dropped (taken out to shut down without
@@ -151,7 +156,7 @@ pub struct S3Storage {
     store: Arc<dyn ObjectStore>,
     prefix: String,
     state: Mutex<State>,
-    cache: Mutex<lru::LruCache<(TileLevel, u64), Arc<Vec<u8>>>>,
+    cache: Mutex<TileCache>,
     fenced: Arc<Fence>,
 }
 
@@ -198,7 +203,7 @@ struct State {
     /// The checkpoint last read or written, with its ETag.
     checkpoint: Option<(Vec<u8>, Option<String>)>,
     /// The batch staged by this process and not yet settled.
-    staged: Option<(TreeHead, Arc<Vec<(Tile, Vec<u8>)>>)>,
+    staged: Option<(TreeHead, Arc<Tiles>)>,
     /// The size of the last tree settled: tiles are read at its widths.
     settled: Option<u64>,
     /// Whether the only staging object may be the one `staged` names (set

@@ -155,6 +155,9 @@ fn open_seq(log: &Arc<dyn LogStorage>, index: &Arc<dyn IndexStorage>, now: u64) 
     .expect("sequencer opens")
 }
 
+/// A sequencer with the storage it runs on.
+type Opened = (Sequencer, Arc<dyn LogStorage>, Arc<dyn IndexStorage>);
+
 /// Everything the contract checks after each step.
 struct Contract<'a> {
     backend: &'a dyn Backend,
@@ -164,7 +167,7 @@ struct Contract<'a> {
     acked: HashMap<Hash, (u64, Vec<u8>)>,
     /// Every checkpoint seen in a receipt.
     seen: Vec<Vec<u8>>,
-    seq: Option<(Sequencer, Arc<dyn LogStorage>, Arc<dyn IndexStorage>)>,
+    seq: Option<Opened>,
 }
 
 impl Contract<'_> {
