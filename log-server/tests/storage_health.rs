@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{log_signer, signed_claim};
+use common::{checkpoint_signer, signed_claim};
 use provlog_server::api::{AppState, router};
 use provlog_server::appender::Appender;
 use provlog_server::memory::MemoryStorage;
@@ -58,7 +58,7 @@ async fn a_storage_outage_is_refused_reported_and_recovered_from() {
     let mut seq = Sequencer::open(
         store.clone(),
         store.clone(),
-        log_signer(),
+        checkpoint_signer(),
         metrics.clone(),
         1_800_000_000_000,
     )
@@ -98,6 +98,9 @@ async fn a_storage_outage_is_refused_reported_and_recovered_from() {
         max_batch_body: 1 << 20,
         max_batch_claims: 256,
         nodes,
+        bundles: Arc::new(provlog_server::bundle_gzip::BundleGzip::new(
+            provlog_server::bundle_gzip::DEFAULT_CAPACITY,
+        )),
     }));
 
     let (status, _, body) = call(&app, post_claim(1)).await;

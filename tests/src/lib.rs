@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: start real `provlog-server`
 //! processes on ephemeral ports and temp dirs, make vendor keys and claims.
 
+pub mod seaweed;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -184,6 +186,20 @@ impl LogProcess {
     /// The server's process id (for reading its memory use in /proc).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Waits (at most `limit`) for the server to exit by itself and takes
+    /// it; its exit status, or `None` if it is still running (then it is
+    /// killed).
+    pub fn wait_exit_owned(mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let status = self.wait_exit(limit);
+        if status.is_none()
+            && let Some(mut c) = self.child.take()
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        status
     }
 
     /// SIGKILL: the process dies at once, as in a crash.
