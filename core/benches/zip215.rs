@@ -15,7 +15,10 @@ use provlog_core::ed25519_zip215::{Item, verify_batch, verify_item};
 
 /// `n` signatures on 700-byte messages (about a claim's `Sig_structure`),
 /// by `keys` distinct keys.
-fn signed(n: usize, keys: usize) -> (Vec<Vec<u8>>, Vec<([u8; 32], [u8; 64])>) {
+/// A public key and a signature.
+type KeySig = ([u8; 32], [u8; 64]);
+
+fn signed(n: usize, keys: usize) -> (Vec<Vec<u8>>, Vec<KeySig>) {
     let sks: Vec<SigningKey> = (0..keys)
         .map(|i| SigningKey::from_bytes(&[(i % 251) as u8 + 1; 32]))
         .collect();
@@ -37,7 +40,7 @@ fn signed(n: usize, keys: usize) -> (Vec<Vec<u8>>, Vec<([u8; 32], [u8; 64])>) {
     (msgs, ks)
 }
 
-fn items<'a>(msgs: &'a [Vec<u8>], ks: &[([u8; 32], [u8; 64])]) -> Vec<Item<'a>> {
+fn items<'a>(msgs: &'a [Vec<u8>], ks: &[KeySig]) -> Vec<Item<'a>> {
     msgs.iter()
         .zip(ks)
         .map(|(m, (key, sig))| Item {

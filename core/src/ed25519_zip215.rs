@@ -184,6 +184,7 @@ impl rand_core::TryRng for HashRng {
 impl rand_core::TryCryptoRng for HashRng {}
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use ed25519_dalek::{Signer as _, SigningKey};
