@@ -16,7 +16,7 @@ use provlog_core::cbor::{ArrayError, decode_bytes_array, encode_bytes_array};
 use provlog_core::hash::{Hash, leaf_hash};
 use provlog_core::note::VerifierKey;
 use provlog_core::receipt::Receipt;
-use provlog_core::signed_claim::{MAX_ENTRY_SIZE, SignedClaim};
+use provlog_core::signed_claim::{MAX_ENTRY_SIZE, SignedClaim, SignedClaimError};
 use provlog_core::tiles::{Tile, TileLevel, TileNodeReader, tile_at_size};
 use provlog_core::tree::{consistency_proof, inclusion_proof};
 use serde::{Deserialize, Serialize};
@@ -220,7 +220,7 @@ pub(crate) struct Checked {
 
 /// Structure, schema, canonical encoding and accepted-key checks (no signature).
 pub(crate) fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result<Checked, Problem> {
-    let claim = SignedClaim::from_bytes(bytes)
+    let claim = crate::verify::parse(bytes)
         .map_err(|e| Problem::bad_request("invalid-claim", format!("{which}{e}")))?;
     if let Some(accepted) = &state.accepted
         && !accepted.contains(claim.kid())
@@ -239,26 +239,23 @@ pub(crate) fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result
     })
 }
 
-/// Verifies signatures off the async reactor; names the first bad claim.
-pub(crate) async fn verify_signatures(
+/// Verifies the signatures (one batch, `crate::verify`); names the first
+/// bad claim. Blocking: call it inside `verify::off_reactor`.
+pub(crate) fn verify_signatures(
     claims: Vec<Checked>,
     batch: bool,
 ) -> Result<Vec<Checked>, Problem> {
-    tokio::task::spawn_blocking(move || {
-        for (i, c) in claims.iter().enumerate() {
-            if let Err(e) = c.claim.verify_signature() {
-                let which = if batch {
-                    format!("claim {i}: ")
-                } else {
-                    String::new()
-                };
-                return Err(Problem::bad_request("bad-signature", format!("{which}{e}")));
-            }
-        }
-        Ok(claims)
-    })
-    .await
-    .map_err(|e| Problem::internal(format!("verification task failed: {e}")))?
+    let refs: Vec<&SignedClaim> = claims.iter().map(|c| &c.claim).collect();
+    if let Some(i) = crate::verify::first_bad_signature(&refs) {
+        let which = if batch {
+            format!("claim {i}: ")
+        } else {
+            String::new()
+        };
+        let e = SignedClaimError::BadSignature;
+        return Err(Problem::bad_request("bad-signature", format!("{which}{e}")));
+    }
+    Ok(claims)
 }
 
 /// Hands the verified claims to the appender; maps its typed errors.
@@ -322,8 +319,11 @@ async fn post_claim(
     let run = async {
         check_content_type(&headers, COSE_MEDIA_TYPE)?;
         let body = body.map_err(|r| body_problem(r, MAX_ENTRY_SIZE))?;
-        let checked = check_claim(&state, &body, "")?;
-        let claims = verify_signatures(vec![checked], false).await?;
+        let st = state.clone();
+        let claims = crate::verify::off_reactor(move || {
+            verify_signatures(vec![check_claim(&st, &body, "")?], false)
+        })
+        .await?;
         let appended = submit(&state, claims).await?;
         let receipt = appended
             .receipts
@@ -342,12 +342,16 @@ async fn post_batch(
     let run = async {
         check_content_type(&headers, CBOR_MEDIA_TYPE)?;
         let body = body.map_err(|r| body_problem(r, state.max_batch_body))?;
-        let items = decode_batch(&body, state.max_batch_claims)?;
-        let mut checked = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            checked.push(check_claim(&state, item, &format!("claim {i}: "))?);
-        }
-        let claims = verify_signatures(checked, true).await?;
+        let st = state.clone();
+        let claims = crate::verify::off_reactor(move || {
+            let items = decode_batch(&body, st.max_batch_claims)?;
+            let mut checked = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                checked.push(check_claim(&st, item, &format!("claim {i}: "))?);
+            }
+            verify_signatures(checked, true)
+        })
+        .await?;
         let appended = submit(&state, claims).await?;
         let encoded: Vec<Vec<u8>> = appended.receipts.iter().map(Receipt::to_cbor).collect();
         Ok(receipt_response(

@@ -35,6 +35,8 @@
 //! - [`binding_index`]: C2PA hard/soft-binding and perceptual-hash indexes.
 //! - [`near_index`]: multi-index hashing for Hamming-distance search.
 //! - [`sbr`]: the C2PA Soft Binding Resolution API and hard-binding lookup.
+//! - [`verify`]: admission-time parsing (vendor-key cache) and batched
+//!   ZIP-215 signature checks off the reactor.
 //! - [`web`]: the verifier page at `/` and `GET /v1/log`.
 
 pub mod api;
@@ -60,5 +62,6 @@ pub mod sequencer;
 pub mod storage;
 pub mod storage_health;
 pub mod store;
+pub mod verify;
 pub mod web;
 pub mod witnessing;

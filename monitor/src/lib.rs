@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod api;
 pub mod audit;
+pub mod claim_batch;
 pub mod commands;
 pub mod config;
 pub mod follower;
