@@ -1,10 +1,6 @@
 //! The claim-signature rule (ZIP-215 Ed25519, `spec/signed-claim.md` §1.1)
 //! on the published edge cases, single and batch:
 //!
-//! - `vectors/ed25519/speccheck-cases.json`: the 12 vectors of "Taming the
-//!   many EdDSAs" (Chalkias, Garillot, Nikolaenko, SSR 2020), file
-//!   `cases.json` of github.com/novifinancial/ed25519-speccheck at commit
-//!   65519336fda78a3d016e947df6d82848aca0c9da (Apache-2.0), unchanged;
 //! - `vectors/ed25519/zip215-cases.json`: the ZIP-215 small-order set of
 //!   ed25519-zebra's `tests/small_order.rs` (every pair of the 8 canonical
 //!   torsion encodings and the 6 low-order non-canonical encodings as A and
@@ -32,16 +28,6 @@ use sha2::{Digest as _, Sha512};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/ed25519");
 
-/// ZIP-215's answers for speccheck cases 0..11 (the "Zebra" row of the
-/// paper's results table): 6 and 7 have S ≥ L, 8 hashes a reduced
-/// (re-encoded) R instead of R's bytes.
-const SPECCHECK_ZIP215: [bool; 12] = [
-    true, true, true, true, true, true, false, false, false, true, true, true,
-];
-/// The cases whose public key is of small order, which a claim's kid may
-/// not carry (so the claim is refused before its signature is checked).
-const SPECCHECK_SMALL_A: [usize; 4] = [0, 1, 10, 11];
-
 struct Case {
     class: String,
     key: [u8; 32],
@@ -52,22 +38,6 @@ struct Case {
 
 fn unhex<const N: usize>(s: &str) -> [u8; N] {
     hex::decode(s).unwrap().try_into().unwrap()
-}
-
-fn speccheck() -> Vec<Case> {
-    let text = std::fs::read_to_string(format!("{DIR}/speccheck-cases.json")).unwrap();
-    let v: Vec<Value> = serde_json::from_str(&text).unwrap();
-    assert_eq!(v.len(), 12);
-    v.iter()
-        .enumerate()
-        .map(|(i, c)| Case {
-            class: format!("speccheck-{i}"),
-            key: unhex(c["pub_key"].as_str().unwrap()),
-            msg: hex::decode(c["message"].as_str().unwrap()).unwrap(),
-            sig: unhex(c["signature"].as_str().unwrap()),
-            zip215: SPECCHECK_ZIP215[i],
-        })
-        .collect()
 }
 
 /// The 6 low-order non-canonical point encodings (ed25519-zebra's
@@ -269,35 +239,6 @@ fn check_agreement(cases: &[Case]) {
     );
     let valid: Vec<Item<'_>> = cases.iter().filter(|c| c.zip215).map(item).collect();
     assert_eq!(batch_equation(&valid), Some(true));
-}
-
-#[test]
-fn speccheck_vectors_single_and_batch_agree() {
-    let cases = speccheck();
-    check_agreement(&cases);
-    for (i, c) in cases.iter().enumerate() {
-        assert_eq!(
-            kid_accepts(&c.key),
-            !SPECCHECK_SMALL_A.contains(&i),
-            "speccheck-{i}: kid rule"
-        );
-    }
-}
-
-#[test]
-fn speccheck_vectors_verify_strict_differs_where_the_spec_says() {
-    // The rule change, case by case: verify_strict ("Dalek strict" row)
-    // accepts only case 3; ZIP-215 additionally accepts 4, 5 and 9 among
-    // the cases whose key a claim may carry (2, 3, 4, 5, 6, 7, 8, 9).
-    for (i, c) in speccheck().iter().enumerate() {
-        let strict = ed25519_dalek::VerifyingKey::from_bytes(&c.key)
-            .map(|k| {
-                k.verify_strict(&c.msg, &ed25519_dalek::Signature::from_bytes(&c.sig))
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        assert_eq!(strict, i == 3, "speccheck-{i}: verify_strict");
-    }
 }
 
 fn to_json(cases: &[Case]) -> Value {
