@@ -318,9 +318,7 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
         max_batch_body: cfg.max_batch_body,
         max_batch_claims: cfg.max_batch_claims,
         nodes,
-        bundles: Arc::new(provlog_server::bundle_gzip::BundleGzip::new(
-            provlog_server::bundle_gzip::DEFAULT_CAPACITY,
-        )),
+        tiles: Arc::new(provlog_server::tile_cache::TileCache::with_defaults()),
     });
     let scitt = provlog_server::scrapi::Scitt::new(
         log_signer.clone(),
