@@ -159,8 +159,7 @@ async fn register_one(
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    write_atomic(out, ts.to_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    write_atomic(out, ts.to_bytes()).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(Registered {
         index: verified.index,
         path: out.to_path_buf(),

@@ -277,15 +277,15 @@ fn check_file(
     };
     let mut first_error = None;
     for (source, r) in receipts {
-        let result = r
-            .and_then(|r| r.verify(policy))
-            .and_then(|(v, scitt)| match match_asset(v.claim(), &observed) {
+        let result = r.and_then(|r| r.verify(policy)).and_then(|(v, scitt)| {
+            match match_asset(v.claim(), &observed) {
                 Ok(m) => Ok((v, m, scitt)),
                 Err(e) => Err(not_verified(match (&e, &manifest) {
                     (AssetMismatch::NoManifest { .. }, Err(read)) => format!("{e}: {read}"),
                     _ => e.to_string(),
                 })),
-            });
+            }
+        });
         match result {
             Ok((verified, matched, scitt)) => {
                 return Ok(Checked {

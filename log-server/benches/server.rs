@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use provlog_core::checkpoint::{Checkpoint, LogSigner};
 use provlog_core::hash::{leaf_hash, sha256};
+use provlog_core::note::MlDsa44NoteSigner;
 use provlog_core::note::NoteSigner;
 use provlog_core::tiles::{TileLevel, TileNodeReader};
 use provlog_core::tree::inclusion_proof;
-use provlog_core::checkpoint::{Checkpoint, LogSigner};
-use provlog_core::note::MlDsa44NoteSigner;
 use provlog_server::memory::MemoryStorage;
 use provlog_server::metrics::Metrics;
 use provlog_server::node_cache::NodeCache;

@@ -417,8 +417,7 @@ async fn get_receipts(State((state, scitt)): State<Shared>, uri: Uri) -> Respons
     };
     match receipts_off_reactor(&state, &scitt, leaf).await {
         Ok(Some(receipts)) => {
-            let body =
-                Item::Array(receipts.iter().map(|r| Item::Bytes(r)).collect()).to_vec();
+            let body = Item::Array(receipts.iter().map(|r| Item::Bytes(r)).collect()).to_vec();
             (
                 [(
                     header::CONTENT_TYPE,

@@ -275,7 +275,10 @@ mod tests {
         // Its base64 ends in '=' padding, right before "=http://".
         assert!(pq.to_vkey().ends_with('='));
         let t = WitnessTarget::parse(&format!("{pq}=http://127.0.0.1:9")).unwrap();
-        assert_eq!((t.key.key_type(), t.url.as_str()), (0x06, "http://127.0.0.1:9"));
+        assert_eq!(
+            (t.key.key_type(), t.url.as_str()),
+            (0x06, "http://127.0.0.1:9")
+        );
         let other = NoteSigner::generate_cosigner("v.example")
             .unwrap()
             .verifier_key();

@@ -20,9 +20,7 @@ use provlog_core::note::{MlDsa44NoteSigner, Note, NoteSigner, VerifierKey};
 use provlog_core::policy::{Policy, Quorum, Threshold};
 use provlog_core::proof::verify_consistency;
 use provlog_core::receipt::Receipt;
-use provlog_core::witness::{
-    AddCheckpointRequest, AddOutcome, cosignature_response, size_body,
-};
+use provlog_core::witness::{AddCheckpointRequest, AddOutcome, cosignature_response, size_body};
 use provlog_server::appender::{Appended, Appender, Submission};
 use provlog_server::memory::MemoryStorage;
 use provlog_server::metrics::Metrics;
@@ -543,8 +541,10 @@ async fn over_http_both_cosignatures_of_a_witness_with_an_ml_dsa_44_key_count() 
     assert_eq!(keys[1].key_type(), 0x06);
     // A policy demanding both of the witness's keys (policy.md §6).
     let mut both = Policy::single_log(log_key());
-    both.add_witness("w-ed", keys[0].clone(), None).expect("w-ed");
-    both.add_witness("w-pq", keys[1].clone(), None).expect("w-pq");
+    both.add_witness("w-ed", keys[0].clone(), None)
+        .expect("w-ed");
+    both.add_witness("w-pq", keys[1].clone(), None)
+        .expect("w-pq");
     both.add_group("w", Threshold::All, vec!["w-ed".into(), "w-pq".into()])
         .expect("group");
     both.set_quorum(Quorum::Named("w".into())).expect("quorum");
@@ -596,12 +596,18 @@ async fn over_http_a_422_is_an_alert_counted_and_that_checkpoint_not_sent_again(
     let at = log.publication.committed().order();
     assert_eq!(at.0, 3);
     let met = log.publication.wait_for_quorum(at).await;
-    assert!(met.is_some_and(|p| p.order() == at), "the re-signed checkpoint is cosigned");
+    assert!(
+        met.is_some_and(|p| p.order() == at),
+        "the re-signed checkpoint is cosigned"
+    );
     assert_eq!(ok.calls(), 2);
     assert_eq!(bad.calls(), 1, "the refused checkpoint is not sent again");
     // A new tree size is a new checkpoint: asked again, refused again.
     let r = log.submit(2).await.expect("join");
     assert!(r.witnesses.met);
-    until("the second 422 is counted", || inconsistent(&log.metrics, 2)).await;
+    until("the second 422 is counted", || {
+        inconsistent(&log.metrics, 2)
+    })
+    .await;
     assert_eq!(bad.calls(), 2);
 }

@@ -89,13 +89,7 @@ fn concise(body: &[u8]) -> (String, String) {
 
 /// Runs the independent checker; `by` is what it must say verified the
 /// signature ("pycose" for EdDSA, "dilithium-py" for ML-DSA-44).
-fn independently_verifies(
-    statement: &[u8],
-    receipt: &[u8],
-    keyset: &[u8],
-    origin: &str,
-    by: &str,
-) {
+fn independently_verifies(statement: &[u8], receipt: &[u8], keyset: &[u8], origin: &str, by: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let files: Vec<PathBuf> = [
         ("s.cose", statement),
@@ -475,13 +469,19 @@ fn provlog_submit_scitt_writes_a_transparent_statement_that_verify_accepts() {
         // The human verdict names the format and the log time.
         let run = provlog_e2e::provlog(["verify", &s(f), "--log-key", &log.vkey]);
         assert!(run.ok(), "{run:?}");
-        assert!(run.stdout.contains(&format!("VERIFIED {}", f.display())), "{run:?}");
+        assert!(
+            run.stdout.contains(&format!("VERIFIED {}", f.display())),
+            "{run:?}"
+        );
         assert!(
             run.stdout
                 .contains("SCITT transparent statement, COSE receipts verified: Ed25519"),
             "{run:?}"
         );
-        assert!(run.stdout.contains(" signed at 20"), "the log time: {run:?}");
+        assert!(
+            run.stdout.contains(" signed at 20"),
+            "the log time: {run:?}"
+        );
         // --json says the same.
         let run = provlog_e2e::provlog(["verify", &s(f), "--log-key", &log.vkey, "--json"]);
         assert!(run.ok(), "{run:?}");
@@ -498,12 +498,18 @@ fn provlog_submit_scitt_writes_a_transparent_statement_that_verify_accepts() {
     std::fs::write(&pq_policy, format!("log {}\nquorum none\n", keys[1])).expect("policy");
     let run = provlog_e2e::provlog(["verify", &s(&files[0]), "--policy", &s(&pq_policy)]);
     assert!(run.ok(), "{run:?}");
-    assert!(run.stdout.contains("COSE receipts verified: ML-DSA-44"), "{run:?}");
+    assert!(
+        run.stdout.contains("COSE receipts verified: ML-DSA-44"),
+        "{run:?}"
+    );
     // Both algorithms demanded (policy.md §6): met by the two receipts.
     let both = dir.path().join("both.policy");
     std::fs::write(
         &both,
-        format!("log {}\nwitness log-pq {}\nquorum log-pq\n", keys[0], keys[1]),
+        format!(
+            "log {}\nwitness log-pq {}\nquorum log-pq\n",
+            keys[0], keys[1]
+        ),
     )
     .expect("policy");
     let run = provlog_e2e::provlog(["verify", &s(&files[0]), "--policy", &s(&both)]);
@@ -552,10 +558,18 @@ fn provlog_submit_scitt_writes_a_transparent_statement_that_verify_accepts() {
     assert!(run.ok(), "{run:?}");
     let run = provlog_e2e::provlog(["verify", &s(&plain), "--log-key", &log.vkey]);
     assert!(run.ok(), "{run:?}");
-    assert!(run.stdout.contains(" signed at 20"), "the log time: {run:?}");
+    assert!(
+        run.stdout.contains(" signed at 20"),
+        "the log time: {run:?}"
+    );
     let run = provlog_e2e::provlog(["verify", &s(&plain), "--log-key", &log.vkey, "--json"]);
     let j: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("json");
-    assert!(j["checkpoint"]["timestamp_ms"].as_u64().is_some_and(|t| t > 1_700_000_000_000), "{j}");
+    assert!(
+        j["checkpoint"]["timestamp_ms"]
+            .as_u64()
+            .is_some_and(|t| t > 1_700_000_000_000),
+        "{j}"
+    );
     assert_eq!(j["receipt_format"], "provlog");
     assert!(log.stop());
 }

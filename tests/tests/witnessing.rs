@@ -316,7 +316,11 @@ fn a_monitor_with_an_ml_dsa_44_key_from_init_cosigns_receipts_with_both_keys() {
     // The served checkpoint carries them too.
     let served = get_text(&format!("{}/checkpoint", log.url));
     assert!(
-        served.lines().filter(|l| l.starts_with("— w.example ")).count() == 2,
+        served
+            .lines()
+            .filter(|l| l.starts_with("— w.example "))
+            .count()
+            == 2,
         "{served}"
     );
     let receipt_path = dir.path().join("asset.png.provlog");

@@ -114,8 +114,8 @@ impl LogClient {
         let (entry, mut wait) = match resp.status().as_u16() {
             201 | 303 => {
                 let wait = retry_after(&resp);
-                let loc = location(&resp)
-                    .ok_or_else(|| bad(&url, "no Location for the entry".into()))?;
+                let loc =
+                    location(&resp).ok_or_else(|| bad(&url, "no Location for the entry".into()))?;
                 (loc, wait)
             }
             _ => return Err(status_error(resp, &url).await),
