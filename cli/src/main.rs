@@ -15,6 +15,7 @@ mod load;
 mod net;
 mod out;
 mod refresh;
+mod scitt;
 mod submit;
 mod trust;
 mod verify;

@@ -80,7 +80,9 @@ pub struct RunArgs {
     /// without new entries, so an idle log can be told from a frozen one.
     #[arg(long)]
     pub checkpoint_refresh_secs: Option<u64>,
-    /// A witness to ask for cosignatures, as `VKEY=URL` (repeatable).
+    /// A witness to ask for cosignatures, as `VKEY=URL` (repeatable): a
+    /// cosignature/v1 or ML-DSA-44 witness vkey; the keys given with one
+    /// URL are one witness (asked once, each key's cosignature counted).
     #[arg(long = "witness", value_name = "VKEY=URL")]
     pub witness: Vec<String>,
     /// Cosignatures each checkpoint should get (a warning below it; default: all).
@@ -250,6 +252,8 @@ impl Config {
             cfg.witnesses
                 .push(crate::witnessing::WitnessTarget::parse(spec).map_err(ConfigError::Invalid)?);
         }
+        // A key twice would count twice toward the quorum.
+        crate::witnessing::group_targets(&cfg.witnesses).map_err(ConfigError::Invalid)?;
         cfg.witness_quorum = args
             .witness_quorum
             .or(file.witness_quorum)

@@ -256,19 +256,21 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     // An exchange may be retried once after a 409; a round may start after
     // the one already running: receipts wait at most this for the quorum.
     let witness_wait = cfg.witness_timeout * 2 + Duration::from_secs(1);
-    let targets: Vec<_> = cfg
-        .witnesses
+    // The keys configured with one URL are one witness (asked once; each
+    // key's cosignature counts toward the quorum).
+    let groups = provlog_server::witnessing::group_targets(&cfg.witnesses)?;
+    let targets: Vec<_> = groups
         .iter()
-        .map(|w| (w.key.clone(), w.url.clone()))
+        .filter_map(|g| Some((g.keys.first()?.clone(), g.url.clone())))
         .collect();
     let publication = Publication::new(committed, &targets, cfg.witness_quorum, witness_wait);
     seq.set_publication(publication.clone());
     let mut slots = Vec::new();
-    for w in &cfg.witnesses {
-        let client = WitnessClient::new(&w.url, cfg.witness_timeout).map_err(|e| e.to_string())?;
-        slots.push(WitnessSlot::new(
-            w.key.clone(),
-            w.url.clone(),
+    for g in &groups {
+        let client = WitnessClient::new(&g.url, cfg.witness_timeout).map_err(|e| e.to_string())?;
+        slots.push(WitnessSlot::with_keys(
+            g.keys.clone(),
+            g.url.clone(),
             Arc::new(HttpWitness(client)),
         ));
     }

@@ -33,6 +33,8 @@ pub struct WitnessMetrics {
     pub latency: Histogram,
     /// The last size it cosigned.
     pub cosigned_size: Gauge,
+    /// 422 answers: the witness holds a checkpoint this log's contradicts.
+    pub inconsistent: Counter,
 }
 
 fn witness_latency() -> Histogram {
@@ -70,6 +72,8 @@ pub struct Metrics {
     pub witness_latency: Family<WitnessLabel, Histogram, fn() -> Histogram>,
     /// Per-witness last cosigned size.
     pub witness_cosigned_size: Family<WitnessLabel, Gauge>,
+    /// Per-witness 422 ("inconsistent") answers.
+    pub witness_inconsistent: Family<WitnessLabel, Counter>,
     /// Whether storage writes are failing (see [`StorageHealth`]).
     pub storage: StorageHealth,
 }
@@ -93,6 +97,7 @@ impl Metrics {
             witness_failures: Family::default(),
             witness_latency: Family::new_with_constructor(witness_latency),
             witness_cosigned_size: Family::default(),
+            witness_inconsistent: Family::default(),
             storage: StorageHealth::default(),
             registry: Registry::default(),
         };
@@ -155,6 +160,11 @@ impl Metrics {
             m.witness_cosigned_size.clone(),
         );
         registry.register(
+            "witness_inconsistent",
+            "422 answers: the witness refused a checkpoint as inconsistent with one it cosigned (alert), per witness",
+            m.witness_inconsistent.clone(),
+        );
+        registry.register(
             "storage_failing",
             "1 while the log's storage writes fail (writes are refused with 503)",
             m.storage.failing_gauge.clone(),
@@ -172,6 +182,7 @@ impl Metrics {
             failures: self.witness_failures.get_or_create(&l).clone(),
             latency: self.witness_latency.get_or_create(&l).clone(),
             cosigned_size: self.witness_cosigned_size.get_or_create(&l).clone(),
+            inconsistent: self.witness_inconsistent.get_or_create(&l).clone(),
         }
     }
 
