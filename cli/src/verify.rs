@@ -52,7 +52,7 @@ enum AnyReceipt {
     /// A provlog receipt (checkpoint, witness cosignatures).
     Provlog(Receipt),
     /// A SCITT transparent statement (COSE receipts).
-    Scitt(TransparentStatement),
+    Scitt(Box<TransparentStatement>),
 }
 
 impl AnyReceipt {
@@ -82,7 +82,7 @@ fn read_any(path: &Path) -> Result<AnyReceipt, Fail> {
         fs::read(path).map_err(|e| format!("cannot read receipt {}: {e}", path.display()))?;
     if looks_like_transparent_statement(&bytes) {
         return TransparentStatement::from_bytes(&bytes)
-            .map(AnyReceipt::Scitt)
+            .map(|t| AnyReceipt::Scitt(Box::new(t)))
             .map_err(|e| not_verified(format!("{}: {e}", path.display())));
     }
     read_receipt(path).map(AnyReceipt::Provlog)

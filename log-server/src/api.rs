@@ -404,7 +404,7 @@ async fn get_tile(
     // The path as sent, not percent-decoded: one canonical form per tile
     // (`/tile/0/%30%30%30` is not `/tile/0/000`).
     let full_path = uri.path().strip_prefix('/').unwrap_or_default();
-    let tile = Tile::parse_path(&full_path)
+    let tile = Tile::parse_path(full_path)
         .map_err(|e| Problem::not_found(format!("{full_path} is not a tile path: {e}")))?;
     let size = state.readable_size();
     // The tile must exist at this size, at least as wide as asked.
