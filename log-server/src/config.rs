@@ -418,7 +418,9 @@ mod tests {
             Some("o.example/x")
         );
         assert_eq!(
-            Config::resolve(&RunArgs::default()).expect("resolve").origin,
+            Config::resolve(&RunArgs::default())
+                .expect("resolve")
+                .origin,
             None
         );
     }

@@ -34,7 +34,11 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 /// The useful endpoints, as `(method, path, what)`: the text and JSON
 /// answers of `GET /` list them (spec/http-api.md has them all).
 const ENDPOINTS: &[(&str, &str, &str)] = &[
-    ("GET", "/checkpoint", "latest signed checkpoint (C2SP tlog-checkpoint)"),
+    (
+        "GET",
+        "/checkpoint",
+        "latest signed checkpoint (C2SP tlog-checkpoint)",
+    ),
     (
         "GET",
         "/tile/<L>/<N>[.p/<W>]",
@@ -47,11 +51,31 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
         "claims for an asset, with inclusion proofs",
     ),
     ("GET", "/v1/entries/<index>", "one signed claim"),
-    ("GET", "/v1/proof/inclusion?index=<i>[&size=<n>]", "inclusion proof"),
-    ("GET", "/v1/proof/consistency?old=<m>[&new=<n>]", "consistency proof"),
-    ("POST", "/v1/claims, /v1/claims/batch", "register signed claims"),
-    ("POST", "/entries", "SCITT SCRAPI registration (spec/scitt.md)"),
-    ("GET", "/healthz, /metrics", "health (JSON) and Prometheus metrics"),
+    (
+        "GET",
+        "/v1/proof/inclusion?index=<i>[&size=<n>]",
+        "inclusion proof",
+    ),
+    (
+        "GET",
+        "/v1/proof/consistency?old=<m>[&new=<n>]",
+        "consistency proof",
+    ),
+    (
+        "POST",
+        "/v1/claims, /v1/claims/batch",
+        "register signed claims",
+    ),
+    (
+        "POST",
+        "/entries",
+        "SCITT SCRAPI registration (spec/scitt.md)",
+    ),
+    (
+        "GET",
+        "/healthz, /metrics",
+        "health (JSON) and Prometheus metrics",
+    ),
 ];
 
 /// Answer to `GET /` for clients that do not ask for HTML (e.g. curl):
@@ -300,8 +324,16 @@ mod tests {
                 text.starts_with("provlog transparency log 127.0.0.1:7300\n"),
                 "{text}"
             );
-            assert!(text.contains("log key (pin it from a source you trust, not from here): <VKEY>"));
-            for path in ["/checkpoint", "/v1/lookup?asset=", "/v1/claims", "/healthz", "/entries"] {
+            assert!(
+                text.contains("log key (pin it from a source you trust, not from here): <VKEY>")
+            );
+            for path in [
+                "/checkpoint",
+                "/v1/lookup?asset=",
+                "/v1/claims",
+                "/healthz",
+                "/entries",
+            ] {
                 assert!(text.contains(path), "{path} listed: {text}");
             }
         }

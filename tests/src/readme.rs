@@ -112,7 +112,11 @@ pub fn blocks(markdown: &str) -> Vec<Block> {
             body.push('\n');
             i += 1;
         }
-        assert!(i < lines.len(), "the block at line {} is never closed", start + 1);
+        assert!(
+            i < lines.len(),
+            "the block at line {} is never closed",
+            start + 1
+        );
         out.push(Block {
             line: start + 1,
             lang: info.trim().to_string(),
@@ -137,7 +141,10 @@ pub fn marked(test: &str) -> Vec<Block> {
         .into_iter()
         .filter(|b| b.is_commands() && b.test() == Some(test))
         .collect();
-    assert!(!found.is_empty(), "README.md has no block marked `test: {test}`");
+    assert!(
+        !found.is_empty(),
+        "README.md has no block marked `test: {test}`"
+    );
     found
 }
 
@@ -168,9 +175,10 @@ pub fn marker_problems(markdown: &str, tests: &[(&str, &str)]) -> Vec<String> {
                     ));
                 }
             }
-            (true, Some(name)) if !tests.iter().any(|(t, _)| *t == name) => problems.push(
-                format!("line {}: marker names `{name}`, which is no test", b.line),
-            ),
+            (true, Some(name)) if !tests.iter().any(|(t, _)| *t == name) => problems.push(format!(
+                "line {}: marker names `{name}`, which is no test",
+                b.line
+            )),
             _ => {}
         }
     }
@@ -191,7 +199,10 @@ pub fn marker_problems(markdown: &str, tests: &[(&str, &str)]) -> Vec<String> {
         ));
     }
     for (name, _) in tests {
-        if !all.iter().any(|b| b.is_commands() && b.test() == Some(*name)) {
+        if !all
+            .iter()
+            .any(|b| b.is_commands() && b.test() == Some(*name))
+        {
             problems.push(format!("test `{name}` runs no README block"));
         }
     }
@@ -385,11 +396,8 @@ impl Shell {
         std::os::unix::fs::symlink(&bins, work.join("target/release")).expect("symlink");
         let cargo = shims.join("cargo");
         std::fs::write(&cargo, cargo_shim(&bins)).expect("shim");
-        std::fs::set_permissions(
-            &cargo,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .expect("chmod");
+        std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
         let mut child = Self::bash(root.path())
             .arg("-s")
             .stdin(Stdio::piped())
@@ -490,7 +498,9 @@ impl Shell {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 // Output closed: the shell is exiting (checked below).
-                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(Duration::from_millis(50)),
+                Err(RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
@@ -556,7 +566,11 @@ impl Shell {
     /// Runs a block ([`Shell::script`] or [`Shell::console`] by its kind);
     /// the output (console: every step's, joined).
     pub fn block(&mut self, block: &Block, limit: Duration) -> String {
-        assert!(!block.background(), "line {}: a background block", block.line);
+        assert!(
+            !block.background(),
+            "line {}: a background block",
+            block.line
+        );
         if block.lang == "console" {
             self.console(block, limit).join("\n")
         } else {
@@ -575,7 +589,12 @@ impl Shell {
         let err = out.try_clone().expect("terminal output");
         let (script, expected) = if block.lang == "console" {
             let steps = console_steps(&block.body);
-            assert_eq!(steps.len(), 1, "line {}: one command per terminal", block.line);
+            assert_eq!(
+                steps.len(),
+                1,
+                "line {}: one command per terminal",
+                block.line
+            );
             (steps[0].command.clone(), steps[0].expected.clone())
         } else {
             (format!("set -euo pipefail\n{}", block.body), Vec::new())
@@ -599,14 +618,20 @@ impl Shell {
                     .collect();
                 if stdout_like.len() >= expected.len() {
                     if let Err(e) = output_matches(&expected, &stdout_like.join("\n")) {
-                        panic!("README line {}: `{script}`: {e}\nall output:\n{got}", block.line);
+                        panic!(
+                            "README line {}: `{script}`: {e}\nall output:\n{got}",
+                            block.line
+                        );
                     }
                     break;
                 }
                 if let Some(c) = self.background.last_mut()
                     && let Ok(Some(status)) = c.try_wait()
                 {
-                    panic!("README line {}: `{script}` exited ({status}):\n{got}", block.line);
+                    panic!(
+                        "README line {}: `{script}` exited ({status}):\n{got}",
+                        block.line
+                    );
                 }
                 assert!(
                     Instant::now() < deadline,
@@ -673,7 +698,9 @@ fn first_word(s: &str) -> &str {
 
 fn stop_pids(pids: &[u32]) {
     for pid in pids {
-        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     for pid in pids {
@@ -686,7 +713,9 @@ fn stop_pids(pids: &[u32]) {
             std::thread::sleep(Duration::from_millis(50));
         }
         if proc.exists() {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
         }
     }
 }
@@ -722,15 +751,26 @@ mod tests {
         assert_eq!(steps[0].expected, vec!["out 1"]);
         assert_eq!(steps[1].command, "echo $?");
         let tests = [("cli", "x"), ("quickstart", "y")];
-        assert!(marker_problems(md, &tests).is_empty(), "{:?}", marker_problems(md, &tests));
+        assert!(
+            marker_problems(md, &tests).is_empty(),
+            "{:?}",
+            marker_problems(md, &tests)
+        );
         // Unmarked, unknown, misplaced, unused, reasonless skips: each a problem.
         let bad = "```sh\na\n```\n<!-- test: nope -->\n```sh\nb\n```\n<!-- test: cli -->\n\n```sh\nc\n```\n<!-- test: skip -->\n```sh\nd\n```\n";
         let p = marker_problems(bad, &tests);
-        assert!(p.iter().any(|e| e.contains("line 1:") && e.contains("no `<!--")), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|e| e.contains("line 1:") && e.contains("no `<!--")),
+            "{p:?}"
+        );
         assert!(p.iter().any(|e| e.contains("`nope`")), "{p:?}");
         assert!(p.iter().any(|e| e.contains("not right above")), "{p:?}");
         assert!(p.iter().any(|e| e.contains("must say why")), "{p:?}");
-        assert!(p.iter().any(|e| e.contains("`quickstart` runs no")), "{p:?}");
+        assert!(
+            p.iter().any(|e| e.contains("`quickstart` runs no")),
+            "{p:?}"
+        );
     }
 
     #[test]
@@ -747,9 +787,18 @@ mod tests {
         assert!(output_matches(&exp("cb97de8d...faaf"), "1234abcd...0f56").is_ok());
         assert!(output_matches(&exp("VERIFIED a.png"), "NOT VERIFIED a.png").is_err());
         assert!(output_matches(&exp("VERIFIED a.png"), "VERIFIED b.png").is_err());
-        assert!(output_matches(&exp("a\nb"), "a\nb\nc").is_err(), "extra output");
+        assert!(
+            output_matches(&exp("a\nb"), "a\nb\nc").is_err(),
+            "extra output"
+        );
         // `ls` in columns or one per line; `...` stands for anything.
-        assert!(output_matches(&exp("2026-05  cat.png  dog.png"), "2026-05\ncat.png\ndog.png").is_ok());
+        assert!(
+            output_matches(
+                &exp("2026-05  cat.png  dog.png"),
+                "2026-05\ncat.png\ndog.png"
+            )
+            .is_ok()
+        );
         assert!(output_matches(&exp("A\n  ...\nB x"), "A\n1\n2 3\nB x").is_ok());
         assert!(output_matches(&exp("A\n  ...\nB x"), "A\n1\nB y").is_err());
         assert!(output_matches(&exp("k o:1+ab12+BuNn..."), "k o:1+cd34+QmFzZTY0").is_ok());

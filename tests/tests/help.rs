@@ -12,11 +12,19 @@ const BINARIES: &[(&str, &[&str])] = &[
     ("provlog", &["provlog-server", "provlog-monitor"]),
     (
         "provlog-server",
-        &["provlog submit", "provlog-monitor init", "provlog-server init"],
+        &[
+            "provlog submit",
+            "provlog-monitor init",
+            "provlog-server init",
+        ],
     ),
     (
         "provlog-monitor",
-        &["provlog verify-evidence", "provlog-server --witness", "provlog-monitor init"],
+        &[
+            "provlog verify-evidence",
+            "provlog-server --witness",
+            "provlog-monitor init",
+        ],
     ),
 ];
 

@@ -75,7 +75,9 @@ fn init_derives_the_origin_from_the_listen_address_it_will_use() {
     assert_eq!(port, "7300");
     assert!(!host.is_empty() && host != "0.0.0.0", "{named}");
     if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        && h.trim().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && h.trim()
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
     {
         assert_eq!(host, h.trim());
     }

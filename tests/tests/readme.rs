@@ -164,7 +164,10 @@ fn the_two_commands() {
     // Its origin comes from the listen address; the start-up lines say so
     // and say what to try next.
     assert!(text.contains("vkey 127.0.0.1:7300+"), "{text}");
-    assert!(text.contains("was derived from the listen address"), "{text}");
+    assert!(
+        text.contains("was derived from the listen address"),
+        "{text}"
+    );
     assert!(text.contains("--public-url"), "{text}");
     assert!(
         text.contains("try: provlog submit --log http://127.0.0.1:7300"),
@@ -191,7 +194,10 @@ fn quickstart(shell: &mut Shell) {
     write_images(&shell.work());
     let blocks = marked("quickstart");
     let outs = run_blocks(shell, "quickstart", &blocks);
-    assert!(outs.iter().any(|o| o.contains("12 logged with verified receipts")));
+    assert!(
+        outs.iter()
+            .any(|o| o.contains("12 logged with verified receipts"))
+    );
 }
 
 #[test]
@@ -220,7 +226,10 @@ fn the_quick_start() {
     // The log's stderr: where, its key, whether it is open, what to try.
     let log = std::fs::read_to_string(shell.root.path().join("quickstart-2.out")).expect("log");
     for needle in ["provlog log serving", "OPEN", "try: provlog submit"] {
-        assert!(log.contains(needle), "{needle:?} in the log's output:\n{log}");
+        assert!(
+            log.contains(needle),
+            "{needle:?} in the log's output:\n{log}"
+        );
     }
 }
 
@@ -268,9 +277,8 @@ fn the_c2pa_section() {
 
 #[test]
 fn the_s3_section() {
-    let weed = std::env::var_os("PATH").is_some_and(|p| {
-        std::env::split_paths(&p).any(|d| d.join("weed").is_file())
-    });
+    let weed = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("weed").is_file()));
     if !have("SeaweedFS `weed`", weed, provlog_e2e::seaweed::INSTALL) {
         return;
     }
@@ -354,11 +362,16 @@ fn the_two_monitor_walkthrough() {
     // Register the images; one verifies under the policy, with both
     // witnesses named.
     let verified = shell.block(&blocks[1], 3 * MINUTE);
-    assert!(verified.contains("12 logged with verified receipts"), "{verified}");
+    assert!(
+        verified.contains("12 logged with verified receipts"),
+        "{verified}"
+    );
     assert!(verified.contains("VERIFIED images/cat.png"), "{verified}");
     for w in ["monitor-a.example", "monitor-b.example"] {
         assert!(
-            verified.lines().any(|l| l.contains("witnesses") && l.contains(w)),
+            verified
+                .lines()
+                .any(|l| l.contains("witnesses") && l.contains(w)),
             "{w} cosigned:\n{verified}"
         );
     }
@@ -402,7 +415,10 @@ fn the_two_monitor_walkthrough() {
             .is_some_and(|n| n > 0)
     };
     while !held() {
-        assert!(Instant::now() < deadline, "monitor A holds no evidence after 120 s");
+        assert!(
+            Instant::now() < deadline,
+            "monitor A holds no evidence after 120 s"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let checked = shell.block(&blocks[3], MINUTE);
