@@ -258,7 +258,7 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
         tracing::info!(path = %cfg.data.join(LOG_MLDSA_KEY_FILE).display(), "created a new ML-DSA-44 log key");
     }
     if created {
-        tracing::info!(path = %cfg.data.join(LOG_KEY_FILE).display(), origin, "created a new log key");
+        tracing::info!(path = %cfg.data.join(LOG_KEY_FILE).display(), origin = %origin, "created a new log key");
         if derived {
             tracing::info!(
                 "origin {origin} was derived from the listen address; a log others reach under a public URL is created with --public-url URL (an origin never changes)"

@@ -30,10 +30,16 @@ fn two_default_logs_get_two_origins_and_a_restart_keeps_its_own() {
     for log in [&a, &b] {
         let addr = log.url.strip_prefix("http://").expect("url");
         assert_eq!(origin_of(&log.vkey), addr, "{}", log.vkey);
-        let err = log.stderr_text();
+        // stderr is read in the background: wait (bounded) for the line.
+        let advised = provlog_e2e::wait_for(100, || {
+            let err = log.stderr_text();
+            (err.contains("was derived from the listen address") && err.contains("--public-url"))
+                .then_some(())
+        });
         assert!(
-            err.contains("was derived from the listen address") && err.contains("--public-url"),
-            "the start-up lines advise --public-url:\n{err}"
+            advised.is_some(),
+            "the start-up lines advise --public-url:\n{}",
+            log.stderr_text()
         );
     }
     assert_ne!(origin_of(&a.vkey), origin_of(&b.vkey));
@@ -42,10 +48,24 @@ fn two_default_logs_get_two_origins_and_a_restart_keeps_its_own() {
     assert!(b.stop());
     // Restarted on another port, even with a public URL now: same origin,
     // and no advice (nothing was derived at this start).
-    let again = LogProcess::start(&a_dir, &["--public-url", "https://log.example/other"]);
+    let port = std::iter::repeat_with(provlog_e2e::free_port)
+        .find(|p| !a_url.ends_with(&format!(":{p}")))
+        .expect("a free port");
+    let again = LogProcess::try_start_on(
+        &a_dir,
+        &format!("127.0.0.1:{port}"),
+        &["--public-url", "https://log.example/other"],
+    )
+    .expect("restart");
     assert_ne!(again.url, a_url, "another port");
     assert_eq!(again.vkey, a_vkey);
-    assert!(!again.stderr_text().contains("was derived"));
+    // The advice would come before the serving line: wait for that one.
+    let err = provlog_e2e::wait_for(100, || {
+        let e = again.stderr_text();
+        e.contains("provlog log serving").then_some(e)
+    })
+    .expect("the serving line");
+    assert!(!err.contains("was derived"), "{err}");
     // A different --origin is refused rather than silently ignored.
     assert!(again.stop());
     let err = LogProcess::try_start(&a_dir, &["--origin", "x.example/log"])
