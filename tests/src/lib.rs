@@ -1,6 +1,7 @@
 //! Shared helpers for the end-to-end tests: start real `provlog-server`
 //! processes on ephemeral ports and temp dirs, make vendor keys and claims.
 
+pub mod readme;
 pub mod seaweed;
 
 use std::io::{BufRead, BufReader};
