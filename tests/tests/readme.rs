@@ -367,7 +367,8 @@ fn the_two_monitor_walkthrough() {
         "{verified}"
     );
     assert!(verified.contains("VERIFIED images/cat.png"), "{verified}");
-    for w in ["monitor-a.example", "monitor-b.example"] {
+    // Named as the policy names them (`witness ma ...`, `witness mb ...`).
+    for w in ["ma (cosigned ", "mb (cosigned "] {
         assert!(
             verified
                 .lines()
@@ -399,6 +400,8 @@ fn the_two_monitor_walkthrough() {
     }
     let forked = provlog_e2e::LogProcess::try_start_on(&fork, "127.0.0.1:7300", &[])
         .expect("the forked log");
+    // A new client: the pooled connections went to the stopped log.
+    let http = reqwest::Client::new();
     rt.block_on(async {
         http.post("http://127.0.0.1:7300/v1/claims")
             .header("content-type", "application/cose")
