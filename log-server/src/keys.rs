@@ -55,6 +55,19 @@ pub fn load_or_create_log_key(dir: &Path, origin: &str) -> Result<(NoteSigner, b
     if path.exists() {
         return load_private_key(&path).map(|k| (k, false));
     }
+    // The ML-DSA key is made right after this one at a log's first start:
+    // if it is there, this directory held a log whose key was lost, and a
+    // new key could not continue it. Refuse before writing anything.
+    let pq = dir.join(LOG_MLDSA_KEY_FILE);
+    if pq.exists() {
+        return Err(KeyError::Invalid {
+            path: path.display().to_string(),
+            detail: format!(
+                "missing, but {} is there: this directory holds a log whose key was lost; restore {LOG_KEY_FILE} from a backup (a new key cannot sign an existing log)",
+                pq.display()
+            ),
+        });
+    }
     let signer = NoteSigner::generate(origin).map_err(|e| KeyError::Invalid {
         path: path.display().to_string(),
         detail: e.to_string(),

@@ -20,7 +20,8 @@ fn first_start_makes_a_0600_key_that_vkey_prints() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("log.key"));
     // Start once on an address this machine does not have (TEST-NET-1):
-    // the key and database are created, then binding fails and it exits.
+    // binding comes first (a new log's origin may be derived from the bound
+    // address), so it fails and creates nothing.
     let out = Command::new(exe)
         .args([
             "--listen",
@@ -37,6 +38,16 @@ fn first_start_makes_a_0600_key_that_vkey_prints() {
         "an address it cannot bind is an error"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+    assert!(!dir.path().join("log.key").exists(), "nothing created");
+    // `init` makes the key (and prints its vkey) without serving.
+    let out = Command::new(exe)
+        .args(["init", "--origin", "test.example/log", "--data"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{out:?}");
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(printed.starts_with("test.example/log+"), "{printed}");
     let key = dir.path().join("log.key");
     assert_eq!(
         std::fs::metadata(&key)

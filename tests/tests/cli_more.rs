@@ -288,14 +288,19 @@ fn completions_keygen_show_and_help() {
 fn audit_state_of_two_logs_with_the_same_origin_does_not_collide() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let a = LogProcess::start(&d.join("a"), &["--batch-interval-ms", "20"]);
-    let b = LogProcess::start(&d.join("b"), &["--batch-interval-ms", "20"]);
+    // Two logs given one public URL (the default origin now differs per
+    // listen address, so the collision needs a shared name).
+    let same = [
+        "--batch-interval-ms",
+        "20",
+        "--public-url",
+        "http://log.example",
+    ];
+    let a = LogProcess::start(&d.join("a"), &same);
+    let b = LogProcess::start(&d.join("b"), &same);
     let origin = |v: &str| v.split('+').next().unwrap_or_default().to_string();
-    assert_eq!(
-        origin(&a.vkey),
-        origin(&b.vkey),
-        "both use the default origin"
-    );
+    assert_eq!(origin(&a.vkey), "log.example");
+    assert_eq!(origin(&b.vkey), "log.example", "one origin for both");
     assert_ne!(a.vkey, b.vkey);
     let state = d.join("state");
     let cp = |log: &LogProcess, cmd: &str| {

@@ -309,10 +309,19 @@ fn damaged_journal_or_missing_files_are_refused_never_served_short() {
         "readable by group or others",
     );
     std::fs::remove_file(&key).expect("rm key");
-    // A new key is made, but the stored checkpoint is not signed by it.
+    // No new key is made for a directory that held a log.
     assert_refused(
         start_damaged(&p, &data, "key deleted"),
         "key deleted",
+        "restore log.key from a backup",
+    );
+    assert!(!key.exists(), "key deleted: no new key written");
+    // Both keys lost: a new key is made, but the stored checkpoint is not
+    // signed by it.
+    std::fs::remove_file(data.join("log-mldsa.key")).expect("rm ML-DSA key");
+    assert_refused(
+        start_damaged(&p, &data, "both keys deleted"),
+        "both keys deleted",
         "does not verify with this log's key",
     );
 }
