@@ -28,6 +28,8 @@
 //! - [`near_index`]: multi-index hashing for Hamming-distance search.
 //! - [`sbr`]: the C2PA Soft Binding Resolution API and hard-binding lookup.
 //! - [`web`]: the verifier page at `/` and `GET /v1/log`.
+//! - [`vindex`]: the verifiable index the sequencer commits to (index-commit entries).
+//! - [`lookup_api`]: `GET /v1/lookup` lookup proofs.
 
 pub mod api;
 pub mod appender;
@@ -35,6 +37,7 @@ pub mod audit;
 pub mod binding_index;
 pub mod config;
 pub mod keys;
+pub mod lookup_api;
 pub mod memory;
 pub mod metrics;
 pub mod near_index;
@@ -46,5 +49,6 @@ pub mod sbr;
 pub mod sequencer;
 pub mod storage;
 pub mod store;
+pub mod vindex;
 pub mod web;
 pub mod witnessing;
