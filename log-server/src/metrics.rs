@@ -176,11 +176,7 @@ impl Metrics {
             "(key, entry) pairs indexed per batch",
             m.index_batch_keys.clone(),
         );
-        registry.register(
-            "lookup_proofs",
-            "Lookup proofs served",
-            m.lookups.clone(),
-        );
+        registry.register("lookup_proofs", "Lookup proofs served", m.lookups.clone());
         Metrics { registry, ..m }
     }
 

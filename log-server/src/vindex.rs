@@ -173,7 +173,11 @@ impl VIndex {
                 match LogEntry::classify(entry) {
                     LogEntry::IndexCommit(c) => {
                         if c.size != j {
-                            tracing::error!(at = j, size = c.size, "a logged index-commit is misplaced");
+                            tracing::error!(
+                                at = j,
+                                size = c.size,
+                                "a logged index-commit is misplaced"
+                            );
                             continue;
                         }
                         let batch = std::mem::take(&mut st.carry);
@@ -218,7 +222,10 @@ impl VIndex {
             && f.entry == index
             && !keys.is_empty()
         {
-            tracing::warn!(index, "TEST FAULT: leaving a key of this entry out of the index");
+            tracing::warn!(
+                index,
+                "TEST FAULT: leaving a key of this entry out of the index"
+            );
             keys.remove(0);
         }
         keys

@@ -411,7 +411,10 @@ mod tests {
             bucket: u64::MAX,
         };
         assert_eq!(longest.material().len(), MAX_KEY_MATERIAL);
-        assert_eq!(IndexKey::from_material(&longest.material()).unwrap(), longest);
+        assert_eq!(
+            IndexKey::from_material(&longest.material()).unwrap(),
+            longest
+        );
         for k in [
             IndexKey::Vendor(long.clone()),
             IndexKey::VendorKeyStatus(long.clone()),
