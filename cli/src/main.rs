@@ -7,6 +7,7 @@ mod claim_args;
 mod evidence;
 mod keys;
 mod load;
+mod lookup_verify;
 mod net;
 mod out;
 mod refresh;
@@ -76,7 +77,9 @@ enum Command {
         #[arg(long)]
         c2pa_trust_anchors: Option<PathBuf>,
     },
-    /// List every logged claim for an asset, each inclusion verified.
+    /// List every logged claim for an asset or index key, each inclusion
+    /// verified; with the log's lookup proof, complete (`VERIFIED: N claims
+    /// (complete as of checkpoint S)`) or absent (`VERIFIED ABSENT ...`).
     Lookup(net::LookupArgs),
     /// Fetch, verify and remember the log's latest checkpoint.
     Checkpoint(net::CheckpointArgs),
@@ -125,7 +128,7 @@ fn main() -> ExitCode {
             json,
             c2pa_trust_anchors.as_deref(),
         ),
-        Command::Lookup(args) => run_async(net::lookup(args)),
+        Command::Lookup(args) => run_async(lookup_verify::lookup(args)),
         Command::Checkpoint(args) => run_async(net::checkpoint(args, false)),
         Command::Audit(args) => run_async(net::checkpoint(args, true)),
         Command::Load(args) => run_async(load::load(args)),
