@@ -22,6 +22,7 @@ use provlog_core::claim::{
 use provlog_core::signed_claim::SignedClaim;
 use sha2::{Digest, Sha256};
 
+use crate::atomic::write_atomic;
 use crate::keys::load_key;
 use crate::out::outln;
 
@@ -211,6 +212,20 @@ pub fn phash_file(file: &Path, head: &[u8], size: u64) -> Result<Option<u64>, St
 }
 
 impl ClaimArgs {
+    /// Checks the options alone (generator, disclosure, consent, source
+    /// type, a hand-typed C2PA binding), so a typo fails at once as a usage
+    /// error instead of once per file.
+    pub fn check(&self) -> Result<(), String> {
+        let facts = FileFacts {
+            sha256: [0; 32],
+            size: 0,
+            media_type: "application/octet-stream".into(),
+            manifest: None,
+            phash: None,
+        };
+        self.build_from(&facts).map(|_| ())
+    }
+
     /// Reads everything the claim takes from the file.
     pub fn read_file(&self, file: &Path) -> Result<FileFacts, String> {
         let (sha256, size, head) = hash_file(file)?;
@@ -464,9 +479,16 @@ pub fn claim_command(
     key: &Path,
     out: Option<&Path>,
     args: &ClaimArgs,
-) -> Result<(), String> {
+) -> Result<(), crate::fail::Fail> {
+    args.check().map_err(crate::fail::usage)?;
     let signer = load_key(key)?;
     let facts = args.read_file(file)?;
+    if facts.size == 0 {
+        return Err(crate::fail::usage(format!(
+            "{} is empty: there is nothing to register",
+            file.display()
+        )));
+    }
     let claim = args
         .build_from(&facts)
         .map_err(|e| format!("{}: {e}", file.display()))?;
@@ -483,7 +505,7 @@ pub fn claim_command(
     let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey)
         .map_err(|e| format!("cannot sign: {e}"))?;
     if let Some(out) = out {
-        fs::write(out, signed.to_bytes())
+        write_atomic(out, signed.to_bytes())
             .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         eprintln!(
             "wrote signed claim ({} bytes) to {}",

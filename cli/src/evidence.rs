@@ -8,20 +8,23 @@ use provlog_core::evidence::{
 };
 use provlog_core::note::VerifierKey;
 
+use crate::fail::{Fail, not_verified, usage};
+use crate::out::outln;
+
 /// Reads `file`, verifies it under `key`, and prints what it proves.
-pub fn verify_evidence_command(file: &Path, key: &str, json: bool) -> Result<(), String> {
-    let key = VerifierKey::parse(key.trim()).map_err(|e| format!("--key: {e}"))?;
+pub fn verify_evidence_command(file: &Path, key: &str, json: bool) -> Result<(), Fail> {
+    let key = VerifierKey::parse(key.trim()).map_err(|e| usage(format!("--key: {e}")))?;
     let meta = std::fs::metadata(file).map_err(|e| format!("{}: {e}", file.display()))?;
     if meta.len() > MAX_EVIDENCE_SIZE as u64 {
-        return Err(format!(
+        return Err(not_verified(format!(
             "{}: {} bytes is over the evidence size limit",
             file.display(),
             meta.len()
-        ));
+        )));
     }
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let v = match verify_any_evidence(&bytes, &key)
-        .map_err(|e| format!("{}: NOT valid evidence: {e}", file.display()))?
+        .map_err(|e| not_verified(format!("{}: NOT valid evidence: {e}", file.display())))?
     {
         AnyVerifiedEvidence::Checkpoints(v) => v,
         AnyVerifiedEvidence::Index(v) => return print_index(&v, json),
@@ -35,9 +38,9 @@ pub fn verify_evidence_command(file: &Path, key: &str, json: bool) -> Result<(),
             "smaller_size": v.smaller.size,
             "larger_size": v.larger.size,
         });
-        println!("{out}");
+        outln!("{out}");
     } else {
-        println!(
+        outln!(
             "VALID evidence ({}): {} signed two checkpoints of {} that cannot both be true (sizes {} and {})",
             v.kind.as_str(),
             v.signer.to_vkey(),
@@ -50,7 +53,7 @@ pub fn verify_evidence_command(file: &Path, key: &str, json: bool) -> Result<(),
 }
 
 /// A verified index contradiction (spec/lookup.md §7.2).
-fn print_index(v: &VerifiedIndexEvidence, json: bool) -> Result<(), String> {
+fn print_index(v: &VerifiedIndexEvidence, json: bool) -> Result<(), Fail> {
     let kind = match v.kind {
         provlog_core::evidence::IndexEvidenceKind::IndexOmission => "index-omission",
         provlog_core::evidence::IndexEvidenceKind::IndexFalseEntry => "index-false-entry",
@@ -67,9 +70,9 @@ fn print_index(v: &VerifiedIndexEvidence, json: bool) -> Result<(), String> {
             "commit_size": v.commit.size,
             "checkpoint_size": v.checkpoint.size,
         });
-        println!("{out}");
+        outln!("{out}");
     } else {
-        println!(
+        outln!(
             "VALID evidence ({kind}): {} signed checkpoint {} whose index-commit (covering [0, {})) contradicts entry {}{}",
             v.checkpoint.origin,
             v.checkpoint.size,

@@ -47,7 +47,7 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 1000)]
     pub verify_sample: usize,
     /// Print the result as one JSON object.
-    #[arg(long)]
+    #[arg(skip)]
     pub json: bool,
     /// Instead of submitting, request this many inclusion proofs
     /// (`GET /v1/proof/inclusion`) for random indexes of the current tree,

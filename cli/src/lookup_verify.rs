@@ -17,6 +17,8 @@ use provlog_core::index::IndexKey;
 use provlog_core::index::proof::{LookupError, LookupOutcome, VerifiedLookup, verify_lookup};
 use provlog_core::signed_claim::SignedClaim;
 
+use crate::atomic::write_atomic;
+use crate::fail::{Fail, Kind, not_verified, usage};
 use crate::net::LookupArgs;
 use crate::out::{outln, utc};
 
@@ -26,7 +28,10 @@ pub struct ProofArgs {
     /// Look up any index key by its CLI form: `asset:<hex>`,
     /// `hard:<alg>:<hex>`, `soft:<alg>:<hex>`, `vendor:<vkey>`,
     /// `vendor-seq:<vkey>:<bucket>`, `vendor-key:<vkey>` (spec/lookup.md §2.1).
-    #[arg(long, conflicts_with_all = ["file", "sha256", "similar"])]
+    // Not the id `key`: the config file's `key` (the vendor key file) is
+    // the default of every argument with that id.
+    #[arg(long = "key", id = "index_key", value_name = "KEY",
+          conflicts_with_all = ["file", "sha256", "similar"])]
     pub key: Option<String>,
     /// Ask for the key's list from this list position on (a tail).
     #[arg(long, default_value_t = 0)]
@@ -40,7 +45,7 @@ pub struct ProofArgs {
 }
 
 /// Dispatches `provlog lookup`.
-pub async fn lookup(args: LookupArgs) -> Result<(), String> {
+pub async fn lookup(args: LookupArgs) -> Result<(), Fail> {
     if let Some(path) = &args.proof.bundle {
         let bytes = read_bounded(path)?;
         let asked = match &args.proof.key {
@@ -48,7 +53,7 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
             None => None,
         };
         let v = verify(&bytes, &args, asked.as_ref())?;
-        return print(&v, &args, false);
+        return print(&v, &args);
     }
     if args.similar {
         return crate::net::lookup(args).await;
@@ -56,27 +61,36 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
     let log = args
         .log
         .clone()
-        .ok_or("give --log URL (or --bundle FILE to verify a saved proof)")?;
-    let client = LogClient::new(&log).map_err(|e| e.to_string())?;
+        .ok_or_else(|| usage("give --log URL (or --bundle FILE to verify a saved proof)"))?;
+    let client = LogClient::new(&log)?;
     if let Some(k) = &args.proof.key {
         let key = parse_key(k)?;
         let bytes = fetch(&client, &key, args.proof.from)
             .await?
-            .ok_or_else(|| format!("{log} keeps no verifiable index: it cannot prove lookups"))?;
+            .ok_or_else(|| {
+                Fail::new(
+                    Kind::CouldNotCheck,
+                    format!("{log} keeps no verifiable index: it cannot prove lookups"),
+                )
+            })?;
         let v = verify(&bytes, &args, Some(&key))?;
         save(&args, &bytes)?;
-        return print(&v, &args, false);
+        return print(&v, &args);
     }
     // The asset forms.
     let asset = match (&args.sha256, &args.file) {
         (Some(h), None) => {
             let mut a = [0u8; 32];
             hex::decode_to_slice(h.trim(), &mut a)
-                .map_err(|_| format!("--sha256 {h:?} is not 64 hex digits"))?;
+                .map_err(|_| usage(format!("--sha256 {h:?} is not 64 hex digits")))?;
             a
         }
         (None, Some(f)) => crate::claim_args::hash_file(f)?.0,
-        _ => return Err("give a FILE, --sha256 HEX, --key KEY or --bundle FILE".into()),
+        _ => {
+            return Err(usage(
+                "give a FILE, --sha256 HEX, --key KEY or --bundle FILE",
+            ));
+        }
     };
     let key = IndexKey::Asset(asset);
     let Some(bytes) = fetch(&client, &key, args.proof.from).await? else {
@@ -86,34 +100,35 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
     let v = verify(&bytes, &args, Some(&key))?;
     save(&args, &bytes)?;
     if args.json {
-        return print(&v, &args, false);
+        return print(&v, &args);
     }
     // The earlier lines (and, for a file with a C2PA manifest, claims found
-    // by its hard binding), then the verdict.
-    let json = args.json;
-    let earlier = crate::net::lookup(args).await;
-    if let Err(e) = &earlier
-        && !matches!(v.outcome, LookupOutcome::Absent)
-    {
-        return Err(e.clone());
+    // by its hard binding), then the verdict. A verified absence stands even
+    // though the earlier lookup found nothing.
+    let absent = matches!(v.outcome, LookupOutcome::Absent);
+    match crate::net::lookup(args).await {
+        Ok(()) => {}
+        Err(e) if absent && e.kind == Kind::NotVerified => {}
+        Err(e) => return Err(e),
     }
-    print_verdict(&v, json)
+    outln!("{}", v.summary());
+    Ok(())
 }
 
-fn parse_key(k: &str) -> Result<IndexKey, String> {
-    IndexKey::parse_cli(k.trim()).map_err(|e| format!("--key {k:?}: {e}"))
+fn parse_key(k: &str) -> Result<IndexKey, Fail> {
+    IndexKey::parse_cli(k.trim()).map_err(|e| usage(format!("--key {k:?}: {e}")))
 }
 
 /// The bundle, or `None` if the log keeps no verifiable index (404).
-async fn fetch(client: &LogClient, key: &IndexKey, from: u64) -> Result<Option<Vec<u8>>, String> {
+async fn fetch(client: &LogClient, key: &IndexKey, from: u64) -> Result<Option<Vec<u8>>, Fail> {
     match client.lookup_proof(key, from, true).await {
         Ok(b) => Ok(Some(b)),
         Err(HttpError::Status { status: 404, .. }) => Ok(None),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
-fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
+fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, Fail> {
     use std::io::Read;
     let limit = provlog_core::index::proof::MAX_LOOKUP_SIZE;
     let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -122,10 +137,10 @@ fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
         .read_to_end(&mut bytes)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     if bytes.len() > limit {
-        return Err(format!(
+        return Err(not_verified(format!(
             "{} is over the {limit}-byte limit of a lookup proof",
             path.display()
-        ));
+        )));
     }
     Ok(bytes)
 }
@@ -137,27 +152,29 @@ fn verify(
     bytes: &[u8],
     args: &LookupArgs,
     asked: Option<&IndexKey>,
-) -> Result<VerifiedLookup, String> {
+) -> Result<VerifiedLookup, Fail> {
     let policy = args.trust.policy()?;
     let v = verify_lookup(bytes, &policy, asked).map_err(|e| match e {
-        LookupError::EntryLacksKey { index } => format!(
+        LookupError::EntryLacksKey { index } => not_verified(format!(
             "NOT VERIFIED: entry {index} is listed under the key but does not carry it: the log's index is wrong (keep the bundle: it is evidence)"
-        ),
-        e => format!("NOT VERIFIED: {e}"),
+        )),
+        e => not_verified(format!("NOT VERIFIED: {e}")),
     })?;
     for (i, entry) in &v.entries {
         if entry.first() == Some(&0xd2) {
-            let c = SignedClaim::from_bytes(entry).map_err(|e| format!("entry {i}: {e}"))?;
+            let c = SignedClaim::from_bytes(entry)
+                .map_err(|e| not_verified(format!("NOT VERIFIED: entry {i}: {e}")))?;
             c.verify_signature()
-                .map_err(|e| format!("NOT VERIFIED: entry {i}: {e}"))?;
+                .map_err(|e| not_verified(format!("NOT VERIFIED: entry {i}: {e}")))?;
         }
     }
     Ok(v)
 }
 
-fn save(args: &LookupArgs, bytes: &[u8]) -> Result<(), String> {
+/// `--save FILE`: written atomically (temp file, fsync, rename).
+fn save(args: &LookupArgs, bytes: &[u8]) -> Result<(), Fail> {
     if let Some(path) = &args.proof.save {
-        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        write_atomic(path, bytes).map_err(|e| format!("cannot save {}: {e}", path.display()))?;
         eprintln!("saved the proof bundle to {}", path.display());
     }
     Ok(())
@@ -196,19 +213,12 @@ fn json_of(v: &VerifiedLookup) -> serde_json::Value {
     })
 }
 
-fn print_verdict(v: &VerifiedLookup, json: bool) -> Result<(), String> {
-    if json {
-        outln!("{}", json_of(v));
-    } else {
-        outln!("{}", v.summary());
-    }
-    Ok(())
-}
-
-/// The verdict line, then one line per carried claim.
-fn print(v: &VerifiedLookup, args: &LookupArgs, _: bool) -> Result<(), String> {
+/// The verdict line, then one line per carried claim (`--json`: the §6.3
+/// object).
+fn print(v: &VerifiedLookup, args: &LookupArgs) -> Result<(), Fail> {
     if args.json {
-        return print_verdict(v, true);
+        outln!("{}", json_of(v));
+        return Ok(());
     }
     outln!("{}", v.summary());
     for (i, e) in &v.entries {

@@ -12,7 +12,9 @@ use provlog_core::hash::{Hash, leaf_hash, sha256};
 use provlog_core::proof::{verify_consistency, verify_inclusion};
 use provlog_core::signed_claim::SignedClaim;
 
+use crate::atomic::write_atomic;
 use crate::claim_args::{c2pa_options, hash_file, read_c2pa, sniff_media_type};
+use crate::fail::{Fail, not_verified, usage};
 use crate::out::{outln, utc};
 use crate::trust::TrustArgs;
 
@@ -47,13 +49,13 @@ pub struct LookupArgs {
     /// The asset file.
     pub file: Option<PathBuf>,
     /// Print JSON.
-    #[arg(long)]
+    #[arg(skip)]
     pub json: bool,
 }
 
 /// Verifies a lookup answer: the checkpoint under the log key, each
 /// inclusion proof against it, each signed claim's signature.
-fn verify_entries(
+pub(crate) fn verify_entries(
     checkpoint: &[u8],
     entries: &[LookupEntry],
     log_key: &provlog_core::note::VerifierKey,
@@ -62,20 +64,21 @@ fn verify_entries(
         provlog_core::checkpoint::Checkpoint,
         Vec<(u64, SignedClaim)>,
     ),
-    String,
+    Fail,
 > {
     let cp = verify_checkpoint(checkpoint, log_key)
-        .map_err(|e| format!("the log's checkpoint does not verify: {e}"))?
+        .map_err(|e| not_verified(format!("the log's checkpoint does not verify: {e}")))?
         .checkpoint;
     let mut rows = Vec::new();
     for e in entries {
-        verify_inclusion(&leaf_hash(&e.entry), e.index, cp.size, &e.proof, &cp.root)
-            .map_err(|err| format!("entry {}: inclusion proof fails: {err}", e.index))?;
-        let signed =
-            SignedClaim::from_bytes(&e.entry).map_err(|err| format!("entry {}: {err}", e.index))?;
+        verify_inclusion(&leaf_hash(&e.entry), e.index, cp.size, &e.proof, &cp.root).map_err(
+            |err| not_verified(format!("entry {}: inclusion proof fails: {err}", e.index)),
+        )?;
+        let signed = SignedClaim::from_bytes(&e.entry)
+            .map_err(|err| not_verified(format!("entry {}: {err}", e.index)))?;
         signed
             .verify_signature()
-            .map_err(|err| format!("entry {}: {err}", e.index))?;
+            .map_err(|err| not_verified(format!("entry {}: {err}", e.index)))?;
         rows.push((e.index, signed));
     }
     Ok((cp, rows))
@@ -84,10 +87,10 @@ fn verify_entries(
 /// `provlog lookup`: by SHA-256, and for a file with a C2PA manifest also by
 /// its hard binding (so a file whose manifest store was updated is found);
 /// or `--similar`, by perceptual hash. Every answer is verified.
-pub async fn lookup(args: LookupArgs) -> Result<(), String> {
+pub async fn lookup(args: LookupArgs) -> Result<(), Fail> {
     let log_key = args.trust.log_key()?;
-    let client =
-        LogClient::new(args.log.as_deref().ok_or("give --log URL")?).map_err(|e| e.to_string())?;
+    let log = args.log.as_deref().ok_or_else(|| usage("give --log URL"))?;
+    let client = LogClient::new(log)?;
     if args.similar {
         return lookup_similar(&args, &client, &log_key).await;
     }
@@ -95,7 +98,7 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
         (Some(hex_str), None) => {
             let mut h = [0u8; 32];
             hex::decode_to_slice(hex_str.trim(), &mut h)
-                .map_err(|_| format!("--sha256 {hex_str:?} is not 64 hex digits"))?;
+                .map_err(|_| usage(format!("--sha256 {hex_str:?} is not 64 hex digits")))?;
             (h, None)
         }
         (None, Some(file)) => {
@@ -113,22 +116,19 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
                 });
             (sha, m)
         }
-        _ => return Err("give a FILE or --sha256 HEX".into()),
+        _ => return Err(usage("give a FILE or --sha256 HEX")),
     };
     let observed = ObservedAsset {
         sha256: asset,
         c2pa: manifest.as_ref().map(ManifestFacts::observed),
     };
-    let found = client.lookup(&asset).await.map_err(|e| e.to_string())?;
+    let found = client.lookup(&asset).await?;
     let (mut cp, mut rows) = verify_entries(&found.checkpoint, &found.entries, &log_key)?;
     let mut by_hard = false;
     if let Some(m) = &manifest
         && m.hard_binding_verified
     {
-        let hard = client
-            .lookup_hard_binding(&m.hard_binding)
-            .await
-            .map_err(|e| e.to_string())?;
+        let hard = client.lookup_hard_binding(&m.hard_binding).await?;
         let (cp2, rows2) = verify_entries(&hard.checkpoint, &hard.entries, &log_key)?;
         if cp2.size >= cp.size {
             cp = cp2;
@@ -143,7 +143,9 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
     rows.sort_by_key(|(i, _)| *i);
     for (i, s) in &rows {
         match_asset(s.claim(), &observed).map_err(|e| {
-            format!("entry {i} is not for this asset ({e}): the log answered wrongly")
+            not_verified(format!(
+                "entry {i} is not for this asset ({e}): the log answered wrongly"
+            ))
         })?;
     }
     if args.json {
@@ -184,12 +186,12 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
         }
     }
     if rows.is_empty() {
-        return Err(format!(
+        return Err(not_verified(format!(
             "no claims found for sha256:{} in {} (checkpoint size {})",
             hex::encode(asset),
             cp.origin,
             cp.size
-        ));
+        )));
     }
     Ok(())
 }
@@ -199,24 +201,27 @@ async fn lookup_similar(
     args: &LookupArgs,
     client: &LogClient,
     log_key: &provlog_core::note::VerifierKey,
-) -> Result<(), String> {
-    let file = args.file.as_ref().ok_or("--similar needs a FILE")?;
+) -> Result<(), Fail> {
+    let file = args
+        .file
+        .as_ref()
+        .ok_or_else(|| usage("--similar needs a FILE"))?;
     let size = std::fs::metadata(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?
         .len();
     if size > provlog_media::MAX_IMAGE_BYTES as u64 {
-        return Err(format!(
+        return Err(usage(format!(
             "{} is {size} bytes; --similar uploads at most {} bytes",
             file.display(),
             provlog_media::MAX_IMAGE_BYTES
-        ));
+        )));
     }
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     if !provlog_media::is_supported_image(&bytes) {
-        return Err(format!(
+        return Err(usage(format!(
             "{} is not a JPEG, PNG, WebP or GIF image",
             file.display()
-        ));
+        )));
     }
     let media_type = sniff_media_type(&bytes[..bytes.len().min(8192)]);
     // The same perceptual hash the log computes, to check its answer.
@@ -234,8 +239,7 @@ async fn lookup_similar(
             args.max_results.clamp(1, 100),
             args.max_distance,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let entries: Vec<LookupEntry> = found.matches.iter().map(|m| m.entry.clone()).collect();
     let (cp, rows) = verify_entries(&found.checkpoint, &entries, log_key)?;
     for (m, (i, s)) in found.matches.iter().zip(&rows) {
@@ -248,11 +252,11 @@ async fn lookup_similar(
             .map(|h| provlog_media::hamming(h, local))
             .min();
         if nearest.is_none() || m.distance.is_some_and(|d| Some(d) != nearest) {
-            return Err(format!(
+            return Err(not_verified(format!(
                 "entry {i}: the log reports distance {:?}, but the claim's perceptual hash is at \
                  {nearest:?} from this file's: the log answered wrongly",
                 m.distance
-            ));
+            )));
         }
     }
     if args.json {
@@ -293,12 +297,12 @@ async fn lookup_similar(
         }
     }
     if rows.is_empty() {
-        return Err(format!(
+        return Err(not_verified(format!(
             "no similar claims found for {} in {} (checkpoint size {})",
             file.display(),
             cp.origin,
             cp.size
-        ));
+        )));
     }
     Ok(())
 }
@@ -334,77 +338,101 @@ fn state_dir(args: &CheckpointArgs) -> PathBuf {
 /// Both fetch and verify the latest checkpoint and, when one is remembered
 /// for this log, prove the two consistent before remembering the new one.
 /// `audit` insists that there is a remembered checkpoint to compare with.
-pub async fn checkpoint(args: CheckpointArgs, audit: bool) -> Result<(), String> {
+pub async fn checkpoint(args: CheckpointArgs, audit: bool, json: bool) -> Result<(), Fail> {
     let log_key = args.trust.log_key()?;
-    let client = LogClient::new(&args.log).map_err(|e| e.to_string())?;
-    let latest = client
-        .verified_checkpoint(&log_key)
-        .await
-        .map_err(|e| e.to_string())?;
+    let client = LogClient::new(&args.log)?;
+    let latest = client.verified_checkpoint(&log_key).await?;
     let new = &latest.checkpoint;
     let dir = state_dir(&args);
+    // Keyed by the log's key as well as its origin: two logs with the same
+    // (default) origin and different keys do not share a remembered
+    // checkpoint. A log that keeps its key and forks keeps its file, so the
+    // fork is caught.
     let file = dir.join(format!(
+        "{}.checkpoint",
+        hex::encode(&sha256(format!("{}\n{}", new.origin, log_key.to_vkey()).as_bytes())[..16])
+    ));
+    // Before this, state was keyed by origin only: read such a file if it
+    // is this log's (it verifies under this key), and move on to the new name.
+    let legacy = dir.join(format!(
         "{}.checkpoint",
         hex::encode(&sha256(new.origin.as_bytes())[..16])
     ));
-    let remembered = match std::fs::read(&file) {
+    let read_state = |path: &std::path::Path| std::fs::read(path);
+    let found = match read_state(&file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match read_state(&legacy) {
+            Ok(bytes) if verify_checkpoint(&bytes, &log_key).is_ok() => Ok(bytes),
+            Ok(_) => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
+            Err(e) => Err(e),
+        },
+        other => other,
+    };
+    let remembered = match found {
         Ok(bytes) => Some(
             verify_checkpoint(&bytes, &log_key)
                 .map_err(|e| {
-                    format!(
+                    not_verified(format!(
                         "remembered checkpoint {} does not verify: {e}",
                         file.display()
-                    )
+                    ))
                 })?
                 .checkpoint,
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
+        Err(e) => return Err(format!("cannot read {}: {e}", file.display()).into()),
     };
     match &remembered {
         None if audit => {
             return Err(format!(
                 "no remembered checkpoint for {}: run `provlog checkpoint` first",
                 new.origin
-            ));
+            )
+            .into());
         }
         None => {}
         Some(old) => {
             if new.size < old.size {
-                return Err(format!(
+                return Err(not_verified(format!(
                     "INCONSISTENT: the log shrank from size {} to {}",
                     old.size, new.size
-                ));
+                )));
             }
-            let proof = client
-                .consistency_proof(old.size, new.size)
-                .await
-                .map_err(|e| e.to_string())?;
+            let proof = client.consistency_proof(old.size, new.size).await?;
             verify_consistency(old.size, new.size, &old.root, &new.root, &proof).map_err(|e| {
-                format!(
+                not_verified(format!(
                     "INCONSISTENT: checkpoint at size {} is not an extension of the remembered one at size {}: {e}",
                     new.size, old.size
-                )
+                ))
             })?;
-            outln!(
-                "consistent: size {} -> {} ({} new entries)",
-                old.size,
-                new.size,
-                new.size - old.size
-            );
+            if !json {
+                outln!(
+                    "consistent: size {} -> {} ({} new entries)",
+                    old.size,
+                    new.size,
+                    new.size - old.size
+                );
+            }
         }
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, latest.note.to_bytes())
-        .and_then(|()| std::fs::rename(&tmp, &file))
+    write_atomic(&file, &latest.note.to_bytes())
         .map_err(|e| format!("cannot remember the checkpoint in {}: {e}", file.display()))?;
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({"origin": new.origin, "size": new.size,
+                "root": hex::encode(new.root), "timestamp_ms": new.timestamp_ms(),
+                "consistent_from": remembered.as_ref().map(|o| o.size)})
+        );
+        return Ok(());
+    }
     outln!(
         "checkpoint {} size {} root {}{}",
         new.origin,
         new.size,
         hex::encode(new.root),
-        new.timestamp_ms()
+        latest
+            .log_time_ms()
             .map(|t| format!(" signed at {}", utc(t / 1000)))
             .unwrap_or_default()
     );

@@ -3,10 +3,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use provlog_c2pa::C2paOptions;
 use provlog_core::asset_match::{AssetMatch, AssetMismatch, ObservedAsset, match_asset};
+use provlog_core::policy::Policy;
 use provlog_core::receipt::{Receipt, TLOG_PROOF_HEADER, VerifiedReceipt};
 
 use crate::claim_args::{c2pa_options, hash_file, read_c2pa, sniff_media_type};
+use crate::fail::{Fail, Kind, not_verified};
 use crate::out::{outln, utc};
 use crate::trust::TrustArgs;
 
@@ -24,15 +27,18 @@ pub fn sidecar(file: &Path, ext: &str) -> PathBuf {
 }
 
 /// Reads a receipt in either encoding (told apart by the tlog-proof header).
-pub fn read_receipt(path: &Path) -> Result<Receipt, String> {
+/// A receipt that cannot be read is a failure to check (exit 3); one that
+/// does not decode does not verify (exit 1).
+pub fn read_receipt(path: &Path) -> Result<Receipt, Fail> {
     let bytes =
         fs::read(path).map_err(|e| format!("cannot read receipt {}: {e}", path.display()))?;
     if bytes.starts_with(TLOG_PROOF_HEADER.as_bytes()) {
-        let text =
-            String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
-        Receipt::from_tlog_proof(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let text = String::from_utf8(bytes)
+            .map_err(|_| not_verified(format!("{}: not UTF-8", path.display())))?;
+        Receipt::from_tlog_proof(&text)
+            .map_err(|e| not_verified(format!("{}: {e}", path.display())))
     } else {
-        Receipt::from_cbor(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+        Receipt::from_cbor(&bytes).map_err(|e| not_verified(format!("{}: {e}", path.display())))
     }
 }
 
@@ -145,7 +151,13 @@ pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
             .unwrap_or_default()
     );
     if !v.witnesses.is_empty() {
-        outln!("  witnesses   {}", v.witnesses.join(", "));
+        let cosigned: Vec<String> = v
+            .witnesses
+            .iter()
+            .zip(&v.witness_times)
+            .map(|(w, t)| format!("{w} (cosigned {})", utc(*t)))
+            .collect();
+        outln!("  witnesses   {}", cosigned.join(", "));
     }
 }
 
@@ -164,24 +176,28 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// `provlog verify`: the receipt is `--receipt`, else the sidecar, else an
+/// A file checked against its receipt.
+pub struct Checked {
+    verified: VerifiedReceipt,
+    matched: AssetMatch,
+    source: Source,
+}
+
+/// Checks one file: the receipt is `receipt`, else the sidecar, else an
 /// `org.provlog.receipt` assertion in the file's C2PA manifest store. The
 /// file matches by its SHA-256, or by the claim's C2PA hard binding
 /// (spec/claim.md §5).
-pub fn verify_command(
+fn check_file(
     file: &Path,
     receipt: Option<&Path>,
-    trust: &TrustArgs,
-    json: bool,
-    trust_anchors: Option<&Path>,
-) -> Result<(), String> {
-    let policy = trust.policy()?;
+    policy: &Policy,
+    opts: &C2paOptions,
+) -> Result<Checked, Fail> {
     let (sha256, _, head) = hash_file(file)?;
     let media_type = sniff_media_type(&head);
-    let opts = c2pa_options(trust_anchors)?;
     // A store that cannot be read is reported if (and only if) it mattered.
-    let manifest = read_c2pa(file, &media_type, &opts);
-    let mut receipts: Vec<(Source, Result<Receipt, String>)> = Vec::new();
+    let manifest = read_c2pa(file, &media_type, opts);
+    let mut receipts: Vec<(Source, Result<Receipt, Fail>)> = Vec::new();
     match receipt {
         Some(r) => receipts.push((Source::File(r.to_path_buf()), read_receipt(r))),
         None => match default_receipt(file) {
@@ -191,15 +207,15 @@ pub fn verify_command(
                     for r in &m.receipts {
                         receipts.push((
                             Source::Embedded(m.active_manifest.clone()),
-                            Receipt::from_cbor(r).map_err(|e| e.to_string()),
+                            Receipt::from_cbor(r).map_err(|e| not_verified(e.to_string())),
                         ));
                     }
                 }
                 if receipts.is_empty() {
-                    return Err(match &manifest {
+                    return Err(Fail::from(match &manifest {
                         Err(e) => format!("{none}; and {e}"),
                         _ => format!("{none}, or embed it (provlog submit --embed)"),
-                    });
+                    }));
                 }
             }
         },
@@ -215,42 +231,190 @@ pub fn verify_command(
     let mut first_error = None;
     for (source, r) in receipts {
         let result = r
-            .and_then(|r| r.verify(&policy).map_err(|e| e.to_string()))
+            .and_then(|r| r.verify(policy).map_err(|e| not_verified(e.to_string())))
             .and_then(|v| match match_asset(v.claim(), &observed) {
                 Ok(m) => Ok((v, m)),
-                Err(e) => Err(match (&e, &manifest) {
+                Err(e) => Err(not_verified(match (&e, &manifest) {
                     (AssetMismatch::NoManifest { .. }, Err(read)) => format!("{e}: {read}"),
                     _ => e.to_string(),
-                }),
+                })),
             });
         match result {
-            Ok((v, m)) => {
-                if json {
-                    let mut j = verdict_json(file, &v);
-                    j["asset_match"] = serde_json::json!(match m {
-                        AssetMatch::File => "file",
-                        AssetMatch::HardBinding => "c2pa-hard-binding",
-                    });
-                    j["receipt"] = serde_json::json!(source.to_string());
-                    outln!("{j}");
-                } else {
-                    print_verdict(file, &v);
-                    outln!("  matched by  {}", match_text(m, v.claim()));
-                    outln!("  receipt     {source}");
-                }
-                return Ok(());
+            Ok((verified, matched)) => {
+                return Ok(Checked {
+                    verified,
+                    matched,
+                    source,
+                });
             }
             Err(e) => {
-                first_error.get_or_insert(format!("{e} (receipt {source})"));
+                first_error.get_or_insert(Fail::new(
+                    e.kind,
+                    format!("{} (receipt {source})", e.message),
+                ));
             }
         }
     }
-    let e = first_error.unwrap_or_else(|| "no receipt".to_string());
+    Err(first_error.unwrap_or_else(|| Fail::from("no receipt")))
+}
+
+/// A checked file as JSON.
+fn checked_json(file: &Path, c: &Checked) -> serde_json::Value {
+    let mut j = verdict_json(file, &c.verified);
+    j["asset_match"] = serde_json::json!(match c.matched {
+        AssetMatch::File => "file",
+        AssetMatch::HardBinding => "c2pa-hard-binding",
+    });
+    j["receipt"] = serde_json::json!(c.source.to_string());
+    j["c2pa_manifest"] =
+        serde_json::json!(c.verified.claim().c2pa.as_ref().map(|b| &b.manifest_label));
+    j
+}
+
+/// A failed file as JSON.
+fn failed_json(file: &Path, e: &Fail) -> serde_json::Value {
+    serde_json::json!({"verified": false, "file": file.display().to_string(),
+        "error": e.message, "kind": e.kind.as_str()})
+}
+
+/// The files `paths` name: files as given, directories walked (receipts
+/// and other files provlog writes left out).
+fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            files.push(p.clone());
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(p)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            let name = entry.file_name().to_str().unwrap_or("");
+            if entry.file_type().is_file() && !crate::submit::is_own_file(name) {
+                files.push(entry.path().to_path_buf());
+            }
+        }
+    }
+    files
+}
+
+/// `provlog verify`: one file gets the full verdict; several files or a
+/// folder get one line each and a summary line (`--json`: one object each
+/// and a `summary` object).
+pub fn verify_command(
+    paths: &[PathBuf],
+    receipt: Option<&Path>,
+    trust: &TrustArgs,
+    json: bool,
+    trust_anchors: Option<&Path>,
+) -> Result<(), Fail> {
+    let policy = trust.policy()?;
+    let opts = c2pa_options(trust_anchors)?;
+    let single = paths.len() == 1 && !paths[0].is_dir();
+    if !single && receipt.is_some() {
+        return Err(crate::fail::usage(
+            "--receipt names the receipt of one file; give one FILE with it",
+        ));
+    }
+    if single {
+        let file = &paths[0];
+        return match check_file(file, receipt, &policy, &opts) {
+            Ok(c) => {
+                if json {
+                    outln!("{}", checked_json(file, &c));
+                } else {
+                    print_verdict(file, &c.verified);
+                    outln!(
+                        "  matched by  {}",
+                        match_text(c.matched, c.verified.claim())
+                    );
+                    outln!("  receipt     {}", c.source);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if json {
+                    outln!("{}", failed_json(file, &e));
+                }
+                let message = format!("NOT VERIFIED {}: {}", file.display(), e.message);
+                Err(Fail::new(e.kind, message).reported())
+            }
+        };
+    }
+    let files = expand(paths);
+    let (mut ok, mut not, mut unchecked) = (0usize, 0usize, 0usize);
+    let mut kind = None;
+    for file in &files {
+        match check_file(file, None, &policy, &opts) {
+            Ok(c) => {
+                ok += 1;
+                if json {
+                    outln!("{}", checked_json(file, &c));
+                } else {
+                    outln!("VERIFIED {}: {}", file.display(), one_line(&c));
+                }
+            }
+            Err(e) => {
+                if e.kind == Kind::NotVerified {
+                    not += 1;
+                } else {
+                    unchecked += 1;
+                }
+                kind = Some(kind.map_or(e.kind, |k: Kind| k.worst(e.kind)));
+                if json {
+                    outln!("{}", failed_json(file, &e));
+                } else {
+                    let word = if e.kind == Kind::NotVerified {
+                        "NOT VERIFIED"
+                    } else {
+                        "NOT CHECKED"
+                    };
+                    outln!("{word} {}: {}", file.display(), e.message);
+                }
+            }
+        }
+    }
+    let summary = format!(
+        "{ok} of {} files verified, {not} did not verify, {unchecked} could not be checked",
+        files.len()
+    );
     if json {
         outln!(
             "{}",
-            serde_json::json!({"verified": false, "file": file.display().to_string(), "error": e})
+            serde_json::json!({"summary": {"files": files.len(), "verified": ok,
+                "not_verified": not, "could_not_check": unchecked}})
         );
+    } else {
+        outln!("{summary}");
     }
-    Err(format!("NOT VERIFIED {}: {e}", file.display()))
+    match kind {
+        None if files.is_empty() => Err(crate::fail::usage("no files to verify")),
+        None => Ok(()),
+        Some(kind) => Err(Fail::new(kind, summary).reported()),
+    }
+}
+
+/// One line about a verified file: where it is logged, who signed, who
+/// cosigned, and its C2PA binding.
+fn one_line(c: &Checked) -> String {
+    let v = &c.verified;
+    let mut line = format!(
+        "{} entry #{}, signed by {}",
+        v.checkpoint.origin,
+        v.index,
+        v.signed_claim.kid()
+    );
+    if !v.witnesses.is_empty() {
+        line.push_str(&format!(", cosigned by {}", v.witnesses.join(", ")));
+    }
+    if let Some(b) = &v.claim().c2pa {
+        line.push_str(&format!(", C2PA manifest {}", b.manifest_label));
+    }
+    if c.matched == AssetMatch::HardBinding {
+        line.push_str(" (matched by its C2PA hard binding)");
+    }
+    line
 }

@@ -22,10 +22,11 @@
 //!   RFC 9162 consistency proof from the smaller size to the larger, with the
 //!   old root prepended when the smaller size is a power of two) reproduces
 //!   the larger root but implies a different root for the smaller size.
-//! - `timestamp-decreased`: `smaller` has fewer leaves but a later provlog
-//!   timestamp line than `larger` (spec/checkpoint.md: the timestamp never
-//!   decreases); `proof` is empty. Only a log key can be accused of it: a
-//!   witness does not vouch for extension lines.
+//! - `timestamp-decreased`: `smaller` has fewer leaves but a later log time
+//!   than `larger` (spec/checkpoint.md §2.4: the log's timestamp
+//!   cosignature, or the legacy `timestamp` line; it never decreases; see
+//!   [`log_time_decreased`]); `proof` is empty. Only a log key can be
+//!   accused of it: a witness does not vouch for the log's time.
 //!
 //! With a log key (type 0x01) both notes must carry a valid log signature
 //! (the log equivocated). With a witness key (cosignature/v1, type 0x04)
@@ -37,7 +38,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::checkpoint::{Checkpoint, CheckpointError, verify_checkpoint};
+use crate::checkpoint::{Checkpoint, CheckpointError, LogTime, verify_checkpoint};
 use crate::hash::Hash;
 use crate::note::{Note, NoteError, SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey};
 use crate::proof::{ProofError, implied_old_root};
@@ -188,23 +189,39 @@ impl VerifiedEvidence {
     }
 }
 
-/// Verifies a note under `key` (log or witness) and parses its checkpoint.
+/// Whether a log time went back from the checkpoint signed at `smaller`
+/// (fewer leaves) to the one signed at `larger` (spec/evidence.md, rule 6):
+/// in milliseconds when both come from legacy `timestamp` lines, in whole
+/// seconds (`floor(ms / 1000)`) when either comes from a timestamp
+/// cosignature, which states seconds only (so `timestamp 5999` then a
+/// cosignature time of 5 s is not a decrease).
+pub fn log_time_decreased(smaller: LogTime, larger: LogTime) -> bool {
+    if smaller.legacy_extension_line && larger.legacy_extension_line {
+        smaller.unix_ms > larger.unix_ms
+    } else {
+        smaller.unix_ms / 1000 > larger.unix_ms / 1000
+    }
+}
+
+/// Verifies a note under `key` (log or witness) and parses its checkpoint;
+/// with a log key, also returns the log time (spec/checkpoint.md §2.4).
 fn verified_body(
     note: &str,
     key: &VerifierKey,
     which: &'static str,
-) -> Result<Checkpoint, EvidenceError> {
+) -> Result<(Checkpoint, Option<LogTime>), EvidenceError> {
     let err = |source| EvidenceError::Checkpoint { which, source };
     match key.key_type() {
-        SIG_ED25519 => Ok(verify_checkpoint(note.as_bytes(), key)
-            .map_err(err)?
-            .checkpoint),
+        SIG_ED25519 => {
+            let v = verify_checkpoint(note.as_bytes(), key).map_err(err)?;
+            Ok((v.checkpoint, v.log_time))
+        }
         SIG_COSIGNATURE_V1 => {
             let parsed = Note::parse(note.as_bytes()).map_err(|e| err(e.into()))?;
             parsed
                 .verify(std::slice::from_ref(key))
                 .map_err(|e| err(e.into()))?;
-            Checkpoint::parse(&parsed.text).map_err(err)
+            Ok((Checkpoint::parse(&parsed.text).map_err(err)?, None))
         }
         other => Err(err(NoteError::UnsupportedKeyType(other).into())),
     }
@@ -338,8 +355,8 @@ impl Evidence {
                 trusted: key.to_vkey(),
             });
         }
-        let smaller = verified_body(&self.smaller, key, "smaller")?;
-        let larger = verified_body(&self.larger, key, "larger")?;
+        let (smaller, smaller_time) = verified_body(&self.smaller, key, "smaller")?;
+        let (larger, larger_time) = verified_body(&self.larger, key, "larger")?;
         if smaller.origin != larger.origin || smaller.origin != self.origin {
             return Err(EvidenceError::OriginMismatch);
         }
@@ -398,16 +415,14 @@ impl Evidence {
                         "the smaller checkpoint must have fewer leaves",
                     ));
                 }
-                let (Some(ts_small), Some(ts_large)) =
-                    (smaller.timestamp_ms(), larger.timestamp_ms())
-                else {
+                let (Some(t_small), Some(t_large)) = (smaller_time, larger_time) else {
                     return Err(EvidenceError::NotContradictory(
-                        "both checkpoints need a timestamp line",
+                        "both checkpoints need a log time (a timestamp cosignature by the log's key, or a timestamp line)",
                     ));
                 };
-                if ts_small <= ts_large {
+                if !log_time_decreased(t_small, t_large) {
                     return Err(EvidenceError::NotContradictory(
-                        "the timestamp does not decrease",
+                        "the log time does not decrease",
                     ));
                 }
                 if !proof.is_empty() {
@@ -635,6 +650,85 @@ mod tests {
         let mut p = ev((5, 2000), (9, 1000));
         p.proof.push(B64.encode([0u8; 32]));
         assert!(matches!(p.verify(&key), Err(EvidenceError::Proof(_))));
+    }
+
+    /// A checkpoint in the current form: no extension line, the time in
+    /// the log's timestamp cosignature (whole seconds).
+    fn timed(log: &NoteSigner, tree: &MemoryTree, size: u64, secs: u64) -> Vec<u8> {
+        let root = tree_root(&tree.at_size(size).unwrap(), size).unwrap();
+        crate::checkpoint::LogSigner::new(log.clone(), None)
+            .unwrap()
+            .sign(&Checkpoint::new(log.name(), size, root), secs)
+            .unwrap()
+    }
+
+    #[test]
+    fn timestamp_decrease_uses_the_log_time_of_either_form() {
+        let log = NoteSigner::generate("log.example/lt").unwrap();
+        let key = log.verifier_key();
+        let t = MemoryTree::from_entries((0..20u32).map(|i| i.to_be_bytes()));
+        let check = |small: Vec<u8>, large: Vec<u8>| {
+            Evidence::timestamp_decreased(&key, log.name(), &small, &large).verify(&key)
+        };
+        // Both in the current form (no timestamp line at all).
+        let v = check(timed(&log, &t, 5, 2000), timed(&log, &t, 9, 1000)).unwrap();
+        assert_eq!(v.kind, EvidenceKind::TimestampDecreased);
+        for (a, b) in [(1000, 1000), (1000, 2000)] {
+            assert!(
+                matches!(
+                    check(timed(&log, &t, 5, a), timed(&log, &t, 9, b)),
+                    Err(EvidenceError::NotContradictory(_))
+                ),
+                "{a} {b}"
+            );
+        }
+        // One of each form: compared in whole seconds.
+        assert!(check(stamped(&log, &t, 5, 2_000_000), timed(&log, &t, 9, 1999)).is_ok());
+        assert!(check(timed(&log, &t, 5, 2000), stamped(&log, &t, 9, 1_999_999)).is_ok());
+        for (small, large) in [
+            // 5999 ms is second 5: no decrease.
+            (stamped(&log, &t, 5, 5999), timed(&log, &t, 9, 5)),
+            (timed(&log, &t, 5, 5), stamped(&log, &t, 9, 5000)),
+            (timed(&log, &t, 5, 5), stamped(&log, &t, 9, 5999)),
+            (stamped(&log, &t, 5, 1000), timed(&log, &t, 9, 2)),
+        ] {
+            assert!(
+                matches!(check(small, large), Err(EvidenceError::NotContradictory(_))),
+                "same or later second"
+            );
+        }
+        // Two legacy lines: milliseconds.
+        assert!(check(stamped(&log, &t, 5, 5999), stamped(&log, &t, 9, 5001)).is_ok());
+        // A checkpoint with no log time at all: nothing to compare.
+        assert!(check(signed(&log, &t, 5), timed(&log, &t, 9, 1)).is_err());
+        // The time of a forged timestamp line is not a log time: a bad
+        // timestamp cosignature rejects the note.
+        let mut forged = Note::parse(&timed(&log, &t, 5, 2000)).unwrap();
+        forged.signatures[1].signature[9] ^= 1;
+        assert!(matches!(
+            check(forged.to_bytes(), timed(&log, &t, 9, 1000)),
+            Err(EvidenceError::Checkpoint { .. })
+        ));
+    }
+
+    #[test]
+    fn log_time_comparison_rule() {
+        let legacy = |ms| LogTime {
+            unix_ms: ms,
+            legacy_extension_line: true,
+        };
+        let cosig = |s: u64| LogTime {
+            unix_ms: s * 1000,
+            legacy_extension_line: false,
+        };
+        assert!(log_time_decreased(legacy(5001), legacy(5000)));
+        assert!(!log_time_decreased(legacy(5000), legacy(5000)));
+        assert!(!log_time_decreased(legacy(5999), cosig(5)));
+        assert!(log_time_decreased(legacy(6000), cosig(5)));
+        assert!(!log_time_decreased(cosig(5), legacy(5000)));
+        assert!(log_time_decreased(cosig(6), legacy(5999)));
+        assert!(log_time_decreased(cosig(6), cosig(5)));
+        assert!(!log_time_decreased(cosig(5), cosig(6)));
     }
 
     #[test]

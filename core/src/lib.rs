@@ -24,6 +24,8 @@
 //!   C2PA hard binding of an updated manifest store).
 //! - [`signed_claim`]: the claim signed as a COSE_Sign1 (the log entry, a
 //!   SCITT signed statement), with Ed25519 or ML-DSA-44.
+//! - [`ed25519_zip215`]: Ed25519 under ZIP-215, single and batch (the
+//!   claim-signature rule).
 //! - [`mldsa`]: ML-DSA-44 (FIPS 204) keys and signatures.
 //! - [`cose`]: COSE algorithms, `Sig_structure`, COSE_Key and thumbprints.
 //! - [`scitt`]: RFC 9942 COSE receipts and SCITT transparent statements.
@@ -40,6 +42,7 @@ pub mod cbor;
 pub mod checkpoint;
 pub mod claim;
 pub mod cose;
+pub mod ed25519_zip215;
 pub mod evidence;
 pub mod hash;
 pub mod index;

@@ -31,6 +31,9 @@
 //! the parsed parts and compares, so a log entry's hash is a function of its
 //! content. `spec/signed-claim.md` is the normative description.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
@@ -38,6 +41,7 @@ use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use crate::cbor::{Cbor, CborError, decode as read_cbor, write_bytes, write_head, write_text};
 use crate::claim::{Claim, ClaimError, MAX_CLAIM_SIZE};
 use crate::cose::{self, Algorithm, CoseSigner};
+use crate::ed25519_zip215::{self, BatchFailure, Item};
 use crate::note::{NoteError, SIG_ED25519, SIG_ML_DSA_44, VerifierKey};
 
 /// Largest signed claim (log entry) accepted, in bytes.
@@ -326,6 +330,20 @@ impl SignedClaim {
     /// [`SignedClaim::verify_signature`] (or batch-verify
     /// [`SignedClaim::signed_message`] / [`SignedClaim::signature`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SignedClaimError> {
+        Self::from_bytes_with(bytes, parse_vkey)
+    }
+
+    /// [`SignedClaim::from_bytes`] with the kid looked up in `cache` (and
+    /// parsed and added when absent): the same answer, without the base64
+    /// decoding, key-ID hash and point decompression for a known key.
+    pub fn from_bytes_cached(bytes: &[u8], cache: &KeyCache) -> Result<Self, SignedClaimError> {
+        Self::from_bytes_with(bytes, |kid, alg| cache.get_or_parse(kid, alg))
+    }
+
+    fn from_bytes_with(
+        bytes: &[u8],
+        resolve: impl FnOnce(&str, Algorithm) -> Result<VerifierKey, SignedClaimError>,
+    ) -> Result<Self, SignedClaimError> {
         if bytes.len() > MAX_ENTRY_SIZE {
             return Err(SignedClaimError::TooLarge {
                 size: bytes.len(),
@@ -375,7 +393,7 @@ impl SignedClaim {
         if signature.len() != header.alg.signature_len() {
             return Err(SignedClaimError::BadSignatureLength(signature.len()));
         }
-        let vk = parse_vkey(&header.kid, header.alg)?;
+        let vk = resolve(&header.kid, header.alg)?;
         if vk.ed25519_public_key().is_some_and(|k| k.is_weak()) {
             return Err(SignedClaimError::WeakKey);
         }
@@ -449,8 +467,9 @@ impl SignedClaim {
         self.statement.as_ref()
     }
 
-    /// The vendor's Ed25519 public key, parsed from the kid, for Ed25519
-    /// batch verification. For an ML-DSA-44 claim (check
+    /// The vendor's Ed25519 public key, parsed from the kid. (For batch
+    /// verification use [`verify_claims`]: dalek's batch equation is not the
+    /// claim rule.) For an ML-DSA-44 claim (check
     /// [`SignedClaim::algorithm`]) this is a fixed key that, with
     /// [`SignedClaim::signature`], never verifies.
     pub fn public_key(&self) -> VerifyingKey {
@@ -465,29 +484,42 @@ impl SignedClaim {
         &self.payload
     }
 
-    /// Checks the signature with `verify_strict` (rejects non-canonical
-    /// signatures and small-order keys/points).
-    /// ML-DSA-44 claims are verified with ML-DSA-44 (empty context).
+    /// Checks the signature: Ed25519 under the ZIP-215 rules
+    /// ([`ed25519_zip215`], `spec/signed-claim.md` §1.1), ML-DSA-44 with the
+    /// empty context. [`verify_claims`] gives the same answer for many
+    /// claims at once.
     pub fn verify_signature(&self) -> Result<(), SignedClaimError> {
-        if cose::verify_signature(
-            &self.vendor_key,
-            self.algorithm,
-            &self.signed_message(),
-            &self.signature,
-        ) {
+        let msg = self.signed_message();
+        let ok = match self.zip215_item(&msg) {
+            Some(item) => ed25519_zip215::verify_item(&item),
+            None => cose::verify_signature(&self.vendor_key, self.algorithm, &msg, &self.signature),
+        };
+        if ok {
             Ok(())
         } else {
             Err(SignedClaimError::BadSignature)
         }
     }
 
-    /// The bytes the signature covers (the RFC 9052 `Sig_structure`), for
-    /// batch verification with [`ed25519_dalek::verify_batch`].
+    /// For an Ed25519 claim, its signature as a ZIP-215 [`Item`] over `msg`
+    /// (which must be [`SignedClaim::signed_message`]); `None` for
+    /// ML-DSA-44.
+    pub fn zip215_item<'m>(&self, msg: &'m [u8]) -> Option<Item<'m>> {
+        let pk = self.vendor_key.ed25519_public_key()?;
+        let sig: [u8; 64] = self.signature.as_slice().try_into().ok()?;
+        (self.algorithm == Algorithm::EdDsa).then(|| Item {
+            key: pk.to_bytes(),
+            msg,
+            sig,
+        })
+    }
+
+    /// The bytes the signature covers (the RFC 9052 `Sig_structure`).
     pub fn signed_message(&self) -> Vec<u8> {
         cose::sig_structure(&self.protected, &self.payload)
     }
 
-    /// The Ed25519 signature, for batch verification. For an ML-DSA-44
+    /// The Ed25519 signature. For an ML-DSA-44
     /// claim this is the all-zero signature, which never verifies (see
     /// [`SignedClaim::public_key`]); use [`SignedClaim::signature_bytes`].
     pub fn signature(&self) -> Signature {
@@ -507,6 +539,97 @@ impl SignedClaim {
     /// The protected header bytes, exactly as signed.
     pub fn protected_header(&self) -> &[u8] {
         &self.protected
+    }
+}
+
+/// Checks the signature of every claim, with the answer
+/// [`SignedClaim::verify_signature`] gives for each: the Ed25519 claims in
+/// one ZIP-215 batch (falling back to single checks only when the batch
+/// fails, to name the bad claims), ML-DSA-44 claims one by one. The error
+/// lists the indexes (into `claims`) of every claim whose signature does not
+/// verify, ascending.
+pub fn verify_claims(claims: &[&SignedClaim]) -> Result<(), BatchFailure> {
+    let msgs: Vec<Vec<u8>> = claims.iter().map(|c| c.signed_message()).collect();
+    let mut items = Vec::with_capacity(claims.len());
+    let mut at = Vec::with_capacity(claims.len());
+    let mut bad = Vec::new();
+    for (i, (c, msg)) in claims.iter().zip(&msgs).enumerate() {
+        match c.zip215_item(msg) {
+            Some(item) => {
+                items.push(item);
+                at.push(i);
+            }
+            None => {
+                if c.verify_signature().is_err() {
+                    bad.push(i);
+                }
+            }
+        }
+    }
+    if let Err(f) = ed25519_zip215::verify_batch(&items) {
+        bad.extend(f.bad.iter().map(|&j| at[j]));
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        bad.sort_unstable();
+        Err(BatchFailure { bad })
+    }
+}
+
+/// A bounded cache of parsed vendor keys (kid string → [`VerifierKey`],
+/// with its point decompressed and checked), shared by threads. Only keys
+/// that parsed are kept; when the cache holds `capacity` keys, an arbitrary
+/// one is dropped to make room, so memory stays bounded whatever kids an
+/// attacker sends. A hit gives exactly what parsing would.
+#[derive(Debug)]
+pub struct KeyCache {
+    keys: Mutex<HashMap<String, VerifierKey>>,
+    capacity: usize,
+}
+
+impl KeyCache {
+    /// An empty cache holding at most `capacity` keys (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            keys: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// How many keys are cached.
+    pub fn len(&self) -> usize {
+        self.keys.lock().map_or(0, |m| m.len())
+    }
+
+    /// Reports whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get_or_parse(&self, kid: &str, alg: Algorithm) -> Result<VerifierKey, SignedClaimError> {
+        let want = match alg {
+            Algorithm::EdDsa => SIG_ED25519,
+            Algorithm::MlDsa44 => SIG_ML_DSA_44,
+        };
+        if let Ok(m) = self.keys.lock()
+            && let Some(k) = m.get(kid)
+            && k.key_type() == want
+        {
+            return Ok(k.clone());
+        }
+        // Parse outside the lock (it is the expensive part).
+        let key = parse_vkey(kid, alg)?;
+        if let Ok(mut m) = self.keys.lock() {
+            if m.len() >= self.capacity
+                && !m.contains_key(kid)
+                && let Some(victim) = m.keys().next().cloned()
+            {
+                m.remove(&victim);
+            }
+            m.insert(kid.to_owned(), key.clone());
+        }
+        Ok(key)
     }
 }
 

@@ -12,9 +12,11 @@
 //! <signed checkpoint note>
 //! ```
 //!
-//! A 200 answer is one or more note signature lines (cosignature/v1); a 409
-//! answer is the witness's latest cosigned size, `<decimal>\n`, with
-//! `Content-Type: text/x.tlog.size`.
+//! A 200 answer is one or more note signature lines (cosignature/v1 `0x04`,
+//! and subtree/v1 `0x06` from an ML-DSA-44 witness key); a 409 answer is
+//! the witness's latest cosigned size, `<decimal>\n`, with
+//! `Content-Type: text/x.tlog.size`; a 422 means the checkpoint is
+//! inconsistent with what the witness cosigned (spec/witness.md).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -236,6 +238,36 @@ pub fn attach_cosignatures(
         }
     }
     Ok(out)
+}
+
+/// [`attach_cosignatures`] for a witness known by several keys (its
+/// cosignature/v1 key `0x04` and its ML-DSA-44 key `0x06`, under one name):
+/// keeps every line in `sigs` that verifies under one of `keys` over the
+/// note (subtree/v1 lines over its checkpoint fields), and returns the note
+/// with them appended. An error if none does.
+pub fn attach_cosignatures_any(
+    note: &Note,
+    sigs: &[NoteSignature],
+    keys: &[VerifierKey],
+) -> Result<Note, WitnessError> {
+    let mut out = note.clone();
+    let mut any = false;
+    for key in keys {
+        if let Ok(n) = attach_cosignatures(&out, sigs, key) {
+            out = n;
+            any = true;
+        }
+    }
+    if any {
+        Ok(out)
+    } else {
+        Err(WitnessError::NoValidCosignature(
+            keys.iter()
+                .map(VerifierKey::to_vkey)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ))
+    }
 }
 
 /// What a witness said to an add-checkpoint request.

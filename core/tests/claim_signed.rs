@@ -6,7 +6,7 @@ mod claim_common;
 use ciborium::value::{Integer, Value};
 use claim_common::*;
 use coset::{CborSerializable, TaggedCborSerializable};
-use ed25519_dalek::{Signature, Signer, SigningKey, verify_batch};
+use ed25519_dalek::{Signature, Signer, SigningKey};
 use provlog_core::claim::{CborError, Claim, ClaimError};
 use provlog_core::signed_claim::*;
 
@@ -664,22 +664,20 @@ fn batch_verification_of_256() {
             SignedClaim::sign(&c, k, &vkey(&format!("vendor{}", i % 8), k)).unwrap()
         })
         .collect();
-    let msgs: Vec<Vec<u8>> = entries.iter().map(|e| e.signed_message()).collect();
-    let msg_refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
-    let sigs: Vec<Signature> = entries.iter().map(|e| e.signature()).collect();
-    let pks: Vec<_> = entries.iter().map(|e| e.public_key()).collect();
-    verify_batch(&msg_refs, &sigs, &pks).unwrap();
-    // One forged entry (valid structure, signature by the wrong key) fails the batch,
-    // and single verification finds which.
+    let refs: Vec<&SignedClaim> = entries.iter().collect();
+    verify_claims(&refs).unwrap();
+    // One forged entry (valid structure, signature by the wrong key) fails the
+    // batch, and the fallback names it (and only it).
     let forged = signed(
         &key(9),
         &std_header(entries[100].kid()),
         entries[100].payload(),
     );
     let forged = SignedClaim::from_bytes(&forged).unwrap();
-    let mut sigs2 = sigs.clone();
-    sigs2[100] = forged.signature();
-    assert!(verify_batch(&msg_refs, &sigs2, &pks).is_err());
+    let mut refs2 = refs.clone();
+    refs2[100] = &forged;
+    refs2[7] = &forged;
+    assert_eq!(verify_claims(&refs2).unwrap_err().bad, vec![7, 100]);
     assert_eq!(
         forged.verify_signature(),
         Err(SignedClaimError::BadSignature)

@@ -37,7 +37,11 @@ struct Running {
 fn start() -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("store");
-    let signer = NoteSigner::generate("bench.example/log").expect("key");
+    let signer = provlog_core::checkpoint::LogSigner::new(
+        NoteSigner::generate("bench.example/log").expect("key"),
+        Some(provlog_core::note::MlDsa44NoteSigner::generate("bench.example/log").expect("key")),
+    )
+    .expect("log signer");
     let seq = Sequencer::open(
         Arc::new(store.clone()),
         Arc::new(store.clone()),

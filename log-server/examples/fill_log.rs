@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use provlog_core::hash::{leaf_hash, sha256};
-use provlog_server::keys::load_or_create_log_key;
+use provlog_server::keys::load_or_create_log_signer;
 use provlog_server::metrics::Metrics;
 use provlog_server::sequencer::{Claim, Sequencer, now_ms};
 use provlog_server::store::Store;
@@ -24,7 +24,7 @@ fn main() {
         .next()
         .and_then(|s| s.parse().ok())
         .expect("usage: fill_log DIR N");
-    let (signer, _) = load_or_create_log_key(&dir, "localhost/provlog").expect("key");
+    let (signer, _, _) = load_or_create_log_signer(&dir, "localhost/provlog").expect("key");
     let store = Store::open(&dir).expect("store");
     let mut seq = Sequencer::open(
         Arc::new(store.clone()),

@@ -1,6 +1,7 @@
 //! Measures this machine's own limits, to compare provlog's figures with:
-//! raw Ed25519 `verify_strict` per second (one core and all cores), batch
-//! verification per signature, SHA-256 node hashes per second, and fsyncs
+//! raw Ed25519 `verify_strict` per second (one core and all cores), the
+//! claim rule's (ZIP-215, `provlog_core::ed25519_zip215`) single and batch
+//! rates per signature (one core and all cores), SHA-256 node hashes per second, and fsyncs
 //! per second in a directory (the data directory's file system).
 //!
 //! `cargo run --release -p provlog-server --example machine_limits -- [DIR]`
@@ -11,6 +12,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use provlog_core::ed25519_zip215::{Item, verify_batch, verify_item};
 use provlog_core::hash::node_hash;
 
 const RUN: Duration = Duration::from_secs(3);
@@ -70,6 +72,28 @@ fn main() {
         batches += 1;
     }
     let batch_per_sig_1 = batches as f64 * 256.0 / batch_start.elapsed().as_secs_f64();
+    // The claim rule: ZIP-215 single, and batches of 256 on every core.
+    let items: Vec<Item<'_>> = msgs
+        .iter()
+        .zip(&sigs)
+        .zip(&vks)
+        .map(|((m, s), k)| Item {
+            key: k.to_bytes(),
+            msg: m,
+            sig: s.to_bytes(),
+        })
+        .collect();
+    let zcounter = std::sync::atomic::AtomicUsize::new(0);
+    let zip215_one = || {
+        let i = zcounter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 256;
+        assert!(verify_item(&items[i]));
+    };
+    let zip215_1 = rate(1, zip215_one);
+    let zip215_all = rate(cores, zip215_one);
+    // `rate` counts calls; a call here is a whole batch of 256.
+    let zip215_batch = |threads| rate(threads, || assert!(verify_batch(&items).is_ok())) * 256.0;
+    let zip215_batch_1 = zip215_batch(1);
+    let zip215_batch_all = zip215_batch(cores);
     let h = [1u8; 32];
     let hash_1 = rate(1, || {
         std::hint::black_box(node_hash(std::hint::black_box(&h), &h));
@@ -97,6 +121,10 @@ fn main() {
             "ed25519_verify_strict_per_sec_1core": verify_1.round(),
             "ed25519_verify_strict_per_sec_all_cores": verify_all.round(),
             "ed25519_verify_batch256_sigs_per_sec_1core": batch_per_sig_1.round(),
+            "zip215_verify_per_sec_1core": zip215_1.round(),
+            "zip215_verify_per_sec_all_cores": zip215_all.round(),
+            "zip215_batch256_sigs_per_sec_1core": zip215_batch_1.round(),
+            "zip215_batch256_sigs_per_sec_all_cores": zip215_batch_all.round(),
             "sha256_node_hashes_per_sec_1core": hash_1.round(),
             "sha256_node_hashes_per_sec_all_cores": hash_all.round(),
             "fsyncs_per_sec": fsync.round(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,12 +16,13 @@ use provlog_core::cbor::{ArrayError, decode_bytes_array, encode_bytes_array};
 use provlog_core::hash::{Hash, leaf_hash};
 use provlog_core::note::VerifierKey;
 use provlog_core::receipt::Receipt;
-use provlog_core::signed_claim::{MAX_ENTRY_SIZE, SignedClaim};
-use provlog_core::tiles::{Tile, TileNodeReader, tile_at_size};
+use provlog_core::signed_claim::{MAX_ENTRY_SIZE, SignedClaim, SignedClaimError};
+use provlog_core::tiles::{Tile, TileLevel, TileNodeReader, tile_at_size};
 use provlog_core::tree::{consistency_proof, inclusion_proof};
 use serde::{Deserialize, Serialize};
 
 use crate::appender::{AppendError, Appended, Appender, QuorumStatus, Submission};
+use crate::bundle_gzip::{BundleGzip, accepts_gzip};
 use crate::keys::AcceptedKeys;
 use crate::metrics::Metrics;
 use crate::node_cache::NodeCache;
@@ -29,6 +30,7 @@ use crate::problem::Problem;
 use crate::publisher::{Publication, PublishedCheckpoint};
 use crate::sequencer::{Claim, SequencerError, logged_at};
 use crate::storage::{IndexStorage, LogStorage, StorageTiles, read_entry, tile_prefix};
+use crate::storage_health::STORAGE_RETRY_AFTER_SECS;
 
 /// Media type of a signed claim.
 pub const COSE_MEDIA_TYPE: &str = "application/cose";
@@ -63,11 +65,15 @@ pub struct AppState {
     pub nodes: Arc<NodeCache>,
     /// The verifiable index (lookup proofs), `None` if the log keeps none.
     pub vindex: Option<Arc<crate::vindex::VIndex>>,
+    /// gzip bytes of full entry bundles, compressed once.
+    pub bundles: Arc<BundleGzip>,
 }
 
 type Shared = Arc<AppState>;
 
-/// Builds the router.
+/// Builds the router. Serve it with [`crate::problem::error_bodies`] as
+/// the outermost layer, so that errors axum makes itself (405, extractor
+/// rejections) are problem documents too.
 pub fn router(state: Shared) -> Router {
     let single_limit = MAX_ENTRY_SIZE;
     let batch_limit = state.max_batch_body;
@@ -107,7 +113,7 @@ const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// waiting for a body that may never come), and reads the body within
 /// [`BODY_TIMEOUT`] (else 408), so a slow or stalled sender cannot hold a
 /// request open indefinitely. The body is at most `limit` bytes in memory.
-async fn read_body_bounded(
+pub(crate) async fn read_body_bounded(
     req: axum::extract::Request,
     next: axum::middleware::Next,
     limit: usize,
@@ -170,17 +176,17 @@ impl AppState {
     /// The largest tree readers may ask about: the committed one (its tiles
     /// are durable and settled; witnesses are asked to cosign it before it
     /// is published).
-    fn readable_size(&self) -> u64 {
+    pub(crate) fn readable_size(&self) -> u64 {
         self.publication.committed().checkpoint.size
     }
 
-    fn reject(&self, p: Problem) -> Problem {
+    pub(crate) fn reject(&self, p: Problem) -> Problem {
         self.metrics.reject(p.slug());
         p
     }
 }
 
-fn body_problem(r: BytesRejection, limit: usize) -> Problem {
+pub(crate) fn body_problem(r: BytesRejection, limit: usize) -> Problem {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Problem::too_large(format!(
             "the body is larger than the limit of {limit} bytes"
@@ -193,7 +199,7 @@ fn body_problem(r: BytesRejection, limit: usize) -> Problem {
     }
 }
 
-fn check_content_type(headers: &HeaderMap, want: &str) -> Result<(), Problem> {
+pub(crate) fn check_content_type(headers: &HeaderMap, want: &str) -> Result<(), Problem> {
     let got = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -209,14 +215,14 @@ fn check_content_type(headers: &HeaderMap, want: &str) -> Result<(), Problem> {
 }
 
 /// A claim that passed the stateless checks.
-struct Checked {
+pub(crate) struct Checked {
     entry: Vec<u8>,
     claim: SignedClaim,
 }
 
 /// Structure, schema, canonical encoding and accepted-key checks (no signature).
-fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result<Checked, Problem> {
-    let claim = SignedClaim::from_bytes(bytes)
+pub(crate) fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result<Checked, Problem> {
+    let claim = crate::verify::parse(bytes)
         .map_err(|e| Problem::bad_request("invalid-claim", format!("{which}{e}")))?;
     if let Some(accepted) = &state.accepted
         && !accepted.contains(claim.kid())
@@ -235,27 +241,27 @@ fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result<Checked, P
     })
 }
 
-/// Verifies signatures off the async reactor; names the first bad claim.
-async fn verify_signatures(claims: Vec<Checked>, batch: bool) -> Result<Vec<Checked>, Problem> {
-    tokio::task::spawn_blocking(move || {
-        for (i, c) in claims.iter().enumerate() {
-            if let Err(e) = c.claim.verify_signature() {
-                let which = if batch {
-                    format!("claim {i}: ")
-                } else {
-                    String::new()
-                };
-                return Err(Problem::bad_request("bad-signature", format!("{which}{e}")));
-            }
-        }
-        Ok(claims)
-    })
-    .await
-    .map_err(|e| Problem::internal(format!("verification task failed: {e}")))?
+/// Verifies the signatures (one batch, `crate::verify`); names the first
+/// bad claim. Blocking: call it inside `verify::off_reactor`.
+pub(crate) fn verify_signatures(
+    claims: Vec<Checked>,
+    batch: bool,
+) -> Result<Vec<Checked>, Problem> {
+    let refs: Vec<&SignedClaim> = claims.iter().map(|c| &c.claim).collect();
+    if let Some(i) = crate::verify::first_bad_signature(&refs) {
+        let which = if batch {
+            format!("claim {i}: ")
+        } else {
+            String::new()
+        };
+        let e = SignedClaimError::BadSignature;
+        return Err(Problem::bad_request("bad-signature", format!("{which}{e}")));
+    }
+    Ok(claims)
 }
 
 /// Hands the verified claims to the appender; maps its typed errors.
-async fn submit(state: &AppState, claims: Vec<Checked>) -> Result<Appended, Problem> {
+pub(crate) async fn submit(state: &AppState, claims: Vec<Checked>) -> Result<Appended, Problem> {
     let submissions = claims
         .into_iter()
         .map(|c| Submission {
@@ -275,7 +281,7 @@ async fn submit(state: &AppState, claims: Vec<Checked>) -> Result<Appended, Prob
 }
 
 /// The problem response for each way admission or sequencing can fail.
-fn append_problem(e: AppendError) -> Problem {
+pub(crate) fn append_problem(e: AppendError) -> Problem {
     match e {
         // Waiting can never help: 413 tells clients to split, not to retry.
         AppendError::OverBurst { .. } => Problem::too_large(e.to_string()),
@@ -286,6 +292,10 @@ fn append_problem(e: AppendError) -> Problem {
         AppendError::ShuttingDown => Problem::unavailable(5, e.to_string()),
         AppendError::Sequencer(SequencerError::Rejected(_)) => {
             Problem::bad_request("invalid-claim", e.to_string())
+        }
+        // Nothing of the batch was acknowledged; the log is as it was.
+        AppendError::Sequencer(SequencerError::Storage(_)) => {
+            Problem::unavailable(STORAGE_RETRY_AFTER_SECS, e.to_string())
         }
         AppendError::Sequencer(_) => Problem::internal(e.to_string()),
     }
@@ -311,8 +321,11 @@ async fn post_claim(
     let run = async {
         check_content_type(&headers, COSE_MEDIA_TYPE)?;
         let body = body.map_err(|r| body_problem(r, MAX_ENTRY_SIZE))?;
-        let checked = check_claim(&state, &body, "")?;
-        let claims = verify_signatures(vec![checked], false).await?;
+        let st = state.clone();
+        let claims = crate::verify::off_reactor(move || {
+            verify_signatures(vec![check_claim(&st, &body, "")?], false)
+        })
+        .await?;
         let appended = submit(&state, claims).await?;
         let receipt = appended
             .receipts
@@ -331,12 +344,16 @@ async fn post_batch(
     let run = async {
         check_content_type(&headers, CBOR_MEDIA_TYPE)?;
         let body = body.map_err(|r| body_problem(r, state.max_batch_body))?;
-        let items = decode_batch(&body, state.max_batch_claims)?;
-        let mut checked = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            checked.push(check_claim(&state, item, &format!("claim {i}: "))?);
-        }
-        let claims = verify_signatures(checked, true).await?;
+        let st = state.clone();
+        let claims = crate::verify::off_reactor(move || {
+            let items = decode_batch(&body, st.max_batch_claims)?;
+            let mut checked = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                checked.push(check_claim(&st, item, &format!("claim {i}: "))?);
+            }
+            verify_signatures(checked, true)
+        })
+        .await?;
         let appended = submit(&state, claims).await?;
         let encoded: Vec<Vec<u8>> = appended.receipts.iter().map(Receipt::to_cbor).collect();
         Ok(receipt_response(
@@ -382,9 +399,12 @@ async fn get_checkpoint(State(state): State<Shared>) -> Response {
 
 async fn get_tile(
     State(state): State<Shared>,
-    Path(path): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let full_path = format!("tile/{path}");
+    // The path as sent, not percent-decoded: one canonical form per tile
+    // (`/tile/0/%30%30%30` is not `/tile/0/000`).
+    let full_path = uri.path().strip_prefix('/').unwrap_or_default().to_owned();
     let tile = Tile::parse_path(&full_path)
         .map_err(|e| Problem::not_found(format!("{full_path} is not a tile path: {e}")))?;
     let size = state.readable_size();
@@ -395,30 +415,57 @@ async fn get_tile(
             "{full_path} is beyond the tree (size {size})"
         )));
     }
-    // Reads here are a few microseconds (cached fjall gets, cached tile
-    // trees); handing the worker to a blocking thread costs far more.
-    let raw = state
-        .log
-        .tile(tile.level, tile.index)
-        .map_err(|e| Problem::internal(e.to_string()))?
-        .ok_or_else(|| Problem::internal(format!("{full_path} should exist but is not stored")))?;
-    let bytes = tile_prefix(&tile, &raw).map_err(Problem::internal)?;
+    let read = {
+        let state = state.clone();
+        let full_path = full_path.clone();
+        move || -> Result<Vec<u8>, Problem> {
+            let raw = state
+                .log
+                .tile(tile.level, tile.index)
+                .map_err(|e| Problem::internal(e.to_string()))?
+                .ok_or_else(|| {
+                    Problem::internal(format!("{full_path} should exist but is not stored"))
+                })?;
+            tile_prefix(&tile, &raw).map_err(Problem::internal)
+        }
+    };
     let cache = if tile.is_full() {
         IMMUTABLE
     } else {
         "public, max-age=60"
     };
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-        ],
-        bytes,
-    )
-        .into_response())
+    let bundle = tile.level == TileLevel::Entries;
+    let mut headers_out = vec![
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+    ];
+    if bundle {
+        headers_out.push((header::VARY, HeaderValue::from_static("accept-encoding")));
+    }
+    if bundle && tile.is_full() && accepts_gzip(&headers) {
+        // Compressed once per bundle (cached), off the reactor.
+        let bundles = state.bundles.clone();
+        let index = tile.index;
+        let gz = tokio::task::spawn_blocking(move || {
+            bundles.get_or_compress(index, || read().map_err(|p| p.detail))
+        })
+        .await
+        .map_err(|e| Problem::internal(format!("compression task failed: {e}")))?
+        .map_err(Problem::internal)?;
+        headers_out.push((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
+        let mut resp = axum::body::Body::from(gz.as_ref().clone()).into_response();
+        resp.headers_mut().extend(headers_out);
+        return Ok(resp);
+    }
+    // Reads here are a few microseconds (cached fjall gets, cached tile
+    // trees); handing the worker to a blocking thread costs far more.
+    let bytes = read()?;
+    let mut resp = bytes.into_response();
+    resp.headers_mut().extend(headers_out);
+    Ok(resp)
 }
 
 /// Reads the entry at `index` from its bundle.
@@ -431,11 +478,10 @@ fn entry_at(log: &dyn LogStorage, index: u64, size: u64) -> Result<Vec<u8>, Prob
     read_entry(log, index, size).map_err(|e| Problem::internal(e.to_string()))
 }
 
-async fn get_entry(
-    State(state): State<Shared>,
-    Path(index): Path<String>,
-) -> Result<Response, Problem> {
-    let index: u64 = parse_u64(&index, "index")?;
+async fn get_entry(State(state): State<Shared>, uri: axum::http::Uri) -> Result<Response, Problem> {
+    // The path segment as sent (not percent-decoded), canonical decimal.
+    let raw = uri.path().strip_prefix("/v1/entries/").unwrap_or_default();
+    let index: u64 = parse_u64(raw, "index")?;
     let size = state.readable_size();
     let entry = entry_at(&*state.log, index, size)?;
     let leaf = hex::encode(leaf_hash(&entry));
@@ -450,13 +496,26 @@ async fn get_entry(
         .into_response())
 }
 
-fn parse_u64(s: &str, name: &str) -> Result<u64, Problem> {
-    s.parse::<u64>().map_err(|_| {
-        Problem::bad_request(
-            "bad-parameter",
-            format!("{name} must be a non-negative integer, got {s:?}"),
-        )
-    })
+/// A canonical decimal `u64`: ASCII digits only, no sign, no leading
+/// zero (but `0` itself). Every other spelling is refused, so each number
+/// has one form.
+pub(crate) fn parse_u64(s: &str, name: &str) -> Result<u64, Problem> {
+    let canonical = !s.is_empty()
+        && s.len() <= 20
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && (s == "0" || !s.starts_with('0'));
+    canonical
+        .then(|| s.parse::<u64>().ok())
+        .flatten()
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "bad-parameter",
+                format!(
+                    "{name} must be a non-negative integer in canonical decimal, got {:?}",
+                    s.chars().take(64).collect::<String>()
+                ),
+            )
+        })
 }
 
 fn parse_hash(s: &str, name: &str) -> Result<Hash, Problem> {
@@ -643,16 +702,33 @@ async fn get_consistency(
     .into_response())
 }
 
+/// `/healthz`: 200 with `ok` or `degraded` (witness quorum not met), 503
+/// with `failing` while storage writes fail (see [`crate::storage_health::StorageHealth`]).
 async fn healthz(State(state): State<Shared>) -> Response {
     let cur = state.current();
-    let degraded = state.publication.degraded();
-    axum::Json(serde_json::json!({
-        "status": if degraded.is_empty() { "ok" } else { "degraded" },
-        "reasons": degraded,
+    let mut reasons = state.publication.degraded();
+    let storage = state.metrics.storage.fault();
+    if let Some(f) = &storage {
+        reasons.insert(0, format!("storage: {}", f.error));
+    }
+    let status = match (&storage, reasons.is_empty()) {
+        (Some(_), _) => "failing",
+        (None, true) => "ok",
+        (None, false) => "degraded",
+    };
+    let code = if storage.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = axum::Json(serde_json::json!({
+        "status": status,
+        "reasons": reasons,
+        "storage_fault": storage,
         "origin": cur.checkpoint.origin,
         "tree_size": cur.checkpoint.size,
         "committed_size": state.readable_size(),
-        "checkpoint_timestamp_ms": cur.checkpoint.timestamp_ms(),
+        "checkpoint_timestamp_ms": (cur.log_time_ms > 0).then_some(cur.log_time_ms),
         "pool_pending": state.appender.pending(),
         "witness_quorum": {
             "quorum": cur.quorum,
@@ -660,8 +736,8 @@ async fn healthz(State(state): State<Shared>) -> Response {
             "met": cur.quorum_met(),
         },
         "witnesses": state.publication.witnesses(),
-    }))
-    .into_response()
+    }));
+    (code, body).into_response()
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {

@@ -14,6 +14,22 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7300";
 /// Default origin (and log key name) for a new log.
 pub const DEFAULT_ORIGIN: &str = "localhost/provlog";
 
+/// The origin tlog-tiles recommends for a log at `url`: the URL without its
+/// scheme and trailing slash (`https://log.example/a/` -> `log.example/a`).
+pub fn origin_from_url(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("--public-url {url:?}: must start with http:// or https://"))?;
+    let origin = rest.trim_end_matches('/');
+    if origin.is_empty() || origin.contains(char::is_whitespace) || origin.contains(['?', '#']) {
+        return Err(format!(
+            "--public-url {url:?}: needs a host, and no spaces, query or fragment"
+        ));
+    }
+    Ok(origin.to_string())
+}
+
 /// Flags of `provlog-server` (every one may also be set in the TOML file).
 #[derive(Args, Debug, Default, Clone)]
 pub struct RunArgs {
@@ -27,8 +43,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     /// Log origin (checkpoint first line); used when the key is first created.
+    /// Default: the public URL without its scheme (as tlog-tiles
+    /// recommends), else `localhost/provlog`.
     #[arg(long)]
     pub origin: Option<String>,
+    /// The URL clients reach this log at (e.g. `https://log.example/v1`);
+    /// the default origin, and what the start-up line tells clients to use.
+    #[arg(long)]
+    pub public_url: Option<String>,
     /// Commit the pool at least this often, in milliseconds.
     #[arg(long)]
     pub batch_interval_ms: Option<u64>,
@@ -87,6 +109,7 @@ struct FileConfig {
     data: Option<PathBuf>,
     listen: Option<SocketAddr>,
     origin: Option<String>,
+    public_url: Option<String>,
     batch_interval_ms: Option<u64>,
     max_batch: Option<usize>,
     pool_size: Option<usize>,
@@ -111,6 +134,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Origin for a new log.
     pub origin: String,
+    /// The URL clients reach the log at, if configured.
+    pub public_url: Option<String>,
     /// Longest time a claim waits in the pool.
     pub batch_interval: Duration,
     /// Pool size that triggers an immediate commit.
@@ -170,6 +195,7 @@ impl Config {
             Some(path) => load_file(path)?,
             None => FileConfig::default(),
         };
+        let public_url = args.public_url.clone().or(file.public_url.clone());
         let cfg = Config {
             data: args
                 .data
@@ -181,11 +207,14 @@ impl Config {
                     .parse()
                     .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 7300)))
             }),
-            origin: args
-                .origin
-                .clone()
-                .or(file.origin)
-                .unwrap_or_else(|| DEFAULT_ORIGIN.into()),
+            origin: match args.origin.clone().or(file.origin) {
+                Some(o) => o,
+                None => match &public_url {
+                    Some(u) => origin_from_url(u).map_err(ConfigError::Invalid)?,
+                    None => DEFAULT_ORIGIN.into(),
+                },
+            },
+            public_url: public_url.clone(),
             batch_interval: Duration::from_millis(
                 args.batch_interval_ms
                     .or(file.batch_interval_ms)
@@ -299,6 +328,56 @@ mod tests {
         assert_eq!(cfg.batch_interval, Duration::from_millis(20));
         assert_eq!(cfg.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(cfg.data, PathBuf::from(DEFAULT_DATA));
+    }
+
+    #[test]
+    fn the_default_origin_is_the_public_url_without_its_scheme() {
+        let args = |url: &str| RunArgs {
+            public_url: Some(url.into()),
+            ..Default::default()
+        };
+        let origin = |url: &str| Config::resolve(&args(url)).map(|c| c.origin);
+        assert_eq!(
+            origin("https://log.example/").ok().as_deref(),
+            Some("log.example")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:7300/a/b").ok().as_deref(),
+            Some("127.0.0.1:7300/a/b")
+        );
+        // Two logs at different URLs never share the default origin.
+        assert_ne!(
+            origin("https://a.example/log").ok(),
+            origin("https://b.example/log").ok()
+        );
+        for bad in [
+            "log.example",
+            "ftp://x",
+            "https://",
+            "https://a b",
+            "https://a?x=1",
+        ] {
+            assert!(
+                matches!(origin(bad), Err(ConfigError::Invalid(_))),
+                "{bad} is refused"
+            );
+        }
+        // An explicit origin wins; without a URL the default stays.
+        let both = RunArgs {
+            origin: Some("o.example/x".into()),
+            public_url: Some("https://log.example".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::resolve(&both).expect("resolve").origin,
+            "o.example/x"
+        );
+        assert_eq!(
+            Config::resolve(&RunArgs::default())
+                .expect("resolve")
+                .origin,
+            DEFAULT_ORIGIN
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! With no arguments it runs a log on the embedded default: data in
 //! `./provlog-data` (fjall), listening on `127.0.0.1:7300`, log key created
-//! on first start. `provlog-server vkey --data DIR` prints the log's
-//! verifier key.
+//! on first start (Ed25519 `log.key` and ML-DSA-44 `log-mldsa.key`).
+//! `provlog-server vkey --data DIR` prints the log's verifier keys.
 
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
@@ -13,15 +13,18 @@ use clap::{Parser, Subcommand};
 use provlog_client::witness::WitnessClient;
 use provlog_server::api::{AppState, router};
 use provlog_server::appender::Appender;
+use provlog_server::backend::{StorageArgs, open_backend};
 use provlog_server::config::{Config, DEFAULT_DATA, RunArgs};
-use provlog_server::keys::{AcceptedKeys, LOG_KEY_FILE, load_or_create_log_key, load_private_key};
+use provlog_server::keys::{
+    AcceptedKeys, LOG_KEY_FILE, LOG_MLDSA_KEY_FILE, load_or_create_log_signer, load_private_key,
+    stored_verifier_keys,
+};
 use provlog_server::metrics::Metrics;
 use provlog_server::node_cache::NodeCache;
 use provlog_server::publisher::{Publication, Publisher, WitnessSlot};
 use provlog_server::ratelimit::RateLimiter;
 use provlog_server::sequencer::{Sequencer, SequencerConfig, now_ms};
 use provlog_server::storage::{IndexStorage, LogStorage};
-use provlog_server::store::Store;
 use provlog_server::web;
 use provlog_server::witnessing::HttpWitness;
 use tracing_subscriber::EnvFilter;
@@ -30,22 +33,47 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "provlog-server",
     version,
-    about = "provlog transparency log server"
+    about = "provlog transparency log server",
+    after_help = "Related: `provlog-server init` makes the log key and prints its vkey (give it to monitors and verifiers); `provlog-server check` audits a stopped log; `provlog submit`/`verify`/`lookup` are the client side; `provlog-monitor` audits and witnesses the log."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the log's verifier key (C2SP vkey).
+    /// Make the log key (if there is none yet) and print its verifier key,
+    /// so monitors and policies can be set up before the log first runs.
+    Init {
+        /// Data directory to hold the log key.
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+        /// Log origin (the key's name). Default: the public URL without its
+        /// scheme, else `localhost/provlog`.
+        #[arg(long)]
+        origin: Option<String>,
+        /// The URL clients will reach the log at.
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Print the log's verifier key (C2SP vkey): the Ed25519 key, the one
+    /// `--log-key` and policies take. `--all` prints every checkpoint key
+    /// (Ed25519, then ML-DSA-44), one per line; `--ml-dsa` only the ML-DSA-44 key.
     Vkey {
         /// Data directory holding the log key.
         #[arg(long, default_value = DEFAULT_DATA)]
         data: PathBuf,
+        /// Print every log key, Ed25519 first, one per line.
+        #[arg(long, conflicts_with = "ml_dsa")]
+        all: bool,
+        /// Print only the ML-DSA-44 key.
+        #[arg(long)]
+        ml_dsa: bool,
     },
     /// Audit a data directory in full (server stopped): re-hash every entry,
     /// rebuild every hash tile, check the indexes, checkpoint and signature.
@@ -56,20 +84,42 @@ enum Command {
         #[arg(long, default_value = DEFAULT_DATA)]
         data: PathBuf,
     },
+    /// Rebuild the S3 backend's local indexes (DATA/s3-index) from the
+    /// bucket's entry bundles alone (server stopped).
+    Reindex {
+        /// Data directory holding the log key and the index.
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
+/// Longest the shutdown waits for the storage engine's final flush.
+const SHUTDOWN_FLUSH_WAIT: Duration = Duration::from_secs(30);
+
 fn main() -> std::process::ExitCode {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            // The storage engine's own chatter only at debug level.
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,fjall=warn,lsm_tree=warn")),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Vkey { data }) => print_vkey(&data),
+        Some(Command::Init {
+            data,
+            origin,
+            public_url,
+        }) => init(data, origin, public_url),
+        Some(Command::Vkey { data, all, ml_dsa }) => print_vkey(&data, all, ml_dsa),
         Some(Command::Check { data }) => run_check(&data),
-        None => run(&cli.run),
+        Some(Command::Reindex { data, storage }) => run_reindex(&data, &storage),
+        None => run(&cli.run, &cli.storage),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -80,9 +130,53 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn print_vkey(data: &std::path::Path) -> Result<(), String> {
-    let key = load_private_key(&data.join(LOG_KEY_FILE)).map_err(|e| e.to_string())?;
-    println!("{}", key.verifier_key().to_vkey());
+fn init(data: PathBuf, origin: Option<String>, public_url: Option<String>) -> Result<(), String> {
+    let cfg = Config::resolve(&RunArgs {
+        data: Some(data),
+        origin,
+        public_url,
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let (_, created, _) =
+        load_or_create_log_signer(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    let keys = stored_verifier_keys(&cfg.data).map_err(|e| e.to_string())?;
+    let Some(ed25519) = keys.first() else {
+        return Err("no log key was stored".into());
+    };
+    if created {
+        eprintln!(
+            "made the log keys (Ed25519 and ML-DSA-44, mode 0600) in {}; start the log with `provlog-server --data {}`; `provlog-server vkey --all` prints both",
+            cfg.data.display(),
+            cfg.data.display()
+        );
+    } else if ed25519.name() != cfg.origin {
+        eprintln!(
+            "the log key in {} already exists, with origin {} (kept)",
+            cfg.data.display(),
+            ed25519.name()
+        );
+    }
+    println!("{}", ed25519.to_vkey());
+    Ok(())
+}
+
+fn print_vkey(data: &std::path::Path, all: bool, ml_dsa: bool) -> Result<(), String> {
+    let keys = stored_verifier_keys(data).map_err(|e| e.to_string())?;
+    let chosen: Vec<_> = match (all, ml_dsa) {
+        (true, _) => keys.iter().collect(),
+        (false, true) => keys.iter().skip(1).collect(),
+        (false, false) => keys.iter().take(1).collect(),
+    };
+    if chosen.is_empty() {
+        return Err(format!(
+            "{} has no ML-DSA-44 key yet (the server creates it at its next start)",
+            data.display()
+        ));
+    }
+    for key in chosen {
+        println!("{}", key.to_vkey());
+    }
     Ok(())
 }
 
@@ -107,10 +201,21 @@ fn run_check(data: &std::path::Path) -> Result<(), String> {
     }
 }
 
-fn run(args: &RunArgs) -> Result<(), String> {
+fn run_reindex(data: &std::path::Path, storage: &StorageArgs) -> Result<(), String> {
+    let key = load_private_key(&data.join(LOG_KEY_FILE)).map_err(|e| e.to_string())?;
+    let n = provlog_server::backend::reindex(storage, data, &key.verifier_key())?;
+    println!("ok: {n} entries reindexed from the bucket");
+    Ok(())
+}
+
+fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     let cfg = Config::resolve(args).map_err(|e| e.to_string())?;
-    let (signer, created) =
-        load_or_create_log_key(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    let (log_signer, created, pq_created) =
+        load_or_create_log_signer(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+    let signer = log_signer.ed25519().clone();
+    if pq_created {
+        tracing::info!(path = %cfg.data.join(LOG_MLDSA_KEY_FILE).display(), "created a new ML-DSA-44 log key");
+    }
     if created {
         tracing::info!(path = %cfg.data.join(LOG_KEY_FILE).display(), "created a new log key");
     } else if args.origin.is_some() && signer.name() != cfg.origin {
@@ -133,14 +238,14 @@ fn run(args: &RunArgs) -> Result<(), String> {
             None
         }
     };
-    let store = Store::open(&cfg.data).map_err(|e| e.to_string())?;
-    let log: Arc<dyn LogStorage> = Arc::new(store.clone());
-    let index: Arc<dyn IndexStorage> = Arc::new(store.clone());
+    let backend = open_backend(storage, &cfg.data, &signer.verifier_key())?;
+    let log: Arc<dyn LogStorage> = backend.log.clone();
+    let index: Arc<dyn IndexStorage> = backend.index.clone();
     let metrics = Arc::new(Metrics::new());
     let mut seq = Sequencer::open(
         log.clone(),
         index.clone(),
-        signer.clone(),
+        log_signer.clone(),
         metrics.clone(),
         now_ms(),
     )
@@ -191,9 +296,16 @@ fn run(args: &RunArgs) -> Result<(), String> {
         max_batch: cfg.max_batch,
         checkpoint_refresh: cfg.checkpoint_refresh,
     };
+    // The server also stops when the sequencer does on its own (storage that
+    // cannot recover in-process): nothing would be logged any more.
+    let seq_stopped = Arc::new(tokio::sync::Notify::new());
+    let seq_done = seq_stopped.clone();
     let seq_thread = std::thread::Builder::new()
         .name("sequencer".into())
-        .spawn(move || seq.run(rx, seq_cfg))
+        .spawn(move || {
+            seq.run(rx, seq_cfg);
+            seq_done.notify_one();
+        })
         .map_err(|e| format!("cannot start the sequencer: {e}"))?;
     // 4096 full tiles (~64 MiB) cover every level-0 tile of a 1M-entry log.
     let nodes = Arc::new(NodeCache::new(4096));
@@ -217,7 +329,14 @@ fn run(args: &RunArgs) -> Result<(), String> {
         max_batch_claims: cfg.max_batch_claims,
         nodes,
         vindex,
+        bundles: Arc::new(provlog_server::bundle_gzip::BundleGzip::new(
+            provlog_server::bundle_gzip::DEFAULT_CAPACITY,
+        )),
     });
+    let scitt = provlog_server::scrapi::Scitt::new(
+        log_signer.clone(),
+        provlog_server::scrapi::REGISTER_WAIT,
+    );
 
     // C2PA binding indexes: derived state in DATA/bindings, kept up to date
     // by a follower thread (the near-match index is rebuilt in memory first,
@@ -244,6 +363,9 @@ fn run(args: &RunArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // Installed before the server says it is listening, so a SIGTERM
+        // right after start is an ordered shutdown, not the default kill.
+        let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
         tracing::info!(
             listen = %addr,
             origin = signer.name(),
@@ -252,17 +374,36 @@ fn run(args: &RunArgs) -> Result<(), String> {
             data = %cfg.data.display(),
             "provlog log serving"
         );
+        let base = cfg
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        tracing::info!(
+            "try: provlog submit --log {base} --log-key {} FILE  (the verifier page is at {base}/)",
+            signer.verifier_key().to_vkey()
+        );
         // Machine-readable line for scripts and tests that use port 0.
         println!("listening on http://{addr}");
         println!("vkey {}", signer.verifier_key().to_vkey());
+        if let Some(pq) = log_signer.ml_dsa_44() {
+            println!("vkey-mldsa {}", pq.verifier_key().to_vkey());
+        }
         let witness_keys: Vec<_> = cfg.witnesses.iter().map(|w| w.key.clone()).collect();
-        let info = web::LogInfo::new(&signer.verifier_key(), &witness_keys, cfg.witness_quorum);
+        let info = web::LogInfo::new(&signer.verifier_key(), &witness_keys, cfg.witness_quorum)
+            .with_keys(&log_signer.verifier_keys());
         let app = router(state.clone())
             .merge(web::router(info))
-            .merge(provlog_server::sbr::router(state.clone(), index.clone()));
+            .merge(provlog_server::sbr::router(state.clone(), index.clone()))
+            .merge(provlog_server::scrapi::router(state.clone(), scitt))
+            .layer(axum::middleware::from_fn(
+                provlog_server::problem::error_bodies,
+            ));
         let closing = appender.clone();
         provlog_serve::serve(listener, app, cfg.conn, async move {
-            shutdown_signal().await;
+            tokio::select! {
+                () = signals.wait() => {},
+                () = seq_stopped.notified() => {},
+            }
             // Ordered shutdown: stop admitting first; the sequencer then
             // commits what is pooled and answers it, and the requests in
             // flight finish before the server stops.
@@ -281,10 +422,40 @@ fn run(args: &RunArgs) -> Result<(), String> {
         .join()
         .map_err(|_| "the sequencer thread panicked".to_string())?;
     served?;
+    if let Some(f) = metrics.storage.fault() {
+        // Do not touch the engine again (a poisoned fjall never finishes a
+        // flush); everything acknowledged is already durable.
+        return Err(format!(
+            "stopping with a storage fault: {}; nothing acknowledged is lost (every receipt was issued after its batch was durable). Fix the cause (disk space, a read-only file system, the data directory) and start the log again{}",
+            f.error,
+            if f.unrecoverable {
+                "; this process cannot recover from it"
+            } else {
+                ""
+            }
+        ));
+    }
     // Everything is already durable in the journal; writing the memtables
-    // out now spares the next start from replaying it (restart time).
-    if let Err(e) = store.flush() {
-        tracing::warn!(error = %e, "flushing memtables at shutdown failed; the next start replays the journal");
+    // out now spares the next start from replaying it (restart time). The
+    // wait is bounded: a storage engine that cannot write must not keep the
+    // process from exiting.
+    let (flushed_tx, flushed_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = flushed_tx.send(backend.flush());
+    });
+    match flushed_rx.recv_timeout(SHUTDOWN_FLUSH_WAIT) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(format!(
+                "flushing the log's storage at shutdown failed: {e}; nothing acknowledged is lost (the journal holds it)"
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "flushing the log's storage at shutdown did not finish within {} s; nothing acknowledged is lost (the journal holds it)",
+                SHUTDOWN_FLUSH_WAIT.as_secs()
+            ));
+        }
     }
     tracing::info!("stopped");
     Ok(())
@@ -353,20 +524,26 @@ fn spawn_index_follower(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGINT and SIGTERM, installed once at start.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Resolves at the first SIGINT or SIGTERM.
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {},
+            _ = self.term.recv() => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }

@@ -7,6 +7,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::storage_health::StorageHealth;
+
 /// Label set for rejections: the problem slug (e.g. `rate-limited`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -76,6 +78,8 @@ pub struct Metrics {
     pub index_batch_keys: Histogram,
     /// Lookup proofs served.
     pub lookups: Counter,
+    /// Whether storage writes are failing (see [`StorageHealth`]).
+    pub storage: StorageHealth,
 }
 
 impl Metrics {
@@ -101,6 +105,7 @@ impl Metrics {
             index_commit_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
             index_batch_keys: Histogram::new(exponential_buckets(1.0, 2.0, 16)),
             lookups: Counter::default(),
+            storage: StorageHealth::default(),
             registry: Registry::default(),
         };
         registry.register("entries", "Entries appended to the log", m.entries.clone());
@@ -177,6 +182,11 @@ impl Metrics {
             m.index_batch_keys.clone(),
         );
         registry.register("lookup_proofs", "Lookup proofs served", m.lookups.clone());
+        registry.register(
+            "storage_failing",
+            "1 while the log's storage writes fail (writes are refused with 503)",
+            m.storage.failing_gauge.clone(),
+        );
         Metrics { registry, ..m }
     }
 

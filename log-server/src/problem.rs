@@ -121,10 +121,117 @@ impl Problem {
         )
     }
 
+    /// A problem for an error status the framework produced (a 405, an
+    /// extractor's rejection): slug and title from the status.
+    pub fn from_status(status: StatusCode, detail: impl Into<String>) -> Self {
+        let slug = match status.as_u16() {
+            400 => "bad-request",
+            404 => "not-found",
+            405 => "method-not-allowed",
+            408 => "request-timeout",
+            413 => "too-large",
+            415 => "unsupported-media-type",
+            422 => "unprocessable",
+            s if s >= 500 => "internal",
+            _ => "http-error",
+        };
+        Self::new(
+            status,
+            slug,
+            status.canonical_reason().unwrap_or("Error"),
+            detail,
+        )
+    }
+
     /// The stable slug at the end of `type`, used as the metrics label.
     pub fn slug(&self) -> &str {
         self.kind.rsplit(':').next().unwrap_or("unknown")
     }
+}
+
+/// Media type of RFC 9457 problem documents.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Largest error body the layer reads to rewrite it.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Outermost layer of the log's router: every error response (status 4xx
+/// or 5xx) leaves as a problem document. Errors axum makes itself (405
+/// with an empty body, text/plain `Path`/`Query`/`Json` rejections) become
+/// `application/problem+json` with their text as `detail`, keeping their
+/// headers (`Allow`, `Retry-After`); on the SCRAPI routes
+/// ([`crate::scrapi::is_scrapi_path`]) every error becomes RFC 9290
+/// `application/concise-problem-details+cbor`, as SCRAPI requires.
+pub async fn error_bodies(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let scrapi = crate::scrapi::is_scrapi_path(req.uri().path());
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let essence = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let want = if scrapi {
+        crate::scrapi::CONCISE_PROBLEM
+    } else {
+        PROBLEM_JSON
+    };
+    if essence == want {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_ERROR_BODY)
+        .await
+        .unwrap_or_default();
+    let problem = if essence == PROBLEM_JSON {
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .map(|v| {
+                let mut p = Problem::from_status(
+                    status,
+                    v.get("detail").and_then(|d| d.as_str()).unwrap_or_default(),
+                );
+                if let Some(kind) = v.get("type").and_then(|t| t.as_str()) {
+                    p.kind = kind.to_owned();
+                }
+                p
+            })
+            .unwrap_or_else(|| Problem::from_status(status, ""))
+    } else {
+        let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+        let detail = if text.is_empty() {
+            match status {
+                StatusCode::METHOD_NOT_ALLOWED => {
+                    let allow = parts
+                        .headers
+                        .get(header::ALLOW)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    format!("method not allowed here; allowed: {allow}")
+                }
+                s => s.canonical_reason().unwrap_or("error").to_owned(),
+            }
+        } else {
+            text
+        };
+        Problem::from_status(status, detail)
+    };
+    let fresh = if scrapi {
+        crate::scrapi::concise_problem(status, problem.title, &problem.detail)
+    } else {
+        problem.into_response()
+    };
+    let (fresh_parts, fresh_body) = fresh.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (k, v) in &fresh_parts.headers {
+        parts.headers.insert(k.clone(), v.clone());
+    }
+    Response::from_parts(parts, fresh_body)
 }
 
 impl IntoResponse for Problem {

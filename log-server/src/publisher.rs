@@ -46,17 +46,16 @@ pub struct Committed {
     pub note: Vec<u8>,
     /// Its parsed body.
     pub checkpoint: Checkpoint,
+    /// The log's signed time of the note in Unix milliseconds
+    /// (`SignedCheckpoint::log_time_ms`; 0 if it carries none).
+    pub log_time_ms: u64,
 }
 
 impl Committed {
-    /// The order of checkpoints: by size, then timestamp.
+    /// The order of checkpoints: by size, then log time.
     pub fn order(&self) -> (u64, u64) {
-        order(&self.checkpoint)
+        (self.checkpoint.size, self.log_time_ms)
     }
-}
-
-fn order(cp: &Checkpoint) -> (u64, u64) {
-    (cp.size, cp.timestamp_ms().unwrap_or(0))
 }
 
 /// A checkpoint as readers are shown it.
@@ -66,6 +65,8 @@ pub struct PublishedCheckpoint {
     pub note: Vec<u8>,
     /// Its parsed body.
     pub checkpoint: Checkpoint,
+    /// The log's signed time in Unix milliseconds (0 if none).
+    pub log_time_ms: u64,
     /// Witness cosignatures on it.
     pub cosignatures: usize,
     /// The configured quorum.
@@ -78,9 +79,9 @@ impl PublishedCheckpoint {
         self.cosignatures >= self.quorum
     }
 
-    /// The order of checkpoints: by size, then timestamp.
+    /// The order of checkpoints: by size, then log time.
     pub fn order(&self) -> (u64, u64) {
-        order(&self.checkpoint)
+        (self.checkpoint.size, self.log_time_ms)
     }
 
     /// The `Provlog-Witness-Quorum` header value for a response carrying it.
@@ -143,6 +144,7 @@ impl Publication {
         let current = Arc::new(PublishedCheckpoint {
             note: initial.note.clone(),
             checkpoint: initial.checkpoint.clone(),
+            log_time_ms: initial.log_time_ms,
             cosignatures: 0,
             quorum,
         });
@@ -206,6 +208,7 @@ impl Publication {
             self.publish(PublishedCheckpoint {
                 note: c.note.clone(),
                 checkpoint: c.checkpoint.clone(),
+                log_time_ms: c.log_time_ms,
                 cosignatures: 0,
                 quorum: 0,
             });
@@ -467,6 +470,7 @@ impl Publisher {
         self.publication.publish(PublishedCheckpoint {
             note: r.note.to_bytes(),
             checkpoint: r.committed.checkpoint.clone(),
+            log_time_ms: r.committed.log_time_ms,
             cosignatures: r.cosigners,
             quorum: self.publication.quorum,
         });

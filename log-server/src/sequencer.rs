@@ -19,9 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use provlog_core::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
+use provlog_core::checkpoint::{Checkpoint, LogSigner, verify_checkpoint};
 use provlog_core::hash::{EMPTY_ROOT, Hash};
-use provlog_core::note::NoteSigner;
 use provlog_core::receipt::Receipt;
 use provlog_core::tile_builder::TileBuilder;
 use provlog_core::tiles::TileNodeReader;
@@ -32,6 +31,9 @@ use crate::metrics::Metrics;
 use crate::publisher::{Committed, Publication};
 use crate::storage::{IndexStorage, LogStorage, StagedBatch, StorageError, StorageTiles, TreeHead};
 use crate::vindex::VIndex;
+
+/// How often a failing storage is retried with a checkpoint refresh.
+const STORAGE_RETRY: Duration = Duration::from_secs(1);
 
 /// A claim to sequence: the entry exactly as it will be logged.
 #[derive(Debug, Clone)]
@@ -50,7 +52,7 @@ pub struct Claim {
 pub struct Sequenced {
     /// The receipt.
     pub receipt: Receipt,
-    /// The checkpoint's (size, timestamp), to wait for witnesses.
+    /// The checkpoint's (size, log time in ms), to wait for witnesses.
     pub checkpoint_order: (u64, u64),
     /// Whether the claim was already logged (or earlier in the batch).
     pub duplicate: bool,
@@ -146,6 +148,8 @@ struct Durable {
     /// The stored checkpoint note (what the next swap expects).
     note: Vec<u8>,
     checkpoint: Checkpoint,
+    /// The note's signed log time, Unix ms (0 if none).
+    log_time_ms: u64,
     builder: TileBuilder,
 }
 
@@ -153,9 +157,10 @@ struct Durable {
 pub struct Sequencer {
     log: Arc<dyn LogStorage>,
     index: Arc<dyn IndexStorage>,
-    signer: NoteSigner,
+    signer: LogSigner,
     /// `None` after a failure until storage has been read back.
     state: Option<Durable>,
+    /// The last log time signed or read back, POSIX seconds.
     last_timestamp: u64,
     publication: Option<Arc<Publication>>,
     metrics: Arc<Metrics>,
@@ -168,10 +173,12 @@ impl Sequencer {
     /// otherwise recovers (settles a batch its last run left staged) and
     /// runs the start-up self-check: the stored checkpoint must verify with
     /// the log key and the stored right-edge tiles must reproduce its root.
+    /// Checkpoints are signed with `signer` ([`LogSigner::sign`]: Ed25519,
+    /// the log's timestamp cosignature, ML-DSA-44 if configured).
     pub fn open(
         log: Arc<dyn LogStorage>,
         index: Arc<dyn IndexStorage>,
-        signer: NoteSigner,
+        signer: LogSigner,
         metrics: Arc<Metrics>,
         now_ms: u64,
     ) -> Result<Self, OpenError> {
@@ -194,14 +201,11 @@ impl Sequencer {
 
     /// Writes the empty tree's checkpoint (first start).
     fn create(&mut self, now_ms: u64) -> Result<(), OpenError> {
-        let cp = Checkpoint {
-            origin: self.signer.name().to_string(),
-            size: 0,
-            root: EMPTY_ROOT,
-            extensions: vec![],
-        }
-        .with_timestamp(now_ms);
-        let note = sign_checkpoint(&cp, &self.signer)
+        let cp = Checkpoint::new(self.signer.ed25519().name(), 0, EMPTY_ROOT);
+        let ts = self.next_timestamp(now_ms);
+        let note = self
+            .signer
+            .sign(&cp, ts)
             .map_err(|e| OpenError::SelfCheck(format!("cannot sign: {e}")))?;
         let head = TreeHead {
             size: 0,
@@ -224,14 +228,20 @@ impl Sequencer {
         let Some(note) = self.log.checkpoint()? else {
             return fail("no checkpoint is stored".into());
         };
-        let cp = match verify_checkpoint(&note, &self.signer.verifier_key()) {
-            Ok(v) => v.checkpoint,
-            Err(e) => {
-                return fail(format!(
-                    "the stored checkpoint does not verify with this log's key: {e}"
-                ));
-            }
-        };
+        // The Ed25519 key alone: checkpoints stored before the log had an
+        // ML-DSA-44 key carry no signature by it.
+        let (cp, log_time_ms) =
+            match verify_checkpoint(&note, &self.signer.ed25519().verifier_key()) {
+                Ok(v) => {
+                    let t = v.log_time_ms();
+                    (v.checkpoint, t.unwrap_or(0))
+                }
+                Err(e) => {
+                    return fail(format!(
+                        "the stored checkpoint does not verify with this log's key: {e}"
+                    ));
+                }
+            };
         let head = TreeHead {
             size: cp.size,
             root: cp.root,
@@ -251,11 +261,13 @@ impl Sequencer {
                 cp.size
             ));
         }
-        self.last_timestamp = self.last_timestamp.max(cp.timestamp_ms().unwrap_or(0));
+        // Never below the stored time (a legacy time in ms rounds up).
+        self.last_timestamp = self.last_timestamp.max(log_time_ms.div_ceil(1000));
         self.metrics.tree_size.set(cp.size as i64);
         self.state = Some(Durable {
             note,
             checkpoint: cp,
+            log_time_ms,
             builder,
         });
         Ok(())
@@ -289,12 +301,17 @@ impl Sequencer {
         self.state.as_ref().map(|s| Committed {
             note: s.note.clone(),
             checkpoint: s.checkpoint.clone(),
+            log_time_ms: s.log_time_ms,
         })
     }
 
+    /// The log time for the next signature, in whole POSIX seconds: the
+    /// wall clock, but never below the last one signed or stored (also if
+    /// the clock steps back), at most 2^63 - 1.
     fn next_timestamp(&mut self, now_ms: u64) -> u64 {
-        // Strictly increasing, even if the wall clock steps back.
-        let ts = now_ms.max(self.last_timestamp + 1);
+        let ts = (now_ms / 1000)
+            .max(self.last_timestamp)
+            .min(i64::MAX as u64);
         self.last_timestamp = ts;
         ts
     }
@@ -303,8 +320,14 @@ impl Sequencer {
     /// left it unknown.
     fn durable(&mut self) -> Result<&mut Durable, SequencerError> {
         if self.state.is_none() {
+            let metrics = self.metrics.clone();
+            let health = &metrics.storage;
             self.recover().map_err(|e| {
                 tracing::error!(error = %e, "cannot read the log back from storage");
+                match &e {
+                    OpenError::Storage(se) => health.failed(se),
+                    other => health.failed(&StorageError::Backend(other.to_string())),
+                }
                 SequencerError::Storage(format!("cannot read the log back from storage: {e}"))
             })?;
         }
@@ -318,6 +341,7 @@ impl Sequencer {
     fn failed(&mut self, what: &str, e: &StorageError) -> SequencerError {
         tracing::error!(error = %e, "{what} failed; reloading the log from storage");
         self.metrics.commit_failures.inc();
+        self.metrics.storage.failed(e);
         if let Err(re) = self.recover() {
             tracing::error!(error = %re, "cannot read the log back yet; retrying before the next batch");
         }
@@ -379,6 +403,7 @@ impl Sequencer {
                     }
                     Ok(None) => {}
                     Err(e) => {
+                        self.metrics.storage.failed(&e);
                         slots.push(Err(SequencerError::Storage(e.to_string())));
                         continue;
                     }
@@ -427,6 +452,7 @@ impl Sequencer {
         let size;
         let note;
         let cp;
+        let log_time_ms;
         if appended == 0 {
             // Nothing new: answer against the checkpoint already stored.
             let Some(d) = self.state.as_ref() else {
@@ -435,20 +461,16 @@ impl Sequencer {
             size = old_size;
             note = d.note.clone();
             cp = d.checkpoint.clone();
+            log_time_ms = d.log_time_ms;
         } else {
             let ts = self.next_timestamp(now_ms);
             let Some(d) = self.state.as_mut() else {
                 return all(SequencerError::Storage("no durable state".into()));
             };
             size = d.builder.size();
-            cp = Checkpoint {
-                origin: self.signer.name().to_string(),
-                size,
-                root: d.builder.root(),
-                extensions: vec![],
-            }
-            .with_timestamp(ts);
-            note = match sign_checkpoint(&cp, &self.signer) {
+            cp = Checkpoint::new(self.signer.ed25519().name(), size, d.builder.root());
+            log_time_ms = ts * 1000;
+            note = match self.signer.sign(&cp, ts) {
                 Ok(n) => n,
                 Err(e) => {
                     let _ = self.recover();
@@ -480,7 +502,7 @@ impl Sequencer {
                             proof,
                             checkpoint: note.clone(),
                         },
-                        checkpoint_order: (size, cp.timestamp_ms().unwrap_or(0)),
+                        checkpoint_order: (size, log_time_ms),
                         duplicate,
                     })
                 })
@@ -510,9 +532,11 @@ impl Sequencer {
             if let Err(e) = log.settle(&head) {
                 return all(self.failed("settling the batch's tiles", &e));
             }
+            self.metrics.storage.succeeded();
             if let Some(d) = self.state.as_mut() {
                 d.note = note.clone();
                 d.checkpoint = cp.clone();
+                d.log_time_ms = log_time_ms;
             }
             self.metrics.entries.inc_by(appended);
             self.metrics.batches.inc();
@@ -520,7 +544,7 @@ impl Sequencer {
             self.metrics
                 .commit_seconds
                 .observe(started.elapsed().as_secs_f64());
-            self.report(note, cp);
+            self.report(note, cp, log_time_ms);
             if let Some(g) = vguard.take() {
                 g.finish();
                 if let Some(v) = &vindex {
@@ -539,9 +563,13 @@ impl Sequencer {
         results
     }
 
-    fn report(&self, note: Vec<u8>, checkpoint: Checkpoint) {
+    fn report(&self, note: Vec<u8>, checkpoint: Checkpoint, log_time_ms: u64) {
         if let Some(p) = &self.publication {
-            p.commit(Committed { note, checkpoint });
+            p.commit(Committed {
+                note,
+                checkpoint,
+                log_time_ms,
+            });
         }
     }
 
@@ -551,15 +579,11 @@ impl Sequencer {
         let log = self.log.clone();
         let ts = self.next_timestamp(now_ms);
         let d = self.durable()?;
-        let cp = Checkpoint {
-            origin: d.checkpoint.origin.clone(),
-            size: d.checkpoint.size,
-            root: d.checkpoint.root,
-            extensions: vec![],
-        }
-        .with_timestamp(ts);
+        let cp = Checkpoint::new(&d.checkpoint.origin, d.checkpoint.size, d.checkpoint.root);
         let old = d.note.clone();
-        let note = sign_checkpoint(&cp, &self.signer)
+        let note = self
+            .signer
+            .sign(&cp, ts)
             .map_err(|e| SequencerError::Storage(format!("cannot sign: {e}")))?;
         let head = TreeHead {
             size: cp.size,
@@ -571,11 +595,13 @@ impl Sequencer {
         if let Err(e) = log.settle(&head) {
             return Err(self.failed("settling after a refresh", &e));
         }
+        self.metrics.storage.succeeded();
         if let Some(d) = self.state.as_mut() {
             d.note = note.clone();
             d.checkpoint = cp.clone();
+            d.log_time_ms = ts * 1000;
         }
-        self.report(note, cp);
+        self.report(note, cp, ts * 1000);
         Ok(())
     }
 
@@ -606,7 +632,20 @@ impl Sequencer {
     pub fn run(mut self, rx: mpsc::Receiver<Pending>, cfg: SequencerConfig) {
         let mut last_commit = Instant::now();
         loop {
-            let wait = cfg.checkpoint_refresh.saturating_sub(last_commit.elapsed());
+            if self.metrics.storage.unrecoverable() {
+                // Everything acknowledged is durable; what is pooled is
+                // answered "shutting down" (503) once `rx` is dropped.
+                tracing::error!(
+                    "storage cannot continue in this process; the sequencer stops and the server exits"
+                );
+                return;
+            }
+            let mut wait = cfg.checkpoint_refresh.saturating_sub(last_commit.elapsed());
+            if self.metrics.storage.fault().is_some() {
+                // Retry (a checkpoint refresh is a write) soon, so the log
+                // recovers without waiting for traffic.
+                wait = wait.min(STORAGE_RETRY);
+            }
             let first = match rx.recv_timeout(wait) {
                 Ok(p) => p,
                 Err(RecvTimeoutError::Timeout) => {

@@ -77,6 +77,14 @@ pub enum StorageError {
     /// although its caller saw an error).
     #[error("the stored checkpoint is not the one this sequencer expected: {0}")]
     Conflict(String),
+    /// The backend cannot write again in this process (fjall is poisoned
+    /// after a failed journal write, e.g. disk full or a read-only file
+    /// system; the data directory was removed). Everything acknowledged is
+    /// durable; the process must exit so that a supervisor restarts it once
+    /// the cause is fixed. Whether the failed write took effect is unknown,
+    /// as for [`StorageError::Backend`].
+    #[error("storage cannot continue in this process: {0}")]
+    Unrecoverable(String),
 }
 
 /// The log's tiles, entry bundles and checkpoint. See the module docs for
@@ -177,7 +185,10 @@ pub trait IndexStorage: Send + Sync {
     /// that leaf, and `assets` (asset hash, index) pairs, added. Durability:
     /// durable no later than the return of the successful
     /// [`LogStorage::swap_checkpoint`] naming `head` (a backend that
-    /// implements both traits may write them atomically with it). On error,
+    /// implements both traits may write them atomically with it; a backend
+    /// of derived indexes may instead re-derive, before the sequencer next
+    /// opens, whatever a crash lost, as [`crate::local_index`] does from the
+    /// entry bundles). On error,
     /// some entries may have been written (see the stale-entry rule) and the
     /// batch must not be swapped in.
     fn stage_indexes(

@@ -46,6 +46,12 @@ const META_TREE: &[u8] = b"tree";
 /// Memtable size of the random-key index keyspaces.
 const INDEX_MEMTABLE_BYTES: u64 = 8 << 20;
 
+/// What every message about a damaged data directory says about backups.
+pub const ROLLBACK_WARNING: &str = "do not simply restore an older backup: a log restored from a backup has forgotten the entries it acknowledged since, and logging new ones at their indexes forks the log, which its witnesses and monitors will prove; if a backup is all there is, start a new log with a new key and origin from it";
+
+/// The data directory's lock file (holding the pid of the server using it).
+pub const LOCK_FILE: &str = "provlog-server.lock";
+
 /// Storage errors.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,7 +63,7 @@ pub enum StoreError {
     Corrupt(String),
     /// The database cannot be opened (damaged journal or tables).
     #[error(
-        "cannot open the log database in {dir}: {source}; the data directory is damaged, refusing to serve (restore it from a backup, or run `provlog-server check --data DIR` for details)"
+        "cannot open the log database in {dir}: {source}; the data directory is damaged, refusing to serve (run `provlog-server check --data DIR` for details; {ROLLBACK_WARNING})"
     )]
     Open {
         /// The database directory.
@@ -67,7 +73,7 @@ pub enum StoreError {
     },
     /// The storage engine panicked while recovering the database.
     #[error(
-        "cannot open the log database in {dir}: recovery failed ({detail}); the data directory is damaged, refusing to serve (restore it from a backup)"
+        "cannot open the log database in {dir}: recovery failed ({detail}); the data directory is damaged, refusing to serve ({ROLLBACK_WARNING})"
     )]
     Damaged {
         /// The database directory.
@@ -80,6 +86,25 @@ pub enum StoreError {
         "storage lost acknowledged entries, refusing to serve: {0} (a truncated journal or a restored stale copy; serving it would fork the log)"
     )]
     RolledBack(String),
+    /// Another process holds the data directory.
+    #[error(
+        "the data directory {dir} is in use by another process{}; stop it first (the directory is not damaged)",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    InUse {
+        /// The data directory.
+        dir: String,
+        /// The holder's pid, if it recorded one.
+        pid: Option<u32>,
+    },
+    /// The database directory cannot be examined.
+    #[error("data directory {path}: {message}")]
+    Dir {
+        /// The directory.
+        path: String,
+        /// Why.
+        message: String,
+    },
     /// The high-water mark file cannot be read or written.
     #[error("high-water mark {path}: {message}")]
     HighWater {
@@ -101,6 +126,12 @@ pub struct Store {
     high_water: Arc<Mutex<HighWater>>,
     /// The staged batch, buffered until its swap (see the module docs).
     staged: Arc<Mutex<Option<Staged>>>,
+    /// The data directory's lock (`provlog-server.lock`, holding our pid),
+    /// held while any handle is alive.
+    _lock: Arc<File>,
+    /// The database directory and its identity (device, inode) at open.
+    dir: std::path::PathBuf,
+    dir_id: (u64, u64),
 }
 
 /// What is buffered for the batch growing the tree to `head`.
@@ -137,9 +168,110 @@ fn asset_key(asset: &Hash, index: u64) -> [u8; 40] {
     k
 }
 
+/// Locks `dir` (creating it and the lock file), recording our pid, so that a
+/// second server on the same directory is told it is in use (by whom),
+/// rather than that it is damaged.
+fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |e: std::io::Error| StoreError::Dir {
+            path,
+            message: e.to_string(),
+        }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let path = dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io(&path))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            return Err(StoreError::InUse {
+                dir: dir.display().to_string(),
+                pid: text.trim().parse().ok(),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+    }
+    // Best effort: the pid only makes the "in use" message more useful.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .and_then(|_| writeln!(file, "{}", std::process::id()));
+    Ok(file)
+}
+
+/// Creates an empty database atomically: built in `db.creating` (removing
+/// what an interrupted creation left there), then renamed to `db` and the
+/// rename made durable. So a kill during the first start leaves either no
+/// `db` (the next start creates it) or a complete, empty one.
+fn create_db(dir: &Path, db_dir: &Path) -> Result<(), StoreError> {
+    let creating = dir.join("db.creating");
+    let fail = |e: String| StoreError::Dir {
+        path: creating.display().to_string(),
+        message: e,
+    };
+    if creating.exists() {
+        std::fs::remove_dir_all(&creating).map_err(|e| fail(e.to_string()))?;
+    }
+    {
+        let db = Database::builder(&creating)
+            .manual_journal_persist(true)
+            .open()
+            .map_err(|e| fail(e.to_string()))?;
+        // The same options as `Store::open` gives them.
+        let index_opts =
+            || KeyspaceCreateOptions::default().max_memtable_size(INDEX_MEMTABLE_BYTES);
+        for (name, index) in [
+            ("tiles", false),
+            ("dedup", true),
+            ("assets", true),
+            ("meta", false),
+        ] {
+            let made = if index {
+                db.keyspace(name, index_opts)
+            } else {
+                db.keyspace(name, KeyspaceCreateOptions::default)
+            };
+            made.map_err(|e| fail(e.to_string()))?;
+        }
+        db.persist(PersistMode::SyncAll)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    std::fs::rename(&creating, db_dir).map_err(|e| fail(e.to_string()))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| fail(e.to_string()))
+}
+
 impl From<fjall::Error> for StorageError {
     fn from(e: fjall::Error) -> Self {
-        StorageError::Backend(e.to_string())
+        // fjall refuses every write after a failed journal write (it is
+        // "poisoned"); disk full and a read-only file system are such
+        // failures. Only a restart (once the cause is fixed) recovers.
+        let fatal_io = |k: std::io::ErrorKind| {
+            matches!(
+                k,
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::ReadOnlyFilesystem
+            )
+        };
+        match &e {
+            fjall::Error::Poisoned => StorageError::Unrecoverable(
+                "the storage engine refuses writes after a failed write (was the disk full or read-only?)"
+                    .into(),
+            ),
+            fjall::Error::Io(io) if fatal_io(io.kind()) => {
+                StorageError::Unrecoverable(format!("writing the log failed: {io}"))
+            }
+            _ => StorageError::Backend(e.to_string()),
+        }
     }
 }
 
@@ -156,7 +288,11 @@ impl Store {
     /// Opens (or creates) the database in `dir/db`.
     /// Refuses a database that holds less than the high-water mark.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let lock = lock_dir(dir)?;
         let db_dir = dir.join("db");
+        if !db_dir.exists() {
+            create_db(dir, &db_dir)?;
+        }
         // fjall's journal recovery can panic on some damaged bytes (a
         // `debug_assert` on an on-disk length in fjall 3.1's journal entry
         // decoder); turn that into the same clear refusal as other damage.
@@ -184,9 +320,16 @@ impl Store {
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
                 .unwrap_or_else(|| "fjall panicked while recovering".into()),
         })?;
-        let (db, tiles, dedup, assets, meta) = opened.map_err(|source| StoreError::Open {
-            dir: db_dir.display().to_string(),
-            source,
+        let (db, tiles, dedup, assets, meta) = opened.map_err(|source| match source {
+            // Our own lock is taken first, so this is another program.
+            fjall::Error::Locked => StoreError::InUse {
+                dir: dir.display().to_string(),
+                pid: None,
+            },
+            source => StoreError::Open {
+                dir: db_dir.display().to_string(),
+                source,
+            },
         })?;
         let high_water = HighWater::open(&dir.join(HIGH_WATER_FILE))?;
         let store = Store {
@@ -197,6 +340,16 @@ impl Store {
             meta,
             high_water: Arc::new(Mutex::new(high_water)),
             staged: Arc::new(Mutex::new(None)),
+            _lock: Arc::new(lock),
+            dir: db_dir.clone(),
+            dir_id: {
+                use std::os::unix::fs::MetadataExt;
+                let m = std::fs::metadata(&db_dir).map_err(|e| StoreError::Dir {
+                    path: db_dir.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                (m.dev(), m.ino())
+            },
         };
         store.check_high_water()?;
         Ok(store)
@@ -278,6 +431,26 @@ impl Store {
         Ok(self.tiles.get(tile_key(level, index))?.map(|v| v.to_vec()))
     }
 
+    /// Refuses to write when the data directory is no longer the one the
+    /// store opened (removed or replaced under the running server): fjall
+    /// would go on writing into unlinked files, and acknowledge claims that
+    /// no restart can find. One `stat` per commit.
+    fn check_dir(&self) -> Result<(), StorageError> {
+        use std::os::unix::fs::MetadataExt;
+        let gone = |why: String| {
+            StorageError::Unrecoverable(format!(
+                "the data directory {} {why} while the log was running",
+                self.dir.display()
+            ))
+        };
+        match std::fs::metadata(&self.dir) {
+            Ok(m) if (m.dev(), m.ino()) == self.dir_id => Ok(()),
+            Ok(_) => Err(gone("was replaced".into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(gone("was removed".into())),
+            Err(e) => Err(gone(format!("cannot be read ({e})"))),
+        }
+    }
+
     /// Bytes on disk used by the database.
     pub fn disk_space(&self) -> u64 {
         self.db.disk_space().unwrap_or(0)
@@ -339,6 +512,7 @@ impl LogStorage for Store {
         head: &TreeHead,
     ) -> Result<(), StorageError> {
         let mut guard = self.staged.lock().unwrap_or_else(|e| e.into_inner());
+        self.check_dir()?;
         let current = self.meta.get(META_CHECKPOINT)?;
         if current.as_deref() != old {
             *guard = None;

@@ -13,7 +13,6 @@
 //! Trusted Types required, so the page can make no third-party request.
 
 use axum::Router;
-use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -54,8 +53,11 @@ const TEXT_INDEX: &str = concat!(
 pub struct LogInfo {
     /// The checkpoint origin (the log key's name).
     pub origin: String,
-    /// The log's verifier key.
+    /// The log's verifier key (Ed25519).
     pub vkey: String,
+    /// Every checkpoint signing key of the log: Ed25519 first, then the
+    /// ML-DSA-44 key if it has one.
+    pub vkeys: Vec<String>,
     /// Witnesses the log asks to cosign.
     pub witnesses: Vec<WitnessInfo>,
     /// How many cosignatures the log waits for.
@@ -75,12 +77,19 @@ impl LogInfo {
         Self {
             origin: key.name().to_owned(),
             vkey: key.to_vkey(),
+            vkeys: vec![key.to_vkey()],
             witnesses: witnesses
                 .iter()
                 .map(|w| WitnessInfo { vkey: w.to_vkey() })
                 .collect(),
             witness_quorum,
         }
+    }
+
+    /// Lists all the log's keys (`keys`: Ed25519 first) in `vkeys`.
+    pub fn with_keys(mut self, keys: &[VerifierKey]) -> Self {
+        self.vkeys = keys.iter().map(VerifierKey::to_vkey).collect();
+        self
     }
 }
 
@@ -161,7 +170,9 @@ async fn index(headers: HeaderMap) -> Response {
 
 /// `/entry/<index>`: the same page, which reads the index from its URL.
 /// Only canonical decimal indexes are pages; anything else is 404.
-async fn entry(Path(index): Path<String>) -> Response {
+async fn entry(uri: axum::http::Uri) -> Response {
+    // As sent, not percent-decoded: `/entry/%30` is not `/entry/0`.
+    let index = uri.path().strip_prefix("/entry/").unwrap_or_default();
     let canonical = !index.is_empty()
         && index.len() <= 20
         && index.bytes().all(|b| b.is_ascii_digit())

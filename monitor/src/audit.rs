@@ -8,7 +8,8 @@
 //! 2. hash every new entry into the [`OwnTree`] (leaf hash, compact-range
 //!    append, hash tiles) — cheap and inherently sequential;
 //! 3. hand the bundle to a blocking worker that parses every claim and
-//!    checks its signature with `verify_strict` ([`check_claim`]);
+//!    checks all its signatures as one ZIP-215 batch
+//!    ([`crate::claim_batch::check_entries`]);
 //!
 //! with up to `2 * workers` bundles being checked at once. Results are
 //! reported in entry order, so misbehaviour and watch alerts come out in
@@ -17,23 +18,17 @@
 //! the bundles before the failing one has been reported first, exactly as
 //! before.
 //!
-//! # Why not `ed25519_dalek::verify_batch`
+//! # Batch verification
 //!
-//! Batch verification is about twice as fast per signature
-//! (`benches/audit.rs` measures it), but it does not give the same answer
-//! as `verify_strict` for every entry, and the monitor's job is precisely to
-//! flag entries that an honest log (which checks with `verify_strict` on
-//! ingest) would have refused. Some differences can be closed cheaply
-//! (small-order `R`, non-canonical `R` encodings — small-order keys are
-//! already refused when the claim is parsed), but one cannot: a signer can
-//! give `R` a torsion component `T`. `verify_strict` (cofactorless, with
-//! prime-order keys) then always rejects, while dalek's batch equation sums
-//! `z_i * T_i` with 128-bit coefficients `z_i` derived deterministically from
-//! the inputs, which vanishes whenever `z_i` is a multiple of the order of
-//! `T_i` (at least 1 time in 8) — something the signer can grind for. Closing
-//! it needs a torsion check of every `R` (a scalar multiplication, most of
-//! the cost of a single verification). So the monitor checks every
-//! signature with `verify_strict`, in parallel.
+//! Claim signatures are valid under the ZIP-215 rule
+//! (`spec/signed-claim.md` §1.1), the one rule for which batch and single
+//! verification agree on every input (torsion components, small-order and
+//! non-canonical points included). So the monitor checks each bundle's
+//! signatures in one batch equation (about half the cost per signature) and
+//! only when it fails checks them one by one, to name the bad entries; the
+//! answer per entry is exactly [`check_claim`]'s. (Under the previous rule,
+//! `verify_strict`, batching was unsound: a signer could add a torsion point
+//! to `R` and make strict and batch answers differ.)
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -74,14 +69,15 @@ pub enum AuditStop<E> {
 }
 
 /// Parses one entry and checks its structure, schema and signature
-/// (`verify_strict`): the per-entry check the monitor applies.
+/// (ZIP-215): the per-entry answer the monitor applies.
 pub fn check_claim(entry: &[u8]) -> ClaimCheck {
     SignedClaim::from_bytes(entry).and_then(|c| c.verify_signature().map(|()| c))
 }
 
-/// [`check_claim`] for each entry, in order, on the calling thread.
+/// [`check_claim`] for each entry, in order, on the calling thread, with
+/// the signatures checked as one batch ([`crate::claim_batch`]).
 pub fn check_claims(entries: &[&[u8]]) -> Vec<ClaimCheck> {
-    entries.iter().map(|e| check_claim(e)).collect()
+    crate::claim_batch::check_entries(entries)
 }
 
 /// Entries per unit of work in [`check_claims_parallel`].
@@ -218,10 +214,11 @@ pub async fn audit_bundles<E>(
         let job = {
             let (data, ranges) = (data.clone(), ranges.clone());
             tokio::task::spawn_blocking(move || {
-                ranges
+                let entries: Vec<&[u8]> = ranges
                     .iter()
-                    .map(|r| check_claim(data.get(r.clone()).unwrap_or_default()))
-                    .collect()
+                    .map(|r| data.get(r.clone()).unwrap_or_default())
+                    .collect();
+                check_claims(&entries)
             })
         };
         pending.push_back(InFlight {

@@ -49,6 +49,10 @@ pub struct InitArgs {
     /// overwritten).
     #[arg(long)]
     pub force: bool,
+    /// Also create an ML-DSA-44 witness key (subtree/v1 cosignatures, as
+    /// tlog-witness recommends) and write `witness_ml_dsa_44 = true`.
+    #[arg(long)]
+    pub ml_dsa_44: bool,
 }
 
 /// Where the evidence commands read from.
@@ -100,13 +104,15 @@ pub enum EvidenceCmd {
     },
 }
 
-/// Splits `URL=VKEY` at the last `=` (vkeys never contain one). With
-/// `optional_key`, a spec whose tail is not a vkey is all URL.
+/// Splits `URL=VKEY` at the first `=` after which the rest is a vkey (a URL
+/// may hold `=` in its query, and an ML-DSA-44 vkey ends in `=` padding).
+/// With `optional_key`, a spec whose tail is not a vkey is all URL.
 fn split_spec(spec: &str, optional_key: bool) -> Result<(String, Option<String>), String> {
-    if let Some((url, key)) = spec.rsplit_once('=')
-        && VerifierKey::parse(key).is_ok()
-    {
-        return Ok((url.to_owned(), Some(key.to_owned())));
+    for (at, _) in spec.match_indices('=') {
+        let (url, key) = (&spec[..at], &spec[at + 1..]);
+        if VerifierKey::parse(key).is_ok() {
+            return Ok((url.to_owned(), Some(key.to_owned())));
+        }
     }
     if optional_key {
         Ok((spec.to_owned(), None))
@@ -126,6 +132,9 @@ pub fn init_config(args: &InitArgs) -> Result<String, String> {
     let mut out =
         String::from("# Written by `provlog-monitor init`; every setting is in spec/monitor.md.\n");
     out.push_str(&format!("witness_name = {}\n", toml_str(&args.name)));
+    if args.ml_dsa_44 {
+        out.push_str("witness_ml_dsa_44 = true\n");
+    }
     if let Some(u) = &args.public_url {
         out.push_str(&format!("public_url = {}\n", toml_str(u)));
     }
@@ -183,31 +192,49 @@ pub fn init(args: &InitArgs) -> Result<(), String> {
             path.display()
         ));
     }
-    let (key, created) = keys::load_or_create(&args.data, Some(&args.name))?;
+    let (keys, created) = keys::load_or_create_all(&args.data, Some(&args.name), args.ml_dsa_44)?;
     write_atomic(&path, &text)?;
-    let vkey = key.verifier_key().to_vkey();
-    println!("{vkey}");
+    // One vkey per line, cosignature/v1 first (what scripts capture).
+    for k in keys.verifier_keys() {
+        println!("{}", k.to_vkey());
+    }
     let config_flag = if args.config.is_some() {
         format!(" --config {}", path.display())
     } else {
         String::new()
     };
+    let ml = match (&keys.ml_dsa_44, created.ml_dsa_44) {
+        (None, _) => String::new(),
+        (Some(_), c) => format!(
+            "; {} ML-DSA-44 witness key in {}",
+            if c { "created the" } else { "kept the" },
+            args.data.join(keys::ML_DSA_WITNESS_KEY_FILE).display()
+        ),
+    };
     eprintln!(
-        "wrote {}; {} witness key {} in {}\nnext: provlog-monitor --data {}{config_flag} --listen 127.0.0.1:7400",
+        "wrote {}; {} witness key {} in {}{ml}\nnext: provlog-monitor --data {}{config_flag} --listen 127.0.0.1:7400",
         path.display(),
-        if created { "created" } else { "kept the" },
-        key.name(),
+        if created.cosigner {
+            "created"
+        } else {
+            "kept the"
+        },
+        keys.cosigner.name(),
         args.data.join(keys::WITNESS_KEY_FILE).display(),
         args.data.display(),
     );
     Ok(())
 }
 
-/// `vkey`: prints the witness vkey stored in `data`.
+/// `vkey`: prints the witness vkeys stored in `data`, one per line
+/// (cosignature/v1, then ML-DSA-44 if there is one).
 pub fn vkey(data: &Path) -> Result<(), String> {
     match keys::load(data)? {
         Some(k) => {
             println!("{}", k.verifier_key().to_vkey());
+            if let Some(ml) = keys::load_ml_dsa(data)? {
+                println!("{}", ml.verifier_key().to_vkey());
+            }
             Ok(())
         }
         None => Err(format!(
@@ -434,6 +461,7 @@ mod tests {
             config: None,
             public_url: Some("http://127.0.0.1:7401".into()),
             force: false,
+            ml_dsa_44: false,
         }
     }
 
@@ -464,6 +492,28 @@ mod tests {
         assert!(init_config(&args(vec!["http://127.0.0.1:7300".into()], vec![])).is_err());
         assert!(init_config(&args(vec![format!("http://127.0.0.1:7300={peer}")], vec![])).is_err());
         assert!(init_config(&args(vec![format!("ftp://x={log}")], vec![])).is_err());
+    }
+
+    #[test]
+    fn ml_dsa_44_vkeys_end_in_padding_and_still_split() {
+        use provlog_core::note::MlDsa44NoteSigner;
+        let log = MlDsa44NoteSigner::generate("pq.example/log")
+            .unwrap()
+            .verifier_key();
+        let peer = MlDsa44NoteSigner::generate("peer.example")
+            .unwrap()
+            .verifier_key();
+        assert!(log.to_vkey().ends_with('='));
+        let mut a = args(
+            vec![format!("http://127.0.0.1:7300/?x=1={log}")],
+            vec![format!("http://127.0.0.1:7402={peer}")],
+        );
+        a.ml_dsa_44 = true;
+        let cfg = Config::parse(&init_config(&a).unwrap()).unwrap();
+        assert!(cfg.witness_ml_dsa_44);
+        assert_eq!(cfg.logs[0].url, "http://127.0.0.1:7300/?x=1");
+        assert_eq!(cfg.logs[0].key, log);
+        assert_eq!(cfg.peers[0].key.as_ref(), Some(&peer));
     }
 
     #[test]

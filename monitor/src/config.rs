@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use provlog_core::hash::Hash;
-use provlog_core::note::{SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey};
+use provlog_core::note::{SIG_COSIGNATURE_V1, SIG_ED25519, SIG_ML_DSA_44, VerifierKey};
 use serde::Deserialize;
 
 /// Largest config file read, in bytes.
@@ -38,6 +38,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     witness_name: Option<String>,
+    witness_ml_dsa_44: Option<bool>,
     public_url: Option<String>,
     gossip_interval_ms: Option<u64>,
     gossip_rate: Option<f64>,
@@ -166,6 +167,10 @@ pub struct Config {
     /// given (`None`: whatever the stored key is named, `provlog-monitor`
     /// for a new one).
     pub witness_name: Option<String>,
+    /// Whether to create an ML-DSA-44 witness key (subtree/v1 cosignatures,
+    /// `DATA/witness-ml-dsa-44.key`) if there is none. One that exists is
+    /// used either way.
+    pub witness_ml_dsa_44: bool,
     /// The monitor's own base URL, used in alert links.
     pub public_url: Option<String>,
     /// Gossip period.
@@ -233,8 +238,11 @@ impl Config {
         for l in f.log {
             let key = VerifierKey::parse(&l.vkey)
                 .map_err(|e| ConfigError::Invalid(format!("log vkey {}: {e}", l.vkey)))?;
-            if key.key_type() != SIG_ED25519 {
-                return invalid(format!("log vkey {} is not an Ed25519 log key", l.vkey));
+            if !matches!(key.key_type(), SIG_ED25519 | SIG_ML_DSA_44) {
+                return invalid(format!(
+                    "log vkey {} is not a log key (Ed25519, type 0x01, or ML-DSA-44, type 0x06)",
+                    l.vkey
+                ));
             }
             if let Some(o) = &l.origin
                 && o != key.name()
@@ -270,8 +278,10 @@ impl Config {
                 Some(v) => {
                     let k = VerifierKey::parse(&v)
                         .map_err(|e| ConfigError::Invalid(format!("peer vkey {v}: {e}")))?;
-                    if k.key_type() != SIG_COSIGNATURE_V1 {
-                        return invalid(format!("peer vkey {v} is not a cosignature/v1 key"));
+                    if !matches!(k.key_type(), SIG_COSIGNATURE_V1 | SIG_ML_DSA_44) {
+                        return invalid(format!(
+                            "peer vkey {v} is not a witness key (cosignature/v1, type 0x04, or ML-DSA-44, type 0x06)"
+                        ));
                     }
                     Some(k)
                 }
@@ -346,6 +356,7 @@ impl Config {
         }
         Ok(Config {
             witness_name: f.witness_name,
+            witness_ml_dsa_44: f.witness_ml_dsa_44.unwrap_or(false),
             public_url: f.public_url.map(|u| u.trim_end_matches('/').to_owned()),
             gossip_interval: Duration::from_millis(gossip),
             gossip_rate,
@@ -397,10 +408,40 @@ mod tests {
             c.watch[0].matches,
             vec![WatchMatch::Generator("imagegen".into())]
         );
+        assert!(!c.witness_ml_dsa_44);
         // A witness key is not a log key, and unknown keys are rejected.
         let bad = format!("[[log]]\nurl = \"http://x\"\nvkey = \"{w}\"\n");
         assert!(Config::parse(&bad).is_err());
+        // A log key is not a peer's witness key.
+        let bad = format!("[[peer]]\nurl = \"http://x\"\nvkey = \"{log}\"\n");
+        assert!(Config::parse(&bad).is_err());
         assert!(Config::parse("bogus = 1\n").is_err());
+        assert!(Config::parse("witness_ml_dsa_44 = \"yes\"\n").is_err());
         assert!(Config::parse("[[watch]]\nname = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn ml_dsa_44_log_and_witness_keys_are_accepted() {
+        use provlog_core::note::MlDsa44NoteSigner;
+        let log = MlDsa44NoteSigner::generate("pq.example/log")
+            .unwrap()
+            .verifier_key();
+        let peer = MlDsa44NoteSigner::generate("peer.example")
+            .unwrap()
+            .verifier_key();
+        let text = format!(
+            "witness_ml_dsa_44 = true\n[[log]]\nurl = \"http://127.0.0.1:1\"\nvkey = \"{log}\"\n\
+             [[peer]]\nurl = \"http://127.0.0.1:2\"\nvkey = \"{peer}\"\n"
+        );
+        let c = Config::parse(&text).unwrap();
+        assert!(c.witness_ml_dsa_44);
+        assert_eq!(c.logs[0].key, log);
+        assert_eq!(c.logs[0].origin(), "pq.example/log");
+        assert_eq!(c.peers[0].key.as_ref().unwrap(), &peer);
+        // An Ed25519 (0x01) key is not a peer's witness key; a type 0x04
+        // key is not a log key.
+        let ed = NoteSigner::generate("x.example").unwrap().verifier_key();
+        let bad = format!("[[peer]]\nurl = \"http://x\"\nvkey = \"{ed}\"\n");
+        assert!(Config::parse(&bad).is_err());
     }
 }

@@ -15,9 +15,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use provlog_client::http::{HttpError, LogClient};
-use provlog_core::checkpoint::{Checkpoint, verify_checkpoint};
+use provlog_core::checkpoint::{Checkpoint, LogTime, verify_checkpoint};
+use provlog_core::evidence::log_time_decreased;
 use provlog_core::hash::{EMPTY_ROOT, leaf_hash, sha256};
-use provlog_core::note::Note;
+use provlog_core::note::VerifierKey;
 use provlog_core::tiles::{TILE_WIDTH, Tile, TileLevel};
 use serde_json::json;
 
@@ -137,16 +138,15 @@ pub fn plan(size: u64, audited_note: &[u8], cp: &Checkpoint, note: &[u8]) -> Pla
     }
 }
 
-/// Whether a note re-signing the audited tree should replace the one held:
-/// only if its timestamp is not older (a stale cache must not make the
-/// monitor forget the newer signature).
-pub fn keep_resigned(held: &[u8], new: &Checkpoint) -> bool {
-    let held_ts = Note::parse(held)
-        .ok()
-        .and_then(|n| Checkpoint::parse(&n.text).ok())
-        .and_then(|c| c.timestamp_ms());
-    match (held_ts, new.timestamp_ms()) {
-        (Some(h), Some(n)) => n >= h,
+/// Whether a note re-signing the audited tree, signed at log time `new`,
+/// should replace the `held` note (verified under the log's `key` for its
+/// log time): only if its log time is not older (a stale cache must not
+/// make the monitor forget the newer signature). Log times of either form
+/// (spec/checkpoint.md §2.4) compare as in timestamp evidence.
+pub fn keep_resigned(held: &[u8], new: Option<LogTime>, key: &VerifierKey) -> bool {
+    let held_time = verify_checkpoint(held, key).ok().and_then(|v| v.log_time);
+    match (held_time, new) {
+        (Some(h), Some(n)) => !log_time_decreased(h, n),
         _ => true,
     }
 }
@@ -216,9 +216,16 @@ async fn round_inner(
         .await
         .map_err(|e| Fault::Transient(format!("verify task: {e}")))?
         .map_err(|e| Fault::Misbehaviour("bad-checkpoint", e.to_string()))?;
+    let log_time = verified.log_time;
     let cp = verified.checkpoint;
-    let ts = cp.timestamp_ms().ok_or_else(|| {
-        Fault::Misbehaviour("bad-checkpoint", "checkpoint has no timestamp line".into())
+    // The log's signed time: its timestamp cosignature, or the legacy
+    // `timestamp` line of older checkpoints (spec/checkpoint.md §2.4).
+    let ts = log_time.map(|t| t.unix_ms).ok_or_else(|| {
+        Fault::Misbehaviour(
+            "bad-checkpoint",
+            "checkpoint has no signed log time (no timestamp cosignature by the log's key, no timestamp line)"
+                .into(),
+        )
     })?;
     let now = crate::now_ms();
     let age = log.observe_timestamp(ts, now);
@@ -257,7 +264,7 @@ async fn round_inner(
     let step = plan(tree.size(), tree.checkpoint(), &cp, &note);
     if step == Plan::Shrank {
         // Also evidence if its root is not our prefix root.
-        mon.check_locked(log, &tree, &note, &cp);
+        mon.check_locked(log, &tree, &note, &cp, log_time);
         return Err(Fault::Misbehaviour(
             "size-shrank",
             format!(
@@ -267,7 +274,7 @@ async fn round_inner(
             ),
         ));
     }
-    if step != Plan::Unchanged && !mon.check_locked(log, &tree, &note, &cp) {
+    if step != Plan::Unchanged && !mon.check_locked(log, &tree, &note, &cp, log_time) {
         return Err(Fault::Misbehaviour(
             "equivocation",
             format!(
@@ -315,7 +322,7 @@ async fn round_inner(
         }
         Plan::Resigned => {
             // Same tree, fresher signature: keep the newest for gossip.
-            if keep_resigned(tree.checkpoint(), &cp) {
+            if keep_resigned(tree.checkpoint(), log_time, &log.config().key) {
                 let mut work = tree.clone();
                 work.set_checkpoint(note.clone());
                 if commit(mon, log, &mut work).await.is_ok() {
@@ -516,7 +523,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use provlog_core::checkpoint::sign_checkpoint;
-    use provlog_core::note::NoteSigner;
+    use provlog_core::note::{Note, NoteSigner};
 
     const MIN: u64 = 60_000;
 
@@ -575,11 +582,61 @@ mod tests {
         for (name, size, held, (cp, note), want) in cases {
             assert_eq!(plan(size, &held, &cp, &note), want, "{name}");
         }
-        // A re-signature is kept only if its time did not go back.
-        let (older, _) = sign(10, 50);
-        let (newer, _) = sign(10, 150);
-        assert!(!keep_resigned(&held, &older));
-        assert!(keep_resigned(&held, &newer));
+    }
+
+    #[test]
+    fn a_re_signature_is_kept_only_if_its_log_time_did_not_go_back() {
+        use provlog_core::checkpoint::LogSigner;
+        let log = NoteSigner::generate("resign.example").unwrap();
+        let key = log.verifier_key();
+        let cp = Checkpoint::new(log.name(), 10, [1; 32]);
+        // The legacy form: the time in a `timestamp` line (ms).
+        let legacy = |ms| sign_checkpoint(&cp.clone().with_timestamp(ms), &log).unwrap();
+        // The current form: the time in the log's cosignature (s).
+        let signer = LogSigner::new(log.clone(), None).unwrap();
+        let timed = |secs| signer.sign(&cp, secs).unwrap();
+        let time = |note: &[u8]| verify_checkpoint(note, &key).unwrap().log_time;
+        // (held, new, kept)
+        let cases: Vec<(&str, Vec<u8>, Vec<u8>, bool)> = vec![
+            ("legacy, older", legacy(100_000), legacy(50_000), false),
+            ("legacy, newer", legacy(100_000), legacy(150_000), true),
+            ("legacy, same", legacy(100_000), legacy(100_000), true),
+            ("current, older", timed(100), timed(50), false),
+            ("current, newer", timed(100), timed(150), true),
+            (
+                "legacy held, current older",
+                legacy(100_000),
+                timed(99),
+                false,
+            ),
+            (
+                "legacy held, current same second",
+                legacy(100_999),
+                timed(100),
+                true,
+            ),
+            (
+                "current held, legacy older",
+                timed(100),
+                legacy(99_999),
+                false,
+            ),
+            (
+                "current held, legacy newer",
+                timed(100),
+                legacy(101_000),
+                true,
+            ),
+            (
+                "held without a log time",
+                sign_checkpoint(&cp, &log).unwrap(),
+                timed(1),
+                true,
+            ),
+        ];
+        for (name, held, new, kept) in cases {
+            assert_eq!(keep_resigned(&held, time(&new), &key), kept, "{name}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod api;
 pub mod audit;
+pub mod claim_batch;
 pub mod commands;
 pub mod config;
 pub mod follower;
@@ -16,6 +17,7 @@ pub mod keys;
 pub mod metrics;
 pub mod monitor;
 pub mod owntree;
+pub mod problem;
 pub mod store;
 pub mod witness;
 

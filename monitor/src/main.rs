@@ -20,7 +20,7 @@ use provlog_monitor::{api, commands, follower, gossip, keys};
 const RELATED: &str = "\
 Related commands:
   provlog-monitor init --name NAME --log URL=VKEY   write a config and the witness key
-  provlog-monitor vkey --data DIR                   print the witness key
+  provlog-monitor vkey --data DIR                   print the witness key(s)
   provlog-monitor evidence list|show|verify         evidence this monitor holds
   provlog verify-evidence FILE --key VKEY           check a bundle offline
   provlog-server --witness VKEY=URL                 make a log ask this monitor to cosign
@@ -120,9 +120,16 @@ fn serve(cli: &ServeArgs) -> Result<(), String> {
     let cfg_path = config_path(cli);
     let cfg = Config::load(cfg_path.as_deref()).map_err(|e| e.to_string())?;
     let conn = provlog_serve::ConnLimits::resolve(&cli.conn, cfg.connections.as_ref())?;
-    let (witness, created) = keys::load_or_create(&cli.data, cfg.witness_name.as_deref())?;
-    if created {
-        tracing::info!(vkey = %witness.verifier_key(), "created a new witness key");
+    let (witness, created) = keys::load_or_create_all(
+        &cli.data,
+        cfg.witness_name.as_deref(),
+        cfg.witness_ml_dsa_44,
+    )?;
+    if created.cosigner {
+        tracing::info!(vkey = %witness.cosigner.verifier_key(), "created a new witness key");
+    }
+    if let Some(ml) = witness.ml_dsa_44.as_ref().filter(|_| created.ml_dsa_44) {
+        tracing::info!(vkey = %ml.verifier_key(), "created a new ML-DSA-44 witness key");
     }
     let store = Store::open(&cli.data).map_err(|e| e.to_string())?;
     let mon = Arc::new(Monitor::new(cfg, store, witness).map_err(|e| e.to_string())?);
@@ -139,6 +146,9 @@ fn serve(cli: &ServeArgs) -> Result<(), String> {
         // Machine-readable lines (spec/monitor.md), then what a person needs.
         println!("listening on http://{addr}");
         println!("witness-vkey {vkey}");
+        for k in mon.witness().verifier_keys().iter().skip(1) {
+            println!("witness-vkey-ml-dsa-44 {}", k.to_vkey());
+        }
         eprint!("{}", banner(&mon, &cli.data, cfg_path.as_deref(), addr));
         for log in mon.logs() {
             tokio::spawn(follower::run(mon.clone(), log.clone()));
@@ -175,12 +185,16 @@ fn banner(mon: &Monitor, data: &Path, cfg: Option<&Path>, addr: SocketAddr) -> S
     });
     format!(
         "provlog-monitor {}: {what}, gossiping with {peers} peer{}; data in {}, {config}\n\
-         witness key {}; a log asks it to cosign with --witness \"<this key>=http://{addr}\"\n\
+         witness key {}{}; a log asks it to cosign with --witness \"<this key>=http://{addr}\"\n\
          try: curl -s http://{addr}/healthz   or   provlog-monitor evidence list --monitor http://{addr}\n",
         env!("CARGO_PKG_VERSION"),
         if peers == 1 { "" } else { "s" },
         data.display(),
         mon.witness().verifier_key().to_vkey(),
+        match mon.witness().verifier_keys().get(1) {
+            Some(k) => format!(" (and ML-DSA-44 key {})", k.to_vkey()),
+            None => String::new(),
+        },
     )
 }
 

@@ -15,9 +15,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use provlog_core::checkpoint::{Checkpoint, verify_checkpoint};
-use provlog_core::evidence::{Evidence, EvidenceKind};
-use provlog_core::note::{Note, NoteSigner, VerifierKey};
+use provlog_core::checkpoint::{Checkpoint, LogTime, verify_checkpoint};
+use provlog_core::evidence::{Evidence, EvidenceKind, log_time_decreased};
+use provlog_core::note::{Note, SIG_ED25519, VerifierKey};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -29,10 +29,17 @@ use crate::health::{Alert, Event, LogHealth};
 use crate::metrics::{LogLabel, Metrics, ReasonLabel};
 use crate::owntree::OwnTree;
 use crate::store::{EvidenceMeta, Store, StoreError, meta_of};
-use crate::witness::Witness;
+use crate::witness::{Witness, WitnessKeys};
 
 /// Most foreign checkpoints (ahead of the audited tree) kept per log.
 const MAX_PENDING: usize = 64;
+
+/// A validly signed checkpoint seen (witnessing, gossip) but not yet
+/// audited: its body, its note, and the log time its verification found.
+type Seen = (Checkpoint, Vec<u8>, Option<LogTime>);
+
+/// A borrowed [`Seen`].
+type SeenRef<'a> = (&'a Checkpoint, &'a [u8], Option<LogTime>);
 /// Most evidence bundles listed or gossiped at once.
 pub const MAX_EVIDENCE_LIST: usize = 1000;
 /// Most bytes of evidence put in one gossip view (half the body limit, so
@@ -47,7 +54,7 @@ pub struct LogCtx {
     health: Mutex<LogHealth>,
     /// Validly signed checkpoints seen (gossip, witnessing) that are ahead
     /// of the audited tree, re-checked as the audit advances.
-    pending: Mutex<Vec<(Checkpoint, Vec<u8>)>>,
+    pending: Mutex<Vec<Seen>>,
     /// The newest audited checkpoint note (for gossip, without the tree lock).
     published: Mutex<Vec<u8>>,
     times: Mutex<TimeSeen>,
@@ -119,7 +126,12 @@ fn reason_of(kind: EvidenceKind) -> &'static str {
 
 impl Monitor {
     /// Builds the monitor, loading every log's audited tree.
-    pub fn new(cfg: Config, store: Store, witness: NoteSigner) -> Result<Self, StoreError> {
+    pub fn new(
+        cfg: Config,
+        store: Store,
+        witness: impl Into<WitnessKeys>,
+    ) -> Result<Self, StoreError> {
+        let witness: WitnessKeys = witness.into();
         let metrics = Metrics::new();
         let mut logs = HashMap::new();
         for l in &cfg.logs {
@@ -144,7 +156,7 @@ impl Monitor {
             );
         }
         metrics.evidence.set(store.evidence_count()? as i64);
-        let witness_name = witness.name().to_owned();
+        let witness_name = witness.cosigner.name().to_owned();
         let witness = Witness::new(
             witness,
             cfg.logs.iter().map(|l| l.key.clone()),
@@ -303,7 +315,7 @@ impl Monitor {
     /// Witness keys whose cosignatures can make a witness accountable:
     /// this monitor's and every peer's.
     pub fn witness_keys(&self) -> Vec<VerifierKey> {
-        let mut keys = vec![self.witness.verifier_key()];
+        let mut keys = self.witness.verifier_keys();
         keys.extend(self.cfg.peers.iter().filter_map(|p| p.key.clone()));
         keys
     }
@@ -470,27 +482,55 @@ impl Monitor {
         }
     }
 
-    fn record_log_evidence(&self, ev: Evidence) {
+    /// Records evidence against `log` (and the witnesses that cosigned
+    /// both notes). A log known by a key the evidence format cannot accuse
+    /// (ML-DSA-44, spec/evidence.md) gets the finding as misbehaviour
+    /// without a bundle instead, so it is never silent.
+    fn record_log_evidence(&self, log: &LogCtx, ev: Evidence) {
+        if log.cfg.key.key_type() != SIG_ED25519 {
+            let sizes = [&ev.smaller, &ev.larger].map(|n| {
+                Note::parse(n.as_bytes())
+                    .ok()
+                    .and_then(|n| Checkpoint::parse(&n.text).ok())
+                    .map_or(0, |c| c.size)
+            });
+            self.misbehaviour(
+                log,
+                reason_of(ev.kind),
+                format!(
+                    "{} between checkpoints of sizes {} and {} (no evidence bundle: format v1 cannot accuse a {} key)",
+                    ev.kind.as_str(),
+                    sizes[0],
+                    sizes[1],
+                    if log.cfg.key.key_type() == provlog_core::note::SIG_ML_DSA_44 {
+                        "ML-DSA-44"
+                    } else {
+                        "non-Ed25519"
+                    }
+                ),
+            );
+            return;
+        }
         self.record_evidence(&ev);
         self.accuse_witnesses(&ev);
     }
 
     /// Records timestamp evidence if, of two validly signed checkpoints of
-    /// `log` with different sizes, the smaller has the later timestamp.
-    fn check_timestamps(&self, log: &LogCtx, a: (&Checkpoint, &[u8]), b: (&Checkpoint, &[u8])) {
+    /// `log` with different sizes, the smaller has the later log time
+    /// (spec/checkpoint.md §2.4: the log's timestamp cosignature, or the
+    /// legacy `timestamp` line; compared as spec/evidence.md says).
+    fn check_timestamps(&self, log: &LogCtx, a: SeenRef<'_>, b: SeenRef<'_>) {
         let (small, large) = if a.0.size < b.0.size { (a, b) } else { (b, a) };
         if small.0.size == large.0.size {
             return;
         }
-        if let (Some(ts_small), Some(ts_large)) = (small.0.timestamp_ms(), large.0.timestamp_ms())
-            && ts_small > ts_large
+        if let (Some(t_small), Some(t_large)) = (small.2, large.2)
+            && log_time_decreased(t_small, t_large)
         {
-            self.record_log_evidence(Evidence::timestamp_decreased(
-                &log.cfg.key,
-                log.origin(),
-                small.1,
-                large.1,
-            ));
+            self.record_log_evidence(
+                log,
+                Evidence::timestamp_decreased(&log.cfg.key, log.origin(), small.1, large.1),
+            );
         }
     }
 
@@ -501,15 +541,20 @@ impl Monitor {
     /// reaches it; a timestamp that went back becomes evidence too.
     /// Returns false if its root contradicts what this monitor holds.
     /// Blocking.
-    pub fn check_locked(&self, log: &LogCtx, tree: &OwnTree, note: &[u8], cp: &Checkpoint) -> bool {
+    pub fn check_locked(
+        &self,
+        log: &LogCtx,
+        tree: &OwnTree,
+        note: &[u8],
+        cp: &Checkpoint,
+        time: Option<LogTime>,
+    ) -> bool {
         let origin = log.origin();
         let audited = tree.checkpoint();
         if !audited.is_empty()
-            && let Some(acp) = Note::parse(audited)
-                .ok()
-                .and_then(|n| Checkpoint::parse(&n.text).ok())
+            && let Ok(a) = verify_checkpoint(audited, &log.cfg.key)
         {
-            self.check_timestamps(log, (&acp, audited), (cp, note));
+            self.check_timestamps(log, (&a.checkpoint, audited, a.log_time), (cp, note, time));
         }
         if cp.size <= tree.size() && !audited.is_empty() {
             let own = match tree.root_at(&self.store, origin, cp.size) {
@@ -533,10 +578,10 @@ impl Monitor {
                     }
                 }
             };
-            self.record_log_evidence(ev);
+            self.record_log_evidence(log, ev);
             return false;
         }
-        self.compare_with_seen(log, note, cp)
+        self.compare_with_seen(log, note, cp, time)
     }
 
     /// Compares a validly signed checkpoint with the others of its log seen
@@ -545,7 +590,13 @@ impl Monitor {
     /// lose the contradiction): two of one size with different roots, or a
     /// timestamp that went back, become evidence. Then keeps it. Needs no
     /// tree lock. Returns false if it contradicts one of them. Blocking.
-    fn compare_with_seen(&self, log: &LogCtx, note: &[u8], cp: &Checkpoint) -> bool {
+    fn compare_with_seen(
+        &self,
+        log: &LogCtx,
+        note: &[u8],
+        cp: &Checkpoint,
+        time: Option<LogTime>,
+    ) -> bool {
         let mut others = Vec::new();
         if let Some(w) = self.witness.latest_as_signed(log.origin()) {
             others.push(w);
@@ -557,26 +608,24 @@ impl Monitor {
             others.extend(pending.iter().cloned());
             if !pending
                 .iter()
-                .any(|(o, _)| o.size == cp.size && o.root == cp.root)
+                .any(|(o, _, _)| o.size == cp.size && o.root == cp.root)
             {
                 if pending.len() >= MAX_PENDING {
                     pending.remove(0);
                 }
-                pending.push((cp.clone(), note.to_vec()));
+                pending.push((cp.clone(), note.to_vec(), time));
             }
         }
         let mut consistent = true;
-        for (other, other_note) in &others {
+        for (other, other_note, other_time) in &others {
             if other.size == cp.size && other.root != cp.root {
-                self.record_log_evidence(Evidence::same_size(
-                    &log.cfg.key,
-                    log.origin(),
-                    other_note,
-                    note,
-                ));
+                self.record_log_evidence(
+                    log,
+                    Evidence::same_size(&log.cfg.key, log.origin(), other_note, note),
+                );
                 consistent = false;
             }
-            self.check_timestamps(log, (other, other_note), (cp, note));
+            self.check_timestamps(log, (other, other_note, *other_time), (cp, note, time));
         }
         consistent
     }
@@ -586,8 +635,8 @@ impl Monitor {
     /// comparison with the audited tree happens now if no audit holds the
     /// tree, else when the follower's round re-checks what was kept.
     /// Blocking.
-    pub fn check_seen(&self, log: &LogCtx, note: &[u8], cp: &Checkpoint) {
-        self.compare_with_seen(log, note, cp);
+    pub fn check_seen(&self, log: &LogCtx, note: &[u8], cp: &Checkpoint, time: Option<LogTime>) {
+        self.compare_with_seen(log, note, cp, time);
         if let Ok(tree) = log.tree.try_lock() {
             self.recheck_pending(log, &tree);
         }
@@ -599,14 +648,16 @@ impl Monitor {
         if tree.checkpoint().is_empty() {
             return;
         }
-        let due: Vec<(Checkpoint, Vec<u8>)> = {
+        let due: Vec<Seen> = {
             let mut pending = log.pending.lock().unwrap_or_else(|e| e.into_inner());
-            let (due, keep) = pending.drain(..).partition(|(c, _)| c.size <= tree.size());
+            let (due, keep) = pending
+                .drain(..)
+                .partition(|(c, _, _)| c.size <= tree.size());
             *pending = keep;
             due
         };
-        for (cp, note) in due {
-            self.check_locked(log, tree, &note, &cp);
+        for (cp, note, time) in due {
+            self.check_locked(log, tree, &note, &cp, time);
         }
     }
 
@@ -626,7 +677,7 @@ impl Monitor {
                 continue;
             };
             match verify_checkpoint(note, &log.cfg.key) {
-                Ok(v) => self.check_seen(log, note, &v.checkpoint),
+                Ok(v) => self.check_seen(log, note, &v.checkpoint, v.log_time),
                 Err(e) => {
                     tracing::debug!(error = %e, origin = log.origin(), "gossiped checkpoint does not verify")
                 }
@@ -697,6 +748,7 @@ impl Monitor {
         }
         json!({
             "witness": self.witness.verifier_key().to_vkey(),
+            "witness_keys": self.witness.verifier_keys().iter().map(VerifierKey::to_vkey).collect::<Vec<_>>(),
             "logs": logs,
             "evidence": self.evidence_count().unwrap_or(0),
         })
@@ -710,6 +762,7 @@ mod tests {
     use crate::gossip::sanitize;
     use provlog_core::checkpoint::sign_checkpoint;
     use provlog_core::hash::{Hash, sha256};
+    use provlog_core::note::NoteSigner;
 
     const ORIGIN: &str = "inproc.example/log";
 
@@ -737,9 +790,18 @@ mod tests {
         (cp.clone(), sign_checkpoint(&cp, &f.log).unwrap())
     }
 
+    /// A checkpoint in the current form: the time (seconds) in the log's
+    /// timestamp cosignature, no extension line.
+    fn timed(f: &Fixture, size: u64, root: Hash, secs: u64) -> (Checkpoint, Vec<u8>) {
+        let cp = Checkpoint::new(ORIGIN, size, root);
+        let signer = provlog_core::checkpoint::LogSigner::new(f.log.clone(), None).unwrap();
+        (cp.clone(), signer.sign(&cp, secs).unwrap())
+    }
+
     fn see(f: &Fixture, (cp, note): &(Checkpoint, Vec<u8>)) {
         let log = f.mon.log(ORIGIN).unwrap();
-        f.mon.check_seen(log, note, cp);
+        let v = verify_checkpoint(note, &f.log.verifier_key()).unwrap();
+        f.mon.check_seen(log, note, cp, v.log_time);
     }
 
     fn state(f: &Fixture) -> Value {
@@ -795,6 +857,90 @@ mod tests {
         see(&g, &signed(&g, 9, root("9"), 1_500));
         assert_eq!(g.mon.evidence_count().unwrap(), 0);
         assert_eq!(state(&g)["state"], "starting");
+    }
+
+    #[test]
+    fn a_log_time_that_goes_back_is_evidence_in_either_checkpoint_form() {
+        // Both in the current form (no timestamp line), then one of each:
+        // each pair is one timestamp-decreased bundle that verifies.
+        type Make = fn(&Fixture) -> [(Checkpoint, Vec<u8>); 2];
+        let pairs: [(&str, Make); 3] = [
+            ("cosignature times", |f| {
+                [timed(f, 5, root("5"), 2_000), timed(f, 9, root("9"), 1_000)]
+            }),
+            ("legacy line, then cosignature time", |f| {
+                [
+                    signed(f, 5, root("5"), 2_000_000),
+                    timed(f, 9, root("9"), 1_999),
+                ]
+            }),
+            ("cosignature time, then legacy line", |f| {
+                [
+                    timed(f, 5, root("5"), 2_000),
+                    signed(f, 9, root("9"), 1_999_999),
+                ]
+            }),
+        ];
+        for (name, make) in pairs {
+            let f = fixture();
+            for seen in make(&f) {
+                see(&f, &seen);
+            }
+            let list = f.mon.evidence_list(10).unwrap();
+            assert_eq!(list.len(), 1, "{name}: {list:?}");
+            assert_eq!(list[0].kind, "timestamp-decreased", "{name}");
+            let json = f.mon.evidence_json(&list[0].id).unwrap().unwrap();
+            provlog_core::evidence::verify_evidence(&json, &f.log.verifier_key()).unwrap();
+        }
+        // Within one second across the forms, or increasing: nothing.
+        let g = fixture();
+        see(&g, &signed(&g, 5, root("5"), 5_999));
+        see(&g, &timed(&g, 9, root("9"), 5));
+        see(&g, &timed(&g, 12, root("12"), 6));
+        assert_eq!(g.mon.evidence_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_split_view_of_an_ml_dsa_44_log_is_misbehaviour_without_a_bundle() {
+        use provlog_core::checkpoint::LogSigner;
+        use provlog_core::note::MlDsa44NoteSigner;
+        let dir = tempfile::tempdir().unwrap();
+        let ml = MlDsa44NoteSigner::generate(ORIGIN).unwrap();
+        let signer =
+            LogSigner::new(NoteSigner::generate(ORIGIN).unwrap(), Some(ml.clone())).unwrap();
+        let cfg = Config::parse(&format!(
+            "[[log]]\nurl = \"http://127.0.0.1:9\"\nvkey = \"{}\"\n[alerts]\nstdout = false\n",
+            ml.verifier_key()
+        ))
+        .unwrap();
+        let mon = Monitor::new(
+            cfg,
+            crate::store::Store::open(dir.path()).unwrap(),
+            NoteSigner::generate_cosigner("w.example").unwrap(),
+        )
+        .unwrap();
+        let log = mon.log(ORIGIN).unwrap();
+        for tag in ["a", "b"] {
+            let cp = Checkpoint::new(ORIGIN, 7, root(tag));
+            let note = signer.sign(&cp, 1_790_000_000).unwrap();
+            let v = verify_checkpoint(&note, &ml.verifier_key()).unwrap();
+            assert!(
+                v.log_time.is_some(),
+                "the ML-DSA-44 signature carries the log time"
+            );
+            mon.check_seen(log, &note, &v.checkpoint, v.log_time);
+        }
+        assert_eq!(mon.evidence_count().unwrap(), 0);
+        let h = mon.health();
+        let found = &h["logs"][ORIGIN]["misbehaviour"][0];
+        assert_eq!(found["reason"], "equivocation", "{h}");
+        assert!(
+            found["detail"]
+                .as_str()
+                .unwrap()
+                .contains("no evidence bundle"),
+            "{found}"
+        );
     }
 
     #[test]

@@ -251,3 +251,83 @@ fn a_witness_name_that_differs_from_the_stored_key_is_an_error_at_start() {
         "{err}"
     );
 }
+
+#[test]
+fn an_ml_dsa_44_witness_key_from_init_cosigns_with_both_keys() {
+    use provlog_core::checkpoint::{Checkpoint, LogSigner};
+    use provlog_core::hash::EMPTY_ROOT;
+    use provlog_core::note::{Note, SIG_COSIGNATURE_V1, SIG_ML_DSA_44, VerifierKey};
+    use provlog_core::witness::{AddCheckpointRequest, parse_cosignature_response};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("pq");
+    let log = NoteSigner::generate("localhost/pq").expect("key");
+    let log_spec = format!("http://127.0.0.1:9={}", log.verifier_key());
+    let out = init(&data, "monitor-pq.example", &log_spec, &["--ml-dsa-44"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed: Vec<VerifierKey> = text(&out.stdout)
+        .lines()
+        .map(|l| VerifierKey::parse(l).expect("a vkey per line"))
+        .collect();
+    let types: Vec<u8> = printed.iter().map(VerifierKey::key_type).collect();
+    assert_eq!(types, [SIG_COSIGNATURE_V1, SIG_ML_DSA_44]);
+    assert!(printed.iter().all(|k| k.name() == "monitor-pq.example"));
+    let v = run(&["vkey", "--data", &data.display().to_string()]);
+    assert_eq!(text(&v.stdout), text(&out.stdout), "vkey prints both");
+
+    let mut child = Command::new(exe())
+        .arg("--data")
+        .arg(&data)
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let lines: Vec<String> = BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .take(3)
+        .map(|l| l.expect("line"))
+        .collect();
+    let url = lines[0]
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_owned();
+    assert_eq!(lines[1], format!("witness-vkey {}", printed[0]));
+    assert_eq!(lines[2], format!("witness-vkey-ml-dsa-44 {}", printed[1]));
+    let note = LogSigner::new(log, None)
+        .expect("signer")
+        .sign(
+            &Checkpoint::new("localhost/pq", 0, EMPTY_ROOT),
+            1_790_000_000,
+        )
+        .expect("sign");
+    let body = AddCheckpointRequest {
+        old_size: 0,
+        proof: vec![],
+        checkpoint: note.clone(),
+    }
+    .to_bytes();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (status, answer) = rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/add-checkpoint"))
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        (r.status().as_u16(), r.bytes().await.expect("body"))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200, "{}", text(&answer));
+    let mut n = Note::parse(&note).expect("note");
+    n.signatures
+        .extend(parse_cosignature_response(&answer).expect("lines"));
+    let verified = n.verify(&printed).expect("both cosignatures verify");
+    assert_eq!(verified.len(), 2);
+}

@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: start real `provlog-server`
 //! processes on ephemeral ports and temp dirs, make vendor keys and claims.
 
+pub mod seaweed;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -160,9 +162,44 @@ impl LogProcess {
             .is_some_and(|s| s.success())
     }
 
+    /// Waits (bounded) for the server to exit by itself; `None` if it is
+    /// still running after `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything the server printed on stderr so far.
+    pub fn stderr_text(&self) -> String {
+        self.stderr.lock().map(|v| v.join("\n")).unwrap_or_default()
+    }
+
     /// The server's process id (for reading its memory use in /proc).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Waits (at most `limit`) for the server to exit by itself and takes
+    /// it; its exit status, or `None` if it is still running (then it is
+    /// killed).
+    pub fn wait_exit_owned(mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let status = self.wait_exit(limit);
+        if status.is_none()
+            && let Some(mut c) = self.child.take()
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        status
     }
 
     /// SIGKILL: the process dies at once, as in a crash.
@@ -297,6 +334,9 @@ where
         .env_remove("PROVLOG_LOG")
         .env_remove("PROVLOG_LOG_KEY")
         .env_remove("PROVLOG_STATE_DIR")
+        // A developer's own config file must not leak into the tests.
+        .env("PROVLOG_CONFIG", "")
+        .env_remove("XDG_CONFIG_HOME")
         .stdin(Stdio::null())
         .output()
         .expect("run provlog");

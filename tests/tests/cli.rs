@@ -488,6 +488,7 @@ fn submit_reports_refused_files_and_exits_nonzero() {
     let files = write_media_tree(&media, 5, "refused");
     let run = submit(&log, &key, &[&media], &[]);
     assert!(!run.ok(), "a refused key must fail: {run:?}");
+    assert_eq!(run.code, Some(4), "refused by the log: {run:?}");
     assert!(run.stderr.contains("5 failed"), "{}", run.stderr);
     assert!(
         run.stderr.contains("FAILED") && run.stderr.contains("accepted-keys"),
@@ -496,7 +497,8 @@ fn submit_reports_refused_files_and_exits_nonzero() {
     );
     assert!(files.iter().all(|f| !sidecar(f, "provlog").exists()));
 
-    // A receipt that does not verify under the given log key is not written.
+    // Under a wrong log key nothing is sent (the key is checked against the
+    // log's checkpoint first), and no receipt is written.
     let open = LogProcess::start(&dir.path().join("open"), &[]);
     let (_, wrong) = keygen(dir.path(), "not-the-log");
     let run = provlog(args![
@@ -511,9 +513,10 @@ fn submit_reports_refused_files_and_exits_nonzero() {
     ]);
     assert_fails_naming(
         &run,
-        "receipt does not verify",
+        "does not sign with the key you gave",
         "submit under a wrong log key",
     );
+    assert_eq!(run.code, Some(1), "a wrong key does not verify: {run:?}");
     assert!(files.iter().all(|f| !sidecar(f, "provlog").exists()));
 }
 

@@ -331,15 +331,37 @@ fn verify_log(
     }
 }
 
-fn start_after_crash(data: &Path, cycle: u64) -> LogProcess {
-    LogProcess::try_start(data, SERVER_ARGS).unwrap_or_else(|e| {
+fn start_after_crash(data: &Path, cycle: u64, storage: &[&str]) -> LogProcess {
+    let args: Vec<&str> = SERVER_ARGS.iter().chain(storage).copied().collect();
+    LogProcess::try_start(data, &args).unwrap_or_else(|e| {
         panic!("cycle {cycle}: the start-up self-check failed after SIGKILL: {e}")
     })
 }
 
 #[test]
 fn sigkill_under_load_never_loses_or_rewrites_acknowledged_claims() {
-    let cycles = env_u64("PROVLOG_CRASH_CYCLES", 4).max(1);
+    crash_cycles(env_u64("PROVLOG_CRASH_CYCLES", 4), &[]);
+}
+
+/// The same on the S3 backend, against a real SeaweedFS (skipped without
+/// `weed` unless `CI=true`): a kill can land between staging, the
+/// checkpoint's compare-and-swap and settling. `PROVLOG_S3_CRASH_CYCLES`
+/// (default 3).
+#[test]
+fn sigkill_under_load_on_s3_never_loses_or_forks() {
+    let Some(sw) = provlog_e2e::seaweed::Seaweed::start("crash") else {
+        return;
+    };
+    let storage = sw.storage("log");
+    crash_cycles(
+        env_u64("PROVLOG_S3_CRASH_CYCLES", 3),
+        &["--storage", &storage, "--s3-endpoint", &sw.endpoint],
+    );
+}
+
+/// `cycles` kill cycles against a server with the `storage` flags.
+fn crash_cycles(cycles: u64, storage: &[&str]) {
+    let cycles = cycles.max(1);
     let (mut rng, seed) = Rng::from_env("PROVLOG_CRASH_SEED");
     println!("crash test: {cycles} kill cycles, seed {seed} (PROVLOG_CRASH_SEED to replay)");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -348,7 +370,7 @@ fn sigkill_under_load_never_loses_or_rewrites_acknowledged_claims() {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let rt = rt();
     let mut next_claim = 0u64;
-    let mut log = start_after_crash(&data, 0);
+    let mut log = start_after_crash(&data, 0, storage);
     let key = VerifierKey::parse(&log.vkey).expect("vkey");
     let mut kills = 0u64;
     for cycle in 1..=cycles {
@@ -379,7 +401,7 @@ fn sigkill_under_load_never_loses_or_rewrites_acknowledged_claims() {
             &key,
         );
         kills += 1;
-        log = start_after_crash(&data, cycle);
+        log = start_after_crash(&data, cycle, storage);
         assert_eq!(log.vkey, key.to_vkey(), "the log key survives a crash");
         let checked = verify_log(&rt, &log, &seen, &key, &mut rng, cycle);
         let s = seen.lock().expect("lock");
@@ -409,7 +431,7 @@ fn sigkill_under_load_never_loses_or_rewrites_acknowledged_claims() {
     }
     let checked = verify_log(&rt, &log, &seen, &key, &mut rng, cycles + 1);
     assert!(log.stop(), "clean shutdown after the crash cycles");
-    let log = start_after_crash(&data, cycles + 2);
+    let log = start_after_crash(&data, cycles + 2, storage);
     let after = verify_log(&rt, &log, &seen, &key, &mut rng, cycles + 2);
     assert_eq!(after.size, checked.size, "a clean restart keeps the tree");
     let s = seen.lock().expect("lock");

@@ -135,12 +135,16 @@ fn witness_status_codes_and_atomic_size_check() {
                 .0,
             200
         );
-        // 409: same size, different root (and that is evidence of a split view).
+        // 422 (tlog-witness main; 409 in v1.0.0): same size, different root
+        // (and that is evidence of a split view). A problem document.
         let fork = tree(2, 40);
+        let (status, ct, body) = post(&m.url, req(9, vec![], signed(&log, &fork, 9))).await;
         assert_eq!(
-            post(&m.url, req(9, vec![], signed(&log, &fork, 9))).await.0,
-            409
+            (status, ct.as_deref()),
+            (422, Some("application/problem+json"))
         );
+        let problem: Value = serde_json::from_slice(&body).expect("problem json");
+        assert_eq!(problem["status"], 422);
         // Same size, same root: cosigned again (fresh timestamp).
         assert_eq!(
             post(&m.url, req(9, vec![], signed(&log, &t, 9))).await.0,
@@ -356,4 +360,91 @@ fn a_far_future_timestamp_is_misbehaviour_and_the_frozen_log_still_turns_frozen(
     assert_eq!(s["state"], "misbehaving", "misbehaviour is sticky: {s}");
     assert_eq!(s["misbehaviour"][0]["reason"], "future-timestamp");
     assert_eq!(m.alerts_of("unreachable").len(), 1);
+}
+
+/// Serves `fake` (its checkpoint and one full entry bundle) on a new port.
+fn serve_fake(rt: &tokio::runtime::Runtime, fake: Arc<FakeLog>) -> String {
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = Router::new()
+        .route("/checkpoint", get(fake_checkpoint))
+        .route("/tile/{*path}", get(fake_tile))
+        .with_state(fake);
+    rt.spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// Logs whose checkpoints carry no `timestamp` line (the current form: the
+/// log time in the log's timestamp cosignature, or in its ML-DSA-44
+/// signature) are followed, audited and fresh: one with an Ed25519 log key,
+/// one known to the monitor by its ML-DSA-44 log key alone (type 0x06).
+#[test]
+fn checkpoints_without_a_timestamp_line_are_followed_by_their_log_time() {
+    use provlog_core::checkpoint::LogSigner;
+    use provlog_core::note::MlDsa44NoteSigner;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vendor = Vendor::new("vendor.example");
+    let entries: Vec<Vec<u8>> = (0..8).map(|i| vendor.claim(i)).collect();
+    let tree = MemoryTree::from_entries(&entries);
+    let bundle =
+        encode_bundle(&entries.iter().map(Vec::as_slice).collect::<Vec<_>>()).expect("bundle");
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let ed = NoteSigner::generate("current.example/log").expect("key");
+    let pq_ed = NoteSigner::generate("pq.example/log").expect("key");
+    let pq = MlDsa44NoteSigner::generate("pq.example/log").expect("key");
+    let rt = rt();
+    let mut config = String::new();
+    for (signer, vkey) in [
+        (
+            LogSigner::new(ed.clone(), None).expect("signer"),
+            ed.verifier_key(),
+        ),
+        (
+            LogSigner::new(pq_ed, Some(pq.clone())).expect("signer"),
+            pq.verifier_key(),
+        ),
+    ] {
+        let origin = vkey.name().to_owned();
+        let note = signer
+            .sign(&Checkpoint::new(&origin, 8, tree.root()), now_secs)
+            .expect("sign");
+        assert!(!String::from_utf8_lossy(&note).contains("timestamp "));
+        let url = serve_fake(
+            &rt,
+            Arc::new(FakeLog {
+                checkpoint: note,
+                bundle: bundle.clone(),
+            }),
+        );
+        config.push_str(&format!(
+            "[[log]]\nurl = \"{url}\"\nvkey = \"{vkey}\"\npoll_interval_ms = 200\nfreshness_secs = 3600\n"
+        ));
+    }
+    let m = MonitorProcess::start(&dir.path().join("m"), &config);
+    let health = wait_for(100, || {
+        let h: Value = rt.block_on(async {
+            reqwest::get(format!("{}/healthz", m.url))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()
+        })?;
+        let logs = &h["logs"];
+        ["current.example/log", "pq.example/log"]
+            .iter()
+            .all(|o| logs[o]["audited_size"] == 8 && logs[o]["state"] == "ok")
+            .then_some(h)
+    })
+    .expect("both logs audited and fresh");
+    for origin in ["current.example/log", "pq.example/log"] {
+        let s = &health["logs"][origin];
+        assert_eq!(s["misbehaviour"], serde_json::json!([]), "{origin}: {s}");
+    }
+    assert!(m.alerts_of("misbehaviour").is_empty());
 }

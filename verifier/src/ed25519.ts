@@ -13,6 +13,9 @@
 //
 // noble's own verify() uses the cofactored equation, which accepts some
 // signatures this rule rejects; it is therefore not used here.
+//
+// Vendor signatures on claims use a different rule since the 2026-12
+// revision (spec/signed-claim.md §1.1, ZIP-215): verifyZip215 below.
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
@@ -60,6 +63,34 @@ export function verifyStrict(pub: Uint8Array, message: Uint8Array, sig: Uint8Arr
   const k = le(sha512(concat(rBytes, pub, message))) % L;
   const check = Point.BASE.multiplyUnsafe(s).subtract(a.multiplyUnsafe(k));
   return bytesEqual(check.toBytes(), rBytes);
+}
+
+/**
+ * Ed25519 under the ZIP-215 rules, the rule for vendor signatures on claims
+ * (spec/signed-claim.md §1.1; the Rust reference is ed25519-zebra):
+ *
+ *   - A and R decode as above, non-canonical encodings (y >= p, x = 0 with
+ *     the sign bit set) accepted, points of small or mixed order accepted;
+ *   - S (little-endian) is below L;
+ *   - with k = SHA-512(R_bytes || A_bytes || message) mod L over the bytes as
+ *     given, the cofactored equation [8]([S]B - [k]A - R) = identity holds.
+ *
+ * Keys of small order are refused by the claim's kid check
+ * (isValidPublicKey), not here.
+ */
+export function verifyZip215(pub: Uint8Array, message: Uint8Array, sig: Uint8Array): boolean {
+  if (pub.length !== 32 || sig.length !== 64) return false;
+  const a = decode(pub);
+  if (a === null) return false;
+  const rBytes = sig.subarray(0, 32);
+  const r = decode(rBytes);
+  if (r === null) return false;
+  const s = le(sig.subarray(32, 64));
+  if (s >= L) return false;
+  const k = le(sha512(concat(rBytes, pub, message))) % L;
+  const sB = s === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(s);
+  const kA = k === 0n ? Point.ZERO : a.multiplyUnsafe(k);
+  return sB.subtract(kA).subtract(r).clearCofactor().is0();
 }
 
 /** Public key of a 32-byte RFC 8032 seed. */

@@ -8,7 +8,7 @@ import { type Claim, decodeClaim } from './claim.js';
 import { fail, VerifyError } from './errors.js';
 import { keyType, TYPE_ED25519, TYPE_MLDSA44 } from './keytypes.js';
 import { keyLabel, parseVkey, type VerifierKey } from './note.js';
-import { verifyStrict } from './ed25519.js';
+import { verifyZip215 } from './ed25519.js';
 import { MLDSA44_SIGNATURE_LENGTH, mldsa44Verify } from './mldsa.js';
 
 export const MAX_ENTRY_SIZE = 16384;
@@ -25,8 +25,8 @@ const HEADER_DEPTH = 2;
 
 /**
  * COSE algorithms by label, each bound to the signed-note key type its kid
- * must have, the longest kid, and its verification: EdDSA (-8, Ed25519
- * verify_strict) and ML-DSA-44 (-48, draft-ietf-cose-dilithium: FIPS 204
+ * must have, the longest kid, and its verification: EdDSA (-8, Ed25519 under
+ * ZIP-215, spec/signed-claim.md §1.1) and ML-DSA-44 (-48, draft-ietf-cose-dilithium: FIPS 204
  * ML-DSA.Verify with the empty context).
  */
 export interface CoseAlg {
@@ -37,7 +37,7 @@ export interface CoseAlg {
   readonly verify: (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => boolean;
 }
 export const COSE_ALGS: ReadonlyMap<bigint, CoseAlg> = new Map<bigint, CoseAlg>([
-  [-8n, { keyType: TYPE_ED25519, name: 'EdDSA', sigLength: 64, maxKid: MAX_KID_SIZE, verify: verifyStrict }],
+  [-8n, { keyType: TYPE_ED25519, name: 'EdDSA', sigLength: 64, maxKid: MAX_KID_SIZE, verify: verifyZip215 }],
   [-48n, { keyType: TYPE_MLDSA44, name: 'ML-DSA-44', sigLength: MLDSA44_SIGNATURE_LENGTH, maxKid: MAX_MLDSA_KID_SIZE, verify: mldsa44Verify }],
 ]);
 

@@ -4,13 +4,13 @@
 
 use std::sync::{Arc, OnceLock};
 
-use provlog_core::checkpoint::verify_checkpoint;
+use provlog_core::checkpoint::{LogSigner, verify_checkpoint};
 use provlog_core::claim::{
     Asset, Claim as ClaimBody, Consent, DigitalSourceType, DirectDisclosure, Disclosure, Generator,
     IndirectDisclosure,
 };
 use provlog_core::hash::{leaf_hash, sha256};
-use provlog_core::note::{NoteSigner, VerifierKey};
+use provlog_core::note::{MlDsa44NoteSigner, NoteSigner, VerifierKey};
 use provlog_core::signed_claim::SignedClaim;
 use provlog_server::memory::MemoryStorage;
 use provlog_server::metrics::Metrics;
@@ -19,6 +19,16 @@ use provlog_server::sequencer::{Claim, OpenError, Sequencer};
 /// The test log's key (fixed seed: runs are reproducible).
 pub fn log_signer() -> NoteSigner {
     NoteSigner::from_seed("test.example/log", 0x01, [7u8; 32]).unwrap()
+}
+
+/// The test log's ML-DSA-44 key (fixed seed).
+pub fn log_ml_dsa_signer() -> MlDsa44NoteSigner {
+    MlDsa44NoteSigner::from_seed("test.example/log", [8u8; 32]).unwrap()
+}
+
+/// The test log's checkpoint signer: Ed25519 and ML-DSA-44.
+pub fn checkpoint_signer() -> LogSigner {
+    LogSigner::new(log_signer(), Some(log_ml_dsa_signer())).unwrap()
 }
 
 /// The test vendor.
@@ -90,7 +100,7 @@ pub fn open(store: &Arc<MemoryStorage>, now: u64) -> Result<Sequencer, OpenError
     Sequencer::open(
         store.clone(),
         store.clone(),
-        log_signer(),
+        checkpoint_signer(),
         Arc::new(Metrics::new()),
         now,
     )
