@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! log = "http://127.0.0.1:7300"          # --log
-//! log_key = "localhost/provlog+..."      # --log-key (or: policy = "FILE")
+//! log_key = "127.0.0.1:7300+..."         # --log-key (or: policy = "FILE")
 //! key = "vendor.key"                     # --key, the vendor key file
 //! ```
 //!

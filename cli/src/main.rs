@@ -16,6 +16,7 @@ mod lookup_verify;
 mod net;
 mod out;
 mod refresh;
+mod scitt;
 mod submit;
 mod trust;
 mod verify;
@@ -52,7 +53,8 @@ environment variable (PROVLOG_LOG, PROVLOG_LOG_KEY), which wins over the file.
 Related commands: provlog-server runs a log (`provlog-server vkey --data DIR`
 prints the log key that --log-key wants); provlog-monitor audits and
 witnesses a log (`provlog-monitor --help`). `provlog <command> --help` has
-the details of each command.";
+the details of each command. README.md: \"Quick start\" and \"Re-running,
+interrupting, and what the exit status says\".";
 
 #[derive(Parser)]
 #[command(

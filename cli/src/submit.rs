@@ -89,6 +89,12 @@ pub struct SubmitArgs {
     /// ps384, ps512, ed25519.
     #[arg(long, default_value = "es256")]
     pub c2pa_alg: String,
+    /// Register each claim as a SCITT signed statement over SCRAPI
+    /// (`POST /entries`) and write FILE.scitt, a transparent statement (the
+    /// statement with the log's COSE receipts, Ed25519 and ML-DSA-44), which
+    /// `provlog verify` accepts; one file at a time.
+    #[arg(long, conflicts_with_all = ["embed", "tlog_proof"])]
+    pub scitt: bool,
     /// Files or directories (walked recursively).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -96,9 +102,9 @@ pub struct SubmitArgs {
 
 /// One file to register: where it is and where its receipt goes.
 #[derive(Clone, Debug)]
-struct Job {
-    file: PathBuf,
-    receipt_path: PathBuf,
+pub(crate) struct Job {
+    pub(crate) file: PathBuf,
+    pub(crate) receipt_path: PathBuf,
 }
 
 impl Job {
@@ -122,14 +128,15 @@ pub fn is_own_file(name: &str) -> bool {
     name.ends_with(&format!(".{RECEIPT_EXT}"))
         || name.ends_with(&format!(".{TLOG_PROOF_EXT}"))
         || name.ends_with(&format!(".{RECEIPT_EXT}.{PENDING_EXT}"))
+        || name.ends_with(&format!(".{}", crate::scitt::SCITT_EXT))
         || crate::atomic::is_temp_name(name)
 }
 
 /// A path submit did not register, and why.
 #[derive(Debug)]
-struct NotRegistered {
-    path: PathBuf,
-    reason: String,
+pub(crate) struct NotRegistered {
+    pub(crate) path: PathBuf,
+    pub(crate) reason: String,
     /// It should have been registered but could not be read (a failure),
     /// rather than skipped on purpose (a symlink, an empty file).
     failed: bool,
@@ -185,7 +192,7 @@ fn io_words(e: Option<&std::io::Error>) -> String {
 /// named twice; refuses two files whose receipts would land on one path.
 /// Symlinks, empty, special and unreadable files are not registered: each
 /// is returned with the reason.
-fn collect(
+pub(crate) fn collect(
     paths: &[PathBuf],
     out_dir: Option<&Path>,
 ) -> Result<(Vec<Job>, Vec<NotRegistered>), Fail> {
@@ -297,7 +304,7 @@ struct Outcome {
 /// Checks, before anything is sent, that the log at `client` signs its
 /// checkpoints with the key the user trusts: a wrong `--log-key` or policy
 /// must fail here, not after the claims are logged.
-async fn check_log_key(client: &LogClient, policy: &Policy) -> Result<(), Fail> {
+pub(crate) async fn check_log_key(client: &LogClient, policy: &Policy) -> Result<(), Fail> {
     let note = client.checkpoint().await.map_err(|e| {
         Fail::from(e).context("cannot read the log's checkpoint (nothing was sent)")
     })?;
@@ -381,6 +388,9 @@ pub async fn submit(args: SubmitArgs, json: bool) -> Result<(), Fail> {
              --log-key VKEY (the log operator publishes it; `provlog-server vkey --data DIR` \
              prints it) or --policy FILE",
         ));
+    }
+    if args.scitt {
+        return crate::scitt::submit(args, json).await;
     }
     args.claim.check().map_err(usage)?;
     let policy = Arc::new(args.trust.policy()?);
@@ -924,6 +934,7 @@ mod tests {
             "a.png.provlog",
             "a.png.tlog-proof",
             "a.png.provlog.pending",
+            "a.png.scitt",
             ".a.png.provlog.tmp-12-0",
         ] {
             assert!(is_own_file(name), "{name}");

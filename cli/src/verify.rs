@@ -1,4 +1,7 @@
-//! `provlog verify`: offline check of a file against its receipt.
+//! `provlog verify`: offline check of a file against its receipt: a
+//! provlog receipt (`FILE.provlog`, `FILE.tlog-proof`, or embedded in the
+//! C2PA manifest) or a SCITT transparent statement (`FILE.scitt`, see
+//! [`crate::scitt`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -7,10 +10,12 @@ use provlog_c2pa::C2paOptions;
 use provlog_core::asset_match::{AssetMatch, AssetMismatch, ObservedAsset, match_asset};
 use provlog_core::policy::Policy;
 use provlog_core::receipt::{Receipt, TLOG_PROOF_HEADER, VerifiedReceipt};
+use provlog_core::scitt::TransparentStatement;
 
 use crate::claim_args::{c2pa_options, hash_file, read_c2pa, sniff_media_type};
 use crate::fail::{Fail, Kind, not_verified};
 use crate::out::{outln, utc};
+use crate::scitt::{SCITT_EXT, looks_like_transparent_statement, verify_transparent};
 use crate::trust::TrustArgs;
 
 /// Receipt file extension (CBOR).
@@ -42,21 +47,60 @@ pub fn read_receipt(path: &Path) -> Result<Receipt, Fail> {
     }
 }
 
-/// The receipt next to `file`: `FILE.provlog`, else `FILE.tlog-proof`.
-fn default_receipt(file: &Path) -> Result<PathBuf, String> {
-    let cbor = sidecar(file, RECEIPT_EXT);
-    if cbor.exists() {
-        return Ok(cbor);
+/// A receipt of either kind.
+enum AnyReceipt {
+    /// A provlog receipt (checkpoint, witness cosignatures).
+    Provlog(Receipt),
+    /// A SCITT transparent statement (COSE receipts).
+    Scitt(Box<TransparentStatement>),
+}
+
+impl AnyReceipt {
+    /// Verifies it under `policy`; for a transparent statement, also says
+    /// which receipts verified.
+    fn verify(&self, policy: &Policy) -> Result<(VerifiedReceipt, Option<String>), Fail> {
+        match self {
+            AnyReceipt::Provlog(r) => r
+                .verify(policy)
+                .map(|v| (v, None))
+                .map_err(|e| not_verified(e.to_string())),
+            AnyReceipt::Scitt(t) => verify_transparent(t, policy).map(|(v, algs)| {
+                let what = format!(
+                    "SCITT transparent statement, COSE receipts verified: {}",
+                    algs.join(", ")
+                );
+                (v, Some(what))
+            }),
+        }
     }
-    let text = sidecar(file, TLOG_PROOF_EXT);
-    if text.exists() {
-        return Ok(text);
+}
+
+/// Reads a receipt file of any kind: a transparent statement (a tagged
+/// COSE_Sign1), else a provlog receipt in either encoding.
+fn read_any(path: &Path) -> Result<AnyReceipt, Fail> {
+    let bytes =
+        fs::read(path).map_err(|e| format!("cannot read receipt {}: {e}", path.display()))?;
+    if looks_like_transparent_statement(&bytes) {
+        return TransparentStatement::from_bytes(&bytes)
+            .map(|t| AnyReceipt::Scitt(Box::new(t)))
+            .map_err(|e| not_verified(format!("{}: {e}", path.display())));
+    }
+    read_receipt(path).map(AnyReceipt::Provlog)
+}
+
+/// The receipt next to `file`: `FILE.provlog`, else `FILE.tlog-proof`,
+/// else `FILE.scitt`.
+fn default_receipt(file: &Path) -> Result<PathBuf, String> {
+    let candidates = [RECEIPT_EXT, TLOG_PROOF_EXT, SCITT_EXT].map(|ext| sidecar(file, ext));
+    if let Some(found) = candidates.iter().find(|p| p.exists()) {
+        return Ok(found.clone());
     }
     Err(format!(
-        "no receipt for {}: looked for {} and {}; name one with --receipt",
+        "no receipt for {}: looked for {}, {} and {}; name one with --receipt",
         file.display(),
-        cbor.display(),
-        text.display()
+        candidates[0].display(),
+        candidates[1].display(),
+        candidates[2].display()
     ))
 }
 
@@ -82,7 +126,7 @@ pub fn verdict_json(file: &Path, v: &VerifiedReceipt) -> serde_json::Value {
         "checkpoint": {
             "size": v.checkpoint.size,
             "root": hex::encode(v.checkpoint.root),
-            "timestamp_ms": v.checkpoint.timestamp_ms(),
+            "timestamp_ms": v.log_time_ms,
         },
         "witnesses": v.witnesses,
         "vendor_key": v.signed_claim.kid(),
@@ -145,8 +189,7 @@ pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
         "  checkpoint  size {} root {}{}",
         v.checkpoint.size,
         hex::encode(v.checkpoint.root),
-        v.checkpoint
-            .timestamp_ms()
+        v.log_time_ms
             .map(|t| format!(" signed at {}", utc(t / 1000)))
             .unwrap_or_default()
     );
@@ -181,6 +224,8 @@ pub struct Checked {
     verified: VerifiedReceipt,
     matched: AssetMatch,
     source: Source,
+    /// For a transparent statement: what it is and which receipts verified.
+    scitt: Option<String>,
 }
 
 /// Checks one file: the receipt is `receipt`, else the sidecar, else an
@@ -197,17 +242,19 @@ fn check_file(
     let media_type = sniff_media_type(&head);
     // A store that cannot be read is reported if (and only if) it mattered.
     let manifest = read_c2pa(file, &media_type, opts);
-    let mut receipts: Vec<(Source, Result<Receipt, Fail>)> = Vec::new();
+    let mut receipts: Vec<(Source, Result<AnyReceipt, Fail>)> = Vec::new();
     match receipt {
-        Some(r) => receipts.push((Source::File(r.to_path_buf()), read_receipt(r))),
+        Some(r) => receipts.push((Source::File(r.to_path_buf()), read_any(r))),
         None => match default_receipt(file) {
-            Ok(path) => receipts.push((Source::File(path.clone()), read_receipt(&path))),
+            Ok(path) => receipts.push((Source::File(path.clone()), read_any(&path))),
             Err(none) => {
                 if let Ok(Some(m)) = &manifest {
                     for r in &m.receipts {
                         receipts.push((
                             Source::Embedded(m.active_manifest.clone()),
-                            Receipt::from_cbor(r).map_err(|e| not_verified(e.to_string())),
+                            Receipt::from_cbor(r)
+                                .map(AnyReceipt::Provlog)
+                                .map_err(|e| not_verified(e.to_string())),
                         ));
                     }
                 }
@@ -230,21 +277,22 @@ fn check_file(
     };
     let mut first_error = None;
     for (source, r) in receipts {
-        let result = r
-            .and_then(|r| r.verify(policy).map_err(|e| not_verified(e.to_string())))
-            .and_then(|v| match match_asset(v.claim(), &observed) {
-                Ok(m) => Ok((v, m)),
+        let result = r.and_then(|r| r.verify(policy)).and_then(|(v, scitt)| {
+            match match_asset(v.claim(), &observed) {
+                Ok(m) => Ok((v, m, scitt)),
                 Err(e) => Err(not_verified(match (&e, &manifest) {
                     (AssetMismatch::NoManifest { .. }, Err(read)) => format!("{e}: {read}"),
                     _ => e.to_string(),
                 })),
-            });
+            }
+        });
         match result {
-            Ok((verified, matched)) => {
+            Ok((verified, matched, scitt)) => {
                 return Ok(Checked {
                     verified,
                     matched,
                     source,
+                    scitt,
                 });
             }
             Err(e) => {
@@ -266,6 +314,11 @@ fn checked_json(file: &Path, c: &Checked) -> serde_json::Value {
         AssetMatch::HardBinding => "c2pa-hard-binding",
     });
     j["receipt"] = serde_json::json!(c.source.to_string());
+    j["receipt_format"] = serde_json::json!(if c.scitt.is_some() {
+        "scitt-transparent-statement"
+    } else {
+        "provlog"
+    });
     j["c2pa_manifest"] =
         serde_json::json!(c.verified.claim().c2pa.as_ref().map(|b| &b.manifest_label));
     j
@@ -331,7 +384,10 @@ pub fn verify_command(
                         "  matched by  {}",
                         match_text(c.matched, c.verified.claim())
                     );
-                    outln!("  receipt     {}", c.source);
+                    match &c.scitt {
+                        Some(what) => outln!("  receipt     {} ({what})", c.source),
+                        None => outln!("  receipt     {}", c.source),
+                    }
                 }
                 Ok(())
             }
@@ -412,6 +468,9 @@ fn one_line(c: &Checked) -> String {
     }
     if let Some(b) = &v.claim().c2pa {
         line.push_str(&format!(", C2PA manifest {}", b.manifest_label));
+    }
+    if c.scitt.is_some() {
+        line.push_str(", SCITT transparent statement");
     }
     if c.matched == AssetMatch::HardBinding {
         line.push_str(" (matched by its C2PA hard binding)");

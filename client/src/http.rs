@@ -3,6 +3,7 @@
 //! the rest of this crate (and [`LogClient::verified_checkpoint`] does so).
 
 mod bindings;
+mod scrapi;
 pub use bindings::{SoftMatch, SoftMatches};
 
 use std::time::Duration;

@@ -91,6 +91,11 @@ pub struct VerifiedReceipt {
     pub witnesses: Vec<String>,
     /// Witness cosignature timestamps (unix seconds), parallel to `witnesses`.
     pub witness_times: Vec<u64>,
+    /// The log's signed time of the checkpoint, Unix milliseconds, from
+    /// either checkpoint form (its timestamped cosignature, or the legacy
+    /// `timestamp` line): `SignedCheckpoint::log_time_ms`. `None` if the
+    /// checkpoint carries none.
+    pub log_time_ms: Option<u64>,
 }
 
 impl VerifiedReceipt {
@@ -287,6 +292,7 @@ impl Receipt {
                 .map(|c| c.name.clone())
                 .collect(),
             witness_times: verified.cosignatures.iter().map(|c| c.timestamp).collect(),
+            log_time_ms: verified.log_time.map(|t| t.unix_ms),
         })
     }
 

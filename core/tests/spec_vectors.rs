@@ -133,6 +133,9 @@ fn vectors_verify() {
     let v = r.verify(&policy).expect("receipt verifies");
     assert_eq!((v.index, v.checkpoint.size), (5, 7));
     assert_eq!(v.witnesses, vec!["witness.example".to_string()]);
+    // The log's time of that (legacy-form) checkpoint is reported.
+    assert_eq!(v.log_time_ms, v.checkpoint.timestamp_ms());
+    assert!(v.log_time_ms.is_some());
 
     // The split-view evidence convicts the log's key and nobody else's.
     let evidence = read("evidence-split-view.json");

@@ -22,7 +22,7 @@ use provlog_core::tree::{consistency_proof, inclusion_proof};
 use serde::{Deserialize, Serialize};
 
 use crate::appender::{AppendError, Appended, Appender, QuorumStatus, Submission};
-use crate::bundle_gzip::{BundleGzip, accepts_gzip};
+use crate::bundle_gzip::accepts_gzip;
 use crate::keys::AcceptedKeys;
 use crate::metrics::Metrics;
 use crate::node_cache::NodeCache;
@@ -31,6 +31,7 @@ use crate::publisher::{Publication, PublishedCheckpoint};
 use crate::sequencer::{Claim, SequencerError, logged_at};
 use crate::storage::{IndexStorage, LogStorage, StorageTiles, read_entry, tile_prefix};
 use crate::storage_health::STORAGE_RETRY_AFTER_SECS;
+use crate::tile_cache::TileCache;
 
 /// Media type of a signed claim.
 pub const COSE_MEDIA_TYPE: &str = "application/cose";
@@ -65,8 +66,8 @@ pub struct AppState {
     pub nodes: Arc<NodeCache>,
     /// The verifiable index (lookup proofs), `None` if the log keeps none.
     pub vindex: Option<Arc<crate::vindex::VIndex>>,
-    /// gzip bytes of full entry bundles, compressed once.
-    pub bundles: Arc<BundleGzip>,
+    /// Full tiles and bundles in memory (raw, and bundles' gzip bytes).
+    pub tiles: Arc<TileCache>,
 }
 
 type Shared = Arc<AppState>;
@@ -404,8 +405,8 @@ async fn get_tile(
 ) -> Result<Response, Problem> {
     // The path as sent, not percent-decoded: one canonical form per tile
     // (`/tile/0/%30%30%30` is not `/tile/0/000`).
-    let full_path = uri.path().strip_prefix('/').unwrap_or_default().to_owned();
-    let tile = Tile::parse_path(&full_path)
+    let full_path = uri.path().strip_prefix('/').unwrap_or_default();
+    let tile = Tile::parse_path(full_path)
         .map_err(|e| Problem::not_found(format!("{full_path} is not a tile path: {e}")))?;
     let size = state.readable_size();
     // The tile must exist at this size, at least as wide as asked.
@@ -415,56 +416,68 @@ async fn get_tile(
             "{full_path} is beyond the tree (size {size})"
         )));
     }
+    let full = tile.is_full();
+    let bundle = tile.level == TileLevel::Entries;
+    // Reads the tile from storage (cut to the asked width).
     let read = {
         let state = state.clone();
-        let full_path = full_path.clone();
         move || -> Result<Vec<u8>, Problem> {
             let raw = state
                 .log
                 .tile(tile.level, tile.index)
                 .map_err(|e| Problem::internal(e.to_string()))?
                 .ok_or_else(|| {
-                    Problem::internal(format!("{full_path} should exist but is not stored"))
+                    Problem::internal(format!("{} should exist but is not stored", tile.path()))
                 })?;
             tile_prefix(&tile, &raw).map_err(Problem::internal)
         }
     };
-    let cache = if tile.is_full() {
-        IMMUTABLE
-    } else {
-        "public, max-age=60"
-    };
-    let bundle = tile.level == TileLevel::Entries;
-    let mut headers_out = vec![
-        (
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        ),
-        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-    ];
-    if bundle {
-        headers_out.push((header::VARY, HeaderValue::from_static("accept-encoding")));
-    }
-    if bundle && tile.is_full() && accepts_gzip(&headers) {
-        // Compressed once per bundle (cached), off the reactor.
-        let bundles = state.bundles.clone();
+    let mut encoding = None;
+    // Full tiles never change: served from memory after their first read,
+    // with no copy (reads of a cached tile are a lookup and a reference
+    // count). Reads here are a few microseconds (cached fjall gets);
+    // handing the worker to a blocking thread costs far more. Compression
+    // is not, so it runs off the reactor, once per bundle while cached.
+    let body = if full && bundle && accepts_gzip(&headers) {
+        let cache = state.tiles.clone();
         let index = tile.index;
-        let gz = tokio::task::spawn_blocking(move || {
-            bundles.get_or_compress(index, || read().map_err(|p| p.detail))
+        encoding = Some(HeaderValue::from_static("gzip"));
+        tokio::task::spawn_blocking(move || {
+            let raw_cache = cache.clone();
+            cache.full_bundle_gzip(index, || {
+                raw_cache
+                    .full(TileLevel::Entries, index, read)
+                    .map_err(|p| p.detail)
+            })
         })
         .await
         .map_err(|e| Problem::internal(format!("compression task failed: {e}")))?
-        .map_err(Problem::internal)?;
-        headers_out.push((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
-        let mut resp = axum::body::Body::from(gz.as_ref().clone()).into_response();
-        resp.headers_mut().extend(headers_out);
-        return Ok(resp);
+        .map_err(Problem::internal)?
+    } else if full {
+        state.tiles.full(tile.level, tile.index, read)?
+    } else {
+        axum::body::Bytes::from(read()?)
+    };
+    let mut resp = axum::body::Body::from(body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if full {
+            IMMUTABLE
+        } else {
+            "public, max-age=60"
+        }),
+    );
+    if bundle {
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
-    // Reads here are a few microseconds (cached fjall gets, cached tile
-    // trees); handing the worker to a blocking thread costs far more.
-    let bytes = read()?;
-    let mut resp = bytes.into_response();
-    resp.headers_mut().extend(headers_out);
+    if let Some(e) = encoding {
+        h.insert(header::CONTENT_ENCODING, e);
+    }
     Ok(resp)
 }
 
@@ -600,18 +613,32 @@ struct InclusionQuery {
     size: Option<String>,
 }
 
-/// An inclusion or consistency proof.
-#[derive(Serialize)]
-struct ProofResponse {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    index: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    size: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    old: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    new: Option<u64>,
-    proof: Vec<String>,
+/// An inclusion or consistency proof as its JSON answer,
+/// `{"<a>":A,"<b>":B,"proof":["<base64>",...]}`, written straight into one
+/// buffer of the final size (no intermediate strings or JSON values: this
+/// is the hot read path).
+fn proof_response(a: (&str, u64), b: (&str, u64), proof: &[Hash]) -> Response {
+    use std::fmt::Write as _;
+    // 44 base64 characters + quotes and comma per hash, two numbers, keys.
+    let mut out = String::with_capacity(64 + proof.len() * 47);
+    let _ = write!(out, "{{\"{}\":{},\"{}\":{},\"proof\":[", a.0, a.1, b.0, b.1);
+    for (i, h) in proof.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        B64.encode_string(h, &mut out);
+        out.push('"');
+    }
+    out.push_str("]}");
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        out,
+    )
+        .into_response()
 }
 
 async fn get_inclusion(
@@ -653,14 +680,7 @@ async fn get_inclusion(
     }
     let proof = inclusion_proof(&state.nodes.reader(&*state.log, size), index, size)
         .map_err(|e| Problem::internal(e.to_string()))?;
-    Ok(axum::Json(ProofResponse {
-        index: Some(index),
-        size: Some(size),
-        old: None,
-        new: None,
-        proof: proof.iter().map(|h| B64.encode(h)).collect(),
-    })
-    .into_response())
+    Ok(proof_response(("index", index), ("size", size), &proof))
 }
 
 #[derive(Deserialize)]
@@ -692,14 +712,7 @@ async fn get_consistency(
     }
     let proof = consistency_proof(&state.nodes.reader(&*state.log, new), old, new)
         .map_err(|e| Problem::internal(e.to_string()))?;
-    Ok(axum::Json(ProofResponse {
-        index: None,
-        size: None,
-        old: Some(old),
-        new: Some(new),
-        proof: proof.iter().map(|h| B64.encode(h)).collect(),
-    })
-    .into_response())
+    Ok(proof_response(("old", old), ("new", new), &proof))
 }
 
 /// `/healthz`: 200 with `ok` or `degraded` (witness quorum not met), 503

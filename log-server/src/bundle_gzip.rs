@@ -1,57 +1,14 @@
-//! gzip-compressed full entry bundles, compressed once and cached.
+//! gzip for entry bundles: the compression and the `Accept-Encoding` test.
 //!
 //! tlog-tiles: entry bundles SHOULD be served compressed to clients that
-//! accept it. A full bundle never changes, so its gzip bytes are made on
-//! its first compressed read and kept in an LRU (cost: one compression per
-//! bundle while it stays cached, off the async reactor); partial bundles
-//! are served raw. Hash tiles are not compressed (hashes do not compress).
+//! accept it. Full bundles are compressed once and kept by
+//! [`crate::tile_cache::TileCache`]; partial bundles are served raw.
 
 use std::io::Write as _;
-use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, header};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-
-/// Full bundles whose gzip bytes are kept (a full bundle of 256 typical
-/// claims is ~150 KiB raw, a few tens of KiB compressed).
-pub const DEFAULT_CAPACITY: usize = 512;
-
-/// The LRU of compressed full bundles, by bundle index.
-pub struct BundleGzip {
-    cache: Mutex<lru::LruCache<u64, Arc<Vec<u8>>>>,
-}
-
-impl BundleGzip {
-    /// A cache of at most `capacity` compressed bundles (at least 1).
-    pub fn new(capacity: usize) -> Self {
-        BundleGzip {
-            cache: Mutex::new(lru::LruCache::new(
-                NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
-            )),
-        }
-    }
-
-    /// The gzip bytes of full bundle `index`, whose raw bytes are `raw`
-    /// (read only on a cache miss). Compresses at most once per miss.
-    pub fn get_or_compress(
-        &self,
-        index: u64,
-        raw: impl FnOnce() -> Result<Vec<u8>, String>,
-    ) -> Result<Arc<Vec<u8>>, String> {
-        if let Some(hit) = self.lock().get(&index) {
-            return Ok(hit.clone());
-        }
-        let gz = Arc::new(gzip(&raw()?)?);
-        self.lock().put(index, gz.clone());
-        Ok(gz)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, lru::LruCache<u64, Arc<Vec<u8>>>> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
 
 /// gzip (RFC 1952) of `raw` at the default level.
 pub fn gzip(raw: &[u8]) -> Result<Vec<u8>, String> {
@@ -116,19 +73,5 @@ mod tests {
         assert!(!accepts_gzip(&h("*, gzip;q=0")));
         assert!(!accepts_gzip(&h("*;q=0")));
         assert!(!accepts_gzip(&h("deflate, br")));
-    }
-
-    #[test]
-    fn compresses_once_per_bundle() {
-        let c = BundleGzip::new(2);
-        let mut reads = 0;
-        for _ in 0..3 {
-            c.get_or_compress(5, || {
-                reads += 1;
-                Ok(vec![7u8; 1000])
-            })
-            .expect("compress");
-        }
-        assert_eq!(reads, 1);
     }
 }

@@ -11,8 +11,34 @@ use serde::Deserialize;
 pub const DEFAULT_DATA: &str = "./provlog-data";
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7300";
-/// Default origin (and log key name) for a new log.
-pub const DEFAULT_ORIGIN: &str = "localhost/provlog";
+
+/// The URL a log bound to `addr` is reached at when no `--public-url` is
+/// given: `http://IP:PORT` (`http://[IPV6]:PORT`), or, for an unspecified
+/// address (`0.0.0.0`, `::`), `http://HOSTNAME:PORT` with the machine's
+/// host name (see [`host_name`]).
+pub fn url_for_listen(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://{}:{}", host_name(), addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+/// The machine's host name (Linux: `/proc/sys/kernel/hostname`, else
+/// `/etc/hostname`), if it is a usable URL host; else `localhost`.
+pub fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_ascii_lowercase())
+        .find(|h| {
+            !h.is_empty()
+                && h.len() <= 253
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        })
+        .unwrap_or_else(|| "localhost".into())
+}
 
 /// The origin tlog-tiles recommends for a log at `url`: the URL without its
 /// scheme and trailing slash (`https://log.example/a/` -> `log.example/a`).
@@ -44,11 +70,15 @@ pub struct RunArgs {
     pub listen: Option<SocketAddr>,
     /// Log origin (checkpoint first line); used when the key is first created.
     /// Default: the public URL without its scheme (as tlog-tiles
-    /// recommends), else `localhost/provlog`.
+    /// recommends); without `--public-url`, the URL derived from the bound
+    /// listen address (`127.0.0.1:7300`). Stored in the key: a log keeps
+    /// its origin forever.
     #[arg(long)]
     pub origin: Option<String>,
     /// The URL clients reach this log at (e.g. `https://log.example/v1`);
     /// the default origin, and what the start-up line tells clients to use.
+    /// Default: `http://` and the bound listen address (an unspecified
+    /// address such as 0.0.0.0: the machine's host name and the port).
     #[arg(long)]
     pub public_url: Option<String>,
     /// Commit the pool at least this often, in milliseconds.
@@ -80,7 +110,9 @@ pub struct RunArgs {
     /// without new entries, so an idle log can be told from a frozen one.
     #[arg(long)]
     pub checkpoint_refresh_secs: Option<u64>,
-    /// A witness to ask for cosignatures, as `VKEY=URL` (repeatable).
+    /// A witness to ask for cosignatures, as `VKEY=URL` (repeatable): a
+    /// cosignature/v1 or ML-DSA-44 witness vkey; the keys given with one
+    /// URL are one witness (asked once, each key's cosignature counted).
     #[arg(long = "witness", value_name = "VKEY=URL")]
     pub witness: Vec<String>,
     /// Cosignatures each checkpoint should get (a warning below it; default: all).
@@ -132,8 +164,10 @@ pub struct Config {
     pub data: PathBuf,
     /// Listen address.
     pub listen: SocketAddr,
-    /// Origin for a new log.
-    pub origin: String,
+    /// Origin for a new log, if given (`--origin`, else the public URL
+    /// without its scheme); `None`: derived from the bound address
+    /// ([`Config::new_log_origin`]).
+    pub origin: Option<String>,
     /// The URL clients reach the log at, if configured.
     pub public_url: Option<String>,
     /// Longest time a claim waits in the pool.
@@ -189,6 +223,27 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The URL clients reach the log at: `--public-url`, else derived from
+    /// `bound`, the address actually listened on ([`url_for_listen`]).
+    pub fn public_url_for(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| url_for_listen(bound))
+    }
+
+    /// The origin a log created now gets, and whether it was derived from
+    /// `bound` (no `--origin`, no `--public-url`): the derived public URL
+    /// without its scheme, e.g. `127.0.0.1:7300`, so two logs on one
+    /// machine never share a default origin.
+    pub fn new_log_origin(&self, bound: SocketAddr) -> Result<(String, bool), ConfigError> {
+        match &self.origin {
+            Some(o) => Ok((o.clone(), false)),
+            None => origin_from_url(&url_for_listen(bound))
+                .map(|o| (o, true))
+                .map_err(ConfigError::Invalid),
+        }
+    }
+
     /// Resolves flags over the optional TOML file over the defaults.
     pub fn resolve(args: &RunArgs) -> Result<Config, ConfigError> {
         let file = match &args.config {
@@ -208,10 +263,10 @@ impl Config {
                     .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 7300)))
             }),
             origin: match args.origin.clone().or(file.origin) {
-                Some(o) => o,
+                Some(o) => Some(o),
                 None => match &public_url {
-                    Some(u) => origin_from_url(u).map_err(ConfigError::Invalid)?,
-                    None => DEFAULT_ORIGIN.into(),
+                    Some(u) => Some(origin_from_url(u).map_err(ConfigError::Invalid)?),
+                    None => None,
                 },
             },
             public_url: public_url.clone(),
@@ -258,6 +313,8 @@ impl Config {
             cfg.witnesses
                 .push(crate::witnessing::WitnessTarget::parse(spec).map_err(ConfigError::Invalid)?);
         }
+        // A key twice would count twice toward the quorum.
+        crate::witnessing::group_targets(&cfg.witnesses).map_err(ConfigError::Invalid)?;
         cfg.witness_quorum = args
             .witness_quorum
             .or(file.witness_quorum)
@@ -336,7 +393,7 @@ mod tests {
             public_url: Some(url.into()),
             ..Default::default()
         };
-        let origin = |url: &str| Config::resolve(&args(url)).map(|c| c.origin);
+        let origin = |url: &str| Config::resolve(&args(url)).map(|c| c.origin.unwrap_or_default());
         assert_eq!(
             origin("https://log.example/").ok().as_deref(),
             Some("log.example")
@@ -362,22 +419,56 @@ mod tests {
                 "{bad} is refused"
             );
         }
-        // An explicit origin wins; without a URL the default stays.
+        // An explicit origin wins; without a URL it is left to the bound address.
         let both = RunArgs {
             origin: Some("o.example/x".into()),
             public_url: Some("https://log.example".into()),
             ..Default::default()
         };
         assert_eq!(
-            Config::resolve(&both).expect("resolve").origin,
-            "o.example/x"
+            Config::resolve(&both).expect("resolve").origin.as_deref(),
+            Some("o.example/x")
         );
         assert_eq!(
             Config::resolve(&RunArgs::default())
                 .expect("resolve")
                 .origin,
-            DEFAULT_ORIGIN
+            None
         );
+    }
+
+    #[test]
+    fn without_a_public_url_the_origin_is_the_bound_address() {
+        let cfg = Config::resolve(&RunArgs::default()).expect("resolve");
+        let origin = |a: &str| {
+            cfg.new_log_origin(a.parse().expect("addr"))
+                .expect("origin")
+        };
+        assert_eq!(origin("127.0.0.1:7300"), ("127.0.0.1:7300".into(), true));
+        assert_eq!(origin("[::1]:7301"), ("[::1]:7301".into(), true));
+        // Two logs on one machine listen on two ports: two origins.
+        assert_ne!(origin("127.0.0.1:7300"), origin("127.0.0.1:7301"));
+        // An unspecified address is named by the host name.
+        let (o, derived) = origin("0.0.0.0:7300");
+        assert!(derived);
+        assert_eq!(o, format!("{}:7300", host_name()));
+        assert!(!o.starts_with("0.0.0.0"));
+        assert_eq!(
+            cfg.public_url_for("127.0.0.1:7300".parse().expect("addr")),
+            "http://127.0.0.1:7300"
+        );
+        // Given a public URL, that is the origin and the URL.
+        let given = Config::resolve(&RunArgs {
+            public_url: Some("https://log.example/p".into()),
+            ..Default::default()
+        })
+        .expect("resolve");
+        let bound = "127.0.0.1:7300".parse().expect("addr");
+        assert_eq!(
+            given.new_log_origin(bound).expect("origin"),
+            ("log.example/p".into(), false)
+        );
+        assert_eq!(given.public_url_for(bound), "https://log.example/p");
     }
 
     #[test]

@@ -27,7 +27,8 @@
 //!   error one.
 //! - [`scrapi`]: SCITT SCRAPI (`/entries`, `/.well-known/scitt-keys`) with
 //!   RFC 9942 COSE receipts.
-//! - [`bundle_gzip`]: gzip of full entry bundles, compressed once.
+//! - [`bundle_gzip`]: gzip and the `Accept-Encoding` test for bundles.
+//! - [`tile_cache`]: full tiles and bundles (raw and gzip) kept in memory.
 //! - [`ratelimit`]: per-key token buckets.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`node_cache`]: cached node trees of full tiles, for fast proofs.
@@ -65,6 +66,7 @@ pub mod sequencer;
 pub mod storage;
 pub mod storage_health;
 pub mod store;
+pub mod tile_cache;
 pub mod verify;
 pub mod vindex;
 pub mod web;

@@ -21,6 +21,8 @@
 use std::path::Path;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+
+use crate::store::{asset_key, assets_scan, dedup_get};
 use provlog_core::hash::{Hash, leaf_hash};
 use provlog_core::index::entry::PROVLOG_TAG_PREFIX;
 use provlog_core::signed_claim::SignedClaim;
@@ -37,13 +39,6 @@ pub struct LocalIndex {
     dedup: Keyspace,
     assets: Keyspace,
     meta: Keyspace,
-}
-
-fn asset_key(asset: &Hash, index: u64) -> [u8; 40] {
-    let mut k = [0u8; 40];
-    k[..32].copy_from_slice(asset);
-    k[32..].copy_from_slice(&index.to_be_bytes());
-    k
 }
 
 impl LocalIndex {
@@ -144,29 +139,11 @@ impl LocalIndex {
 
 impl IndexStorage for LocalIndex {
     fn index_of_leaf(&self, leaf: &Hash) -> Result<Option<u64>, StorageError> {
-        match self.dedup.get(leaf)? {
-            None => Ok(None),
-            Some(v) => {
-                let b: [u8; 8] = v
-                    .as_ref()
-                    .try_into()
-                    .map_err(|_| StorageError::Corrupt("dedup value is not 8 bytes".into()))?;
-                Ok(Some(u64::from_be_bytes(b)))
-            }
-        }
+        dedup_get(&self.dedup, leaf)
     }
 
     fn lookup_asset(&self, asset: &Hash, limit: usize) -> Result<Vec<u64>, StorageError> {
-        let mut out = Vec::new();
-        for kv in self.assets.prefix(asset).take(limit) {
-            let key = kv.key()?;
-            let b: [u8; 8] = key
-                .get(32..40)
-                .and_then(|s| s.try_into().ok())
-                .ok_or_else(|| StorageError::Corrupt("asset key is not 40 bytes".into()))?;
-            out.push(u64::from_be_bytes(b));
-        }
-        Ok(out)
+        assets_scan(&self.assets, asset, limit)
     }
 
     fn has_asset_entry(&self, asset: &Hash, index: u64) -> Result<bool, StorageError> {

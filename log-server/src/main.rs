@@ -29,12 +29,25 @@ use provlog_server::web;
 use provlog_server::witnessing::HttpWitness;
 use tracing_subscriber::EnvFilter;
 
+const AFTER_HELP: &str = "\
+Related commands:
+  provlog-server init --data DIR        make the log key, print its vkey (for monitors and verifiers)
+  provlog-server vkey --data DIR        print the log key that `provlog --log-key` pins
+  provlog-server check --data DIR       full audit of a stopped log
+  provlog submit|verify|lookup|audit    the client side (`provlog --help`)
+  provlog-monitor init --log URL=VKEY   a monitor that audits and witnesses this log (`provlog-monitor --help`)
+
+Without --public-url the origin of a new log is derived from the listen address
+(127.0.0.1:7300 -> origin 127.0.0.1:7300); it never changes afterwards.
+README.md: \"Quick start\", \"Running a log on S3\", \"Running a log with two witnessing
+monitors\"; the HTTP API: spec/http-api.md.";
+
 #[derive(Parser)]
 #[command(
     name = "provlog-server",
     version,
     about = "provlog transparency log server",
-    after_help = "Related: `provlog-server init` makes the log key and prints its vkey (give it to monitors and verifiers); `provlog-server check` audits a stopped log; `provlog submit`/`verify`/`lookup` are the client side; `provlog-monitor` audits and witnesses the log."
+    after_help = AFTER_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,12 +67,16 @@ enum Command {
         #[arg(long, default_value = DEFAULT_DATA)]
         data: PathBuf,
         /// Log origin (the key's name). Default: the public URL without its
-        /// scheme, else `localhost/provlog`.
+        /// scheme, else the listen address (`127.0.0.1:7300`).
         #[arg(long)]
         origin: Option<String>,
         /// The URL clients will reach the log at.
         #[arg(long)]
         public_url: Option<String>,
+        /// The address the log will listen on: without `--public-url` or
+        /// `--origin`, the origin is derived from it (a fixed port is needed).
+        #[arg(long, default_value = provlog_server::config::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
     },
     /// Print the log's verifier key (C2SP vkey): the Ed25519 key, the one
     /// `--log-key` and policies take. `--all` prints every checkpoint key
@@ -115,7 +132,8 @@ fn main() -> std::process::ExitCode {
             data,
             origin,
             public_url,
-        }) => init(data, origin, public_url),
+            listen,
+        }) => init(data, origin, public_url, listen),
         Some(Command::Vkey { data, all, ml_dsa }) => print_vkey(&data, all, ml_dsa),
         Some(Command::Check { data }) => run_check(&data),
         Some(Command::Reindex { data, storage }) => run_reindex(&data, &storage),
@@ -130,7 +148,12 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init(data: PathBuf, origin: Option<String>, public_url: Option<String>) -> Result<(), String> {
+fn init(
+    data: PathBuf,
+    origin: Option<String>,
+    public_url: Option<String>,
+    listen: std::net::SocketAddr,
+) -> Result<(), String> {
     let cfg = Config::resolve(&RunArgs {
         data: Some(data),
         origin,
@@ -138,19 +161,31 @@ fn init(data: PathBuf, origin: Option<String>, public_url: Option<String>) -> Re
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
+    if cfg.origin.is_none() && listen.port() == 0 {
+        return Err(
+            "--listen with port 0 cannot name the log: give a fixed port, --public-url or --origin"
+                .into(),
+        );
+    }
+    let (origin, derived) = cfg.new_log_origin(listen).map_err(|e| e.to_string())?;
     let (_, created, _) =
-        load_or_create_log_signer(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+        load_or_create_log_signer(&cfg.data, &origin).map_err(|e| e.to_string())?;
     let keys = stored_verifier_keys(&cfg.data).map_err(|e| e.to_string())?;
     let Some(ed25519) = keys.first() else {
         return Err("no log key was stored".into());
     };
     if created {
         eprintln!(
-            "made the log keys (Ed25519 and ML-DSA-44, mode 0600) in {}; start the log with `provlog-server --data {}`; `provlog-server vkey --all` prints both",
+            "made the log keys (Ed25519 and ML-DSA-44, mode 0600) in {}, origin {origin}; start the log with `provlog-server --data {}`; `provlog-server vkey --all` prints both",
             cfg.data.display(),
             cfg.data.display()
         );
-    } else if ed25519.name() != cfg.origin {
+        if derived {
+            eprintln!(
+                "the origin was derived from --listen {listen}; a log others reach under a public URL is made with --public-url URL (an origin never changes)"
+            );
+        }
+    } else if ed25519.name() != origin {
         eprintln!(
             "the log key in {} already exists, with origin {} (kept)",
             cfg.data.display(),
@@ -210,18 +245,29 @@ fn run_reindex(data: &std::path::Path, storage: &StorageArgs) -> Result<(), Stri
 
 fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     let cfg = Config::resolve(args).map_err(|e| e.to_string())?;
+    // Bound first: a new log's default origin is derived from the address
+    // actually bound (port 0 included). Handed to tokio once it runs.
+    let std_listener = std::net::TcpListener::bind(cfg.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
+    let (origin, derived) = cfg.new_log_origin(addr).map_err(|e| e.to_string())?;
     let (log_signer, created, pq_created) =
-        load_or_create_log_signer(&cfg.data, &cfg.origin).map_err(|e| e.to_string())?;
+        load_or_create_log_signer(&cfg.data, &origin).map_err(|e| e.to_string())?;
     let signer = log_signer.ed25519().clone();
     if pq_created {
         tracing::info!(path = %cfg.data.join(LOG_MLDSA_KEY_FILE).display(), "created a new ML-DSA-44 log key");
     }
     if created {
-        tracing::info!(path = %cfg.data.join(LOG_KEY_FILE).display(), "created a new log key");
-    } else if args.origin.is_some() && signer.name() != cfg.origin {
+        tracing::info!(path = %cfg.data.join(LOG_KEY_FILE).display(), origin = %origin, "created a new log key");
+        if derived {
+            tracing::info!(
+                "origin {origin} was derived from the listen address; a log others reach under a public URL is created with --public-url URL (an origin never changes)"
+            );
+        }
+    } else if args.origin.is_some() && signer.name() != origin {
         return Err(format!(
             "--origin {} differs from the existing log key's name {}; a log's origin cannot change",
-            cfg.origin,
+            origin,
             signer.name()
         ));
     }
@@ -266,19 +312,21 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     // An exchange may be retried once after a 409; a round may start after
     // the one already running: receipts wait at most this for the quorum.
     let witness_wait = cfg.witness_timeout * 2 + Duration::from_secs(1);
-    let targets: Vec<_> = cfg
-        .witnesses
+    // The keys configured with one URL are one witness (asked once; each
+    // key's cosignature counts toward the quorum).
+    let groups = provlog_server::witnessing::group_targets(&cfg.witnesses)?;
+    let targets: Vec<_> = groups
         .iter()
-        .map(|w| (w.key.clone(), w.url.clone()))
+        .filter_map(|g| Some((g.keys.first()?.clone(), g.url.clone())))
         .collect();
     let publication = Publication::new(committed, &targets, cfg.witness_quorum, witness_wait);
     seq.set_publication(publication.clone());
     let mut slots = Vec::new();
-    for w in &cfg.witnesses {
-        let client = WitnessClient::new(&w.url, cfg.witness_timeout).map_err(|e| e.to_string())?;
-        slots.push(WitnessSlot::new(
-            w.key.clone(),
-            w.url.clone(),
+    for g in &groups {
+        let client = WitnessClient::new(&g.url, cfg.witness_timeout).map_err(|e| e.to_string())?;
+        slots.push(WitnessSlot::with_keys(
+            g.keys.clone(),
+            g.url.clone(),
             Arc::new(HttpWitness(client)),
         ));
     }
@@ -329,9 +377,7 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
         max_batch_claims: cfg.max_batch_claims,
         nodes,
         vindex,
-        bundles: Arc::new(provlog_server::bundle_gzip::BundleGzip::new(
-            provlog_server::bundle_gzip::DEFAULT_CAPACITY,
-        )),
+        tiles: Arc::new(provlog_server::tile_cache::TileCache::with_defaults()),
     });
     let scitt = provlog_server::scrapi::Scitt::new(
         log_signer.clone(),
@@ -359,25 +405,24 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
             );
             tokio::spawn(publisher.run());
         }
-        let listener = tokio::net::TcpListener::bind(cfg.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let listener = tokio::net::TcpListener::from_std(std_listener)
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         // Installed before the server says it is listening, so a SIGTERM
         // right after start is an ordered shutdown, not the default kill.
         let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
+        let base = cfg.public_url_for(addr);
         tracing::info!(
             listen = %addr,
+            public_url = %base,
             origin = signer.name(),
             vkey = %signer.verifier_key().to_vkey(),
             tree_size = size,
             data = %cfg.data.display(),
             "provlog log serving"
         );
-        let base = cfg
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
         tracing::info!(
             "try: provlog submit --log {base} --log-key {} FILE  (the verifier page is at {base}/)",
             signer.verifier_key().to_vkey()

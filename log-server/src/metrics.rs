@@ -33,6 +33,8 @@ pub struct WitnessMetrics {
     pub latency: Histogram,
     /// The last size it cosigned.
     pub cosigned_size: Gauge,
+    /// 422 answers: the witness holds a checkpoint this log's contradicts.
+    pub inconsistent: Counter,
 }
 
 fn witness_latency() -> Histogram {
@@ -78,6 +80,8 @@ pub struct Metrics {
     pub index_batch_keys: Histogram,
     /// Lookup proofs served.
     pub lookups: Counter,
+    /// Per-witness 422 ("inconsistent") answers.
+    pub witness_inconsistent: Family<WitnessLabel, Counter>,
     /// Whether storage writes are failing (see [`StorageHealth`]).
     pub storage: StorageHealth,
 }
@@ -105,6 +109,7 @@ impl Metrics {
             index_commit_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
             index_batch_keys: Histogram::new(exponential_buckets(1.0, 2.0, 16)),
             lookups: Counter::default(),
+            witness_inconsistent: Family::default(),
             storage: StorageHealth::default(),
             registry: Registry::default(),
         };
@@ -183,6 +188,11 @@ impl Metrics {
         );
         registry.register("lookup_proofs", "Lookup proofs served", m.lookups.clone());
         registry.register(
+            "witness_inconsistent",
+            "422 answers: the witness refused a checkpoint as inconsistent with one it cosigned (alert), per witness",
+            m.witness_inconsistent.clone(),
+        );
+        registry.register(
             "storage_failing",
             "1 while the log's storage writes fail (writes are refused with 503)",
             m.storage.failing_gauge.clone(),
@@ -200,6 +210,7 @@ impl Metrics {
             failures: self.witness_failures.get_or_create(&l).clone(),
             latency: self.witness_latency.get_or_create(&l).clone(),
             cosigned_size: self.witness_cosigned_size.get_or_create(&l).clone(),
+            inconsistent: self.witness_inconsistent.get_or_create(&l).clone(),
         }
     }
 

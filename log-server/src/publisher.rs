@@ -20,6 +20,16 @@
 //! itself. The sequencer never waits for any of this: batches keep being
 //! committed while a round runs.
 //!
+//! The quorum counts witness **keys**: a witness with a cosignature/v1 key
+//! and an ML-DSA-44 key (configured as two `VKEY=URL` with one URL, asked
+//! once) adds one cosignature per key whose line verified
+//! ([`attach_cosignatures`] per key), as a tlog-policy listing both keys
+//! as witnesses counts them. A witness that answers 422 (its view
+//! contradicts the checkpoint) is an alert: logged at error level with the
+//! sizes, counted in `witness_inconsistent_total`, shown in `/healthz`, and
+//! that checkpoint (same size and root, even re-signed) is not sent to it
+//! again; the next tree size is.
+//!
 //! A submitter's receipt first carries the committed checkpoint (log
 //! signature only). With quorum > 0 the appender waits, at most
 //! [`Publication::witness_wait`], for the round that covers it: if a
@@ -31,13 +41,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use provlog_core::checkpoint::Checkpoint;
+use provlog_core::hash::Hash;
 use provlog_core::note::{Note, VerifierKey};
 use provlog_core::witness::{AddOutcome, attach_cosignatures};
 use tokio::sync::{mpsc, watch};
 
 use crate::metrics::Metrics;
 use crate::storage::LogStorage;
-use crate::witnessing::{Exchange, WitnessCaller, ask};
+use crate::witnessing::{CallError, Exchange, WitnessCaller, ask};
 
 /// A checkpoint the sequencer committed: durable, signed by the log only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +144,8 @@ pub struct Publication {
 
 impl Publication {
     /// The views of a log whose stored checkpoint is `initial`. `quorum`
-    /// cosignatures are wanted from `witnesses` (none: quorum 0); with quorum
+    /// cosignatures are wanted from `witnesses` (one entry per witness: its
+    /// first key, for its name, and its URL; none: quorum 0); with quorum
     /// > 0 receipts wait at most `witness_wait` for them.
     pub fn new(
         initial: Committed,
@@ -292,26 +304,41 @@ impl Publication {
 
 /// A witness the publisher asks.
 pub struct WitnessSlot {
-    /// Its verifier key (its cosignatures must verify with it).
-    pub key: VerifierKey,
+    /// Its verifier keys (`0x04` and/or `0x06`; its cosignature lines must
+    /// verify with one of them). The first key's name labels its metrics.
+    pub keys: Vec<VerifierKey>,
     /// For logs and metrics.
     pub url: String,
     /// How it is called.
     pub caller: Arc<dyn WitnessCaller>,
     known_size: u64,
     busy: bool,
+    /// The checkpoint (size, root) it refused as inconsistent (422): not
+    /// sent to it again.
+    refused: Option<(u64, Hash)>,
 }
 
 impl WitnessSlot {
-    /// A witness nobody has asked yet.
+    /// A witness with one key nobody has asked yet.
     pub fn new(key: VerifierKey, url: String, caller: Arc<dyn WitnessCaller>) -> Self {
+        Self::with_keys(vec![key], url, caller)
+    }
+
+    /// A witness with several keys (one request per checkpoint; each key's
+    /// verified cosignature counts toward the quorum).
+    pub fn with_keys(keys: Vec<VerifierKey>, url: String, caller: Arc<dyn WitnessCaller>) -> Self {
         WitnessSlot {
-            key,
+            keys,
             url,
             caller,
             known_size: 0,
             busy: false,
+            refused: None,
         }
+    }
+
+    fn name(&self) -> &str {
+        self.keys.first().map(VerifierKey::name).unwrap_or("")
     }
 }
 
@@ -319,8 +346,12 @@ struct Round {
     id: u64,
     committed: Arc<Committed>,
     note: Note,
+    /// Witness keys whose cosignature verified.
     cosigners: usize,
+    /// Witnesses asked that have not answered.
     pending: usize,
+    /// Their keys: the most cosignatures still to come.
+    pending_keys: usize,
     decided: bool,
 }
 
@@ -411,12 +442,15 @@ impl Publisher {
         tx: &mpsc::UnboundedSender<Answer>,
     ) -> Round {
         let mut pending = 0;
+        let mut pending_keys = 0;
+        let tree = (committed.checkpoint.size, committed.checkpoint.root);
         for (i, w) in self.witnesses.iter_mut().enumerate() {
-            if w.busy {
+            if w.busy || w.refused == Some(tree) {
                 continue;
             }
             w.busy = true;
             pending += 1;
+            pending_keys += w.keys.len();
             let (caller, log, tx) = (w.caller.clone(), self.log.clone(), tx.clone());
             let (note, size, known, timeout) = (
                 committed.note.clone(),
@@ -441,6 +475,7 @@ impl Publisher {
             note,
             cosigners: 0,
             pending,
+            pending_keys,
             decided: false,
         }
     }
@@ -450,7 +485,7 @@ impl Publisher {
     fn decide(&self, r: &mut Round) {
         let quorum = self.publication.quorum;
         let met = quorum > 0 && r.cosigners >= quorum;
-        let out_of_reach = r.cosigners + r.pending < quorum;
+        let out_of_reach = r.cosigners + r.pending_keys < quorum;
         if r.decided || !(met || out_of_reach || r.pending == 0) {
             return;
         }
@@ -482,7 +517,7 @@ impl Publisher {
         };
         w.busy = false;
         w.known_size = a.exchange.known_size;
-        let label = w.key.name().to_string();
+        let label = w.name().to_string();
         let m = self.metrics.witness(&label);
         m.requests.inc_by(u64::from(a.exchange.requests));
         m.latency.observe(a.elapsed.as_secs_f64());
@@ -490,21 +525,60 @@ impl Publisher {
             return;
         };
         r.pending = r.pending.saturating_sub(1);
+        r.pending_keys = r.pending_keys.saturating_sub(w.keys.len());
         let size = r.committed.checkpoint.size;
         let error = match a.exchange.outcome {
-            Ok(AddOutcome::Cosigned(sigs)) => match attach_cosignatures(&r.note, &sigs, &w.key) {
-                Ok(n) => {
-                    r.note = n;
-                    r.cosigners += 1;
-                    m.cosigned_size.set(size as i64);
-                    None
+            Ok(AddOutcome::Cosigned(sigs)) => {
+                // Each key separately: every key whose line verifies counts.
+                let mut note = r.note.clone();
+                let mut attached = 0;
+                let mut why = None;
+                for key in &w.keys {
+                    match attach_cosignatures(&note, &sigs, key) {
+                        Ok(n) => {
+                            note = n;
+                            attached += 1;
+                        }
+                        Err(e) => why = Some(e),
+                    }
                 }
-                Err(e) => Some(format!("answer rejected: {e}")),
-            },
+                if attached > 0 {
+                    r.note = note;
+                    r.cosigners += attached;
+                    m.cosigned_size.set(size as i64);
+                }
+                match why {
+                    None => None,
+                    // Some keys cosigned: the others' lines are missing or bad.
+                    Some(e) if attached > 0 => {
+                        tracing::warn!(witness = %w.url, size, error = %e, "a witness key did not cosign");
+                        None
+                    }
+                    Some(e) => Some(format!("answer rejected: {e}")),
+                }
+            }
             Ok(AddOutcome::Conflict(s)) => Some(format!(
                 "the witness has cosigned size {s}, cannot cosign size {size} from it"
             )),
-            Err(e) => Some(e),
+            Err(CallError::Inconsistent(e)) => {
+                m.inconsistent.inc();
+                w.refused = Some((size, r.committed.checkpoint.root));
+                tracing::error!(
+                    alert = "witness-inconsistent",
+                    witness = %label,
+                    url = %w.url,
+                    size,
+                    old_size = a.exchange.old_size,
+                    root = %hex::encode(r.committed.checkpoint.root),
+                    error = %e,
+                    "ALERT: the witness refuses this log's checkpoint as inconsistent with one it cosigned; not sending it this checkpoint again"
+                );
+                Some(format!(
+                    "INCONSISTENT: refused checkpoint size {size} (from old size {}) as inconsistent with what it cosigned: {e}",
+                    a.exchange.old_size
+                ))
+            }
+            Err(CallError::Failed(e)) => Some(e),
         };
         match &error {
             None => self

@@ -7,6 +7,10 @@
 //!   (`application/cose`) and `Location: /entries/<id>`; still pending
 //!   after [`REGISTER_WAIT`]: `303` + `Location` + `Retry-After`.
 //! - `GET /entries/<id>`: `200` receipt, `302` while pending, `404`.
+//! - `GET /entries/<id>/receipts`: every receipt of the entry, one per log
+//!   key (Ed25519 first, then ML-DSA-44), as the CBOR array
+//!   `[+ bstr .cbor receipt]` that a transparent statement carries in
+//!   header 394 (`application/cbor`); `302` while pending, `404`.
 //!   `<id>` is the lowercase hex leaf hash SHA-256(0x00 ‖ statement): the
 //!   log's dedup key, so it is stable, computable by the client, and
 //!   answerable from the dedup index after a restart.
@@ -207,10 +211,11 @@ impl Scitt {
         Ok(h)
     }
 
-    /// The Ed25519 COSE receipt for the statement with leaf hash `leaf`
-    /// against the newest committed checkpoint, or `None` if it is not in
-    /// that tree. Blocking (storage reads, maybe signing).
-    fn receipt(&self, state: &AppState, leaf: &Hash) -> Result<Option<Vec<u8>>, Problem> {
+    /// The COSE receipts for the statement with leaf hash `leaf` against
+    /// the newest committed checkpoint, one per log key (Ed25519 first), or
+    /// `None` if it is not in that tree. Blocking (storage reads, maybe
+    /// signing).
+    fn receipts(&self, state: &AppState, leaf: &Hash) -> Result<Option<Vec<Vec<u8>>>, Problem> {
         let committed = state.publication.committed();
         let size = committed.checkpoint.size;
         let tiles = TileNodeReader::new(StorageTiles(&*state.log), size);
@@ -222,14 +227,19 @@ impl Scitt {
         let proof = inclusion_proof(&state.nodes.reader(&*state.log, size), index, size)
             .map_err(|e| Problem::internal(e.to_string()))?;
         let heads = self.tree_heads(&committed)?;
-        let head = heads
+        let receipts = heads
             .heads
-            .first()
-            .ok_or_else(|| Problem::internal("no signed tree head"))?;
-        let receipt = head
-            .receipt(index, &proof)
-            .map_err(|e| Problem::internal(format!("cannot build the receipt: {e}")))?;
-        Ok(Some(receipt.to_bytes().to_vec()))
+            .iter()
+            .map(|head| {
+                head.receipt(index, &proof)
+                    .map(|r| r.to_bytes().to_vec())
+                    .map_err(|e| Problem::internal(format!("cannot build the receipt: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if receipts.is_empty() {
+            return Err(Problem::internal("no signed tree head"));
+        }
+        Ok(Some(receipts))
     }
 }
 
@@ -248,21 +258,33 @@ pub fn router(state: Arc<AppState>, scitt: Arc<Scitt>) -> Router {
                 })),
         )
         .route("/entries/{id}", get(get_entry))
+        .route("/entries/{id}/receipts", get(get_receipts))
         .route("/.well-known/scitt-keys", get(get_keys))
         .route("/.well-known/scitt-keys/{kid}", get(get_key))
         .with_state((state, scitt))
 }
 
-/// The receipt of `leaf`, off the reactor.
+/// The receipts of `leaf` (Ed25519 first), off the reactor.
+async fn receipts_off_reactor(
+    state: &Arc<AppState>,
+    scitt: &Arc<Scitt>,
+    leaf: Hash,
+) -> Result<Option<Vec<Vec<u8>>>, Problem> {
+    let (state, scitt) = (state.clone(), scitt.clone());
+    tokio::task::spawn_blocking(move || scitt.receipts(&state, &leaf))
+        .await
+        .map_err(|e| Problem::internal(format!("receipt task failed: {e}")))?
+}
+
+/// The Ed25519 receipt of `leaf` (what SCRAPI answers), off the reactor.
 async fn receipt_off_reactor(
     state: &Arc<AppState>,
     scitt: &Arc<Scitt>,
     leaf: Hash,
 ) -> Result<Option<Vec<u8>>, Problem> {
-    let (state, scitt) = (state.clone(), scitt.clone());
-    tokio::task::spawn_blocking(move || scitt.receipt(&state, &leaf))
-        .await
-        .map_err(|e| Problem::internal(format!("receipt task failed: {e}")))?
+    Ok(receipts_off_reactor(state, scitt, leaf)
+        .await?
+        .and_then(|r| r.into_iter().next()))
 }
 
 fn redirect(status: StatusCode, location: &str) -> Response {
@@ -371,6 +393,42 @@ async fn get_entry(State((state, scitt)): State<Shared>, uri: Uri) -> Response {
         Ok(Some(r)) => receipt_response(StatusCode::OK, None, r),
         Ok(None) if scitt.pending().contains(&leaf) => {
             redirect(StatusCode::FOUND, &format!("/entries/{raw}"))
+        }
+        Ok(None) => ScrapiError(Problem::not_found(format!(
+            "no statement with id {raw} is registered"
+        )))
+        .into_response(),
+        Err(p) => ScrapiError(p).into_response(),
+    }
+}
+
+/// `GET /entries/<id>/receipts`: the CBOR array of every receipt.
+async fn get_receipts(State((state, scitt)): State<Shared>, uri: Uri) -> Response {
+    let raw = uri
+        .path()
+        .strip_prefix("/entries/")
+        .and_then(|p| p.strip_suffix("/receipts"))
+        .unwrap_or_default();
+    let Some(leaf) = parse_id(raw) else {
+        return ScrapiError(Problem::not_found(
+            "an entry id is the statement's leaf hash: 64 lowercase hex digits",
+        ))
+        .into_response();
+    };
+    match receipts_off_reactor(&state, &scitt, leaf).await {
+        Ok(Some(receipts)) => {
+            let body = Item::Array(receipts.iter().map(|r| Item::Bytes(r)).collect()).to_vec();
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(CBOR_MEDIA_TYPE),
+                )],
+                body,
+            )
+                .into_response()
+        }
+        Ok(None) if scitt.pending().contains(&leaf) => {
+            redirect(StatusCode::FOUND, &format!("/entries/{raw}/receipts"))
         }
         Ok(None) => ScrapiError(Problem::not_found(format!(
             "no statement with id {raw} is registered"

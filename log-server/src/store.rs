@@ -161,11 +161,47 @@ fn tile_key(level: TileLevel, index: u64) -> [u8; 9] {
     k
 }
 
-fn asset_key(asset: &Hash, index: u64) -> [u8; 40] {
+/// The asset index key: asset hash, then the entry index (big-endian), so
+/// a prefix scan lists an asset's entries in log order.
+pub(crate) fn asset_key(asset: &Hash, index: u64) -> [u8; 40] {
     let mut k = [0u8; 40];
     k[..32].copy_from_slice(asset);
     k[32..].copy_from_slice(&index.to_be_bytes());
     k
+}
+
+/// The index stored for `leaf` in a dedup keyspace (8 bytes, big-endian).
+/// Shared by the embedded store and the S3 backend's local index.
+pub(crate) fn dedup_get(dedup: &Keyspace, leaf: &Hash) -> Result<Option<u64>, StorageError> {
+    match dedup.get(leaf)? {
+        None => Ok(None),
+        Some(v) => {
+            let b: [u8; 8] = v
+                .as_ref()
+                .try_into()
+                .map_err(|_| StorageError::Corrupt("dedup value is not 8 bytes".into()))?;
+            Ok(Some(u64::from_be_bytes(b)))
+        }
+    }
+}
+
+/// Up to `limit` entry indexes of `asset` in an asset keyspace, in log
+/// order (see [`asset_key`]).
+pub(crate) fn assets_scan(
+    assets: &Keyspace,
+    asset: &Hash,
+    limit: usize,
+) -> Result<Vec<u64>, StorageError> {
+    let mut out = Vec::new();
+    for kv in assets.prefix(asset).take(limit) {
+        let key = kv.key()?;
+        let b: [u8; 8] = key
+            .get(32..40)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| StorageError::Corrupt("asset key is not 40 bytes".into()))?;
+        out.push(u64::from_be_bytes(b));
+    }
+    Ok(out)
 }
 
 /// Locks `dir` (creating it and the lock file), recording our pid, so that a
@@ -578,29 +614,11 @@ impl LogStorage for Store {
 
 impl IndexStorage for Store {
     fn index_of_leaf(&self, leaf: &Hash) -> Result<Option<u64>, StorageError> {
-        match self.dedup.get(leaf)? {
-            None => Ok(None),
-            Some(v) => {
-                let b: [u8; 8] = v
-                    .as_ref()
-                    .try_into()
-                    .map_err(|_| StorageError::Corrupt("dedup value is not 8 bytes".into()))?;
-                Ok(Some(u64::from_be_bytes(b)))
-            }
-        }
+        dedup_get(&self.dedup, leaf)
     }
 
     fn lookup_asset(&self, asset: &Hash, limit: usize) -> Result<Vec<u64>, StorageError> {
-        let mut out = Vec::new();
-        for kv in self.assets.prefix(asset).take(limit) {
-            let key = kv.key()?;
-            let b: [u8; 8] = key
-                .get(32..40)
-                .and_then(|s| s.try_into().ok())
-                .ok_or_else(|| StorageError::Corrupt("asset key is not 40 bytes".into()))?;
-            out.push(u64::from_be_bytes(b));
-        }
-        Ok(out)
+        assets_scan(&self.assets, asset, limit)
     }
 
     fn has_asset_entry(&self, asset: &Hash, index: u64) -> Result<bool, StorageError> {

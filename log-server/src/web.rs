@@ -31,21 +31,82 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
     img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
     frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'";
 
-/// Answer to `GET /` for clients that do not ask for HTML (e.g. curl).
-const TEXT_INDEX: &str = concat!(
-    "provlog transparency log\n",
-    "\n",
-    "Open this address in a web browser to verify a file (the page checks every\n",
-    "proof in the browser). API (spec/http-api.md):\n",
-    "  GET  /checkpoint                 latest signed checkpoint\n",
-    "  GET  /tile/<L>/<N>[.p/<W>]       C2SP tlog-tiles hash tiles and entry bundles\n",
-    "  GET  /v1/log                     the log's key and witnesses (JSON)\n",
-    "  GET  /v1/lookup?asset=<sha256>   claims for an asset, with inclusion proofs\n",
-    "  GET  /v1/entries/<index>         one signed claim\n",
-    "  GET  /v1/proof/inclusion?index=<i>[&size=<n>]\n",
-    "  GET  /v1/proof/consistency?old=<m>[&new=<n>]\n",
-    "  POST /v1/claims, /v1/claims/batch\n",
-);
+/// The useful endpoints, as `(method, path, what)`: the text and JSON
+/// answers of `GET /` list them (spec/http-api.md has them all).
+const ENDPOINTS: &[(&str, &str, &str)] = &[
+    (
+        "GET",
+        "/checkpoint",
+        "latest signed checkpoint (C2SP tlog-checkpoint)",
+    ),
+    (
+        "GET",
+        "/tile/<L>/<N>[.p/<W>]",
+        "C2SP tlog-tiles hash tiles; /tile/entries/<N> entry bundles",
+    ),
+    ("GET", "/v1/log", "the log's keys and witnesses (JSON)"),
+    (
+        "GET",
+        "/v1/lookup?asset=<sha256>",
+        "claims for an asset, with inclusion proofs",
+    ),
+    ("GET", "/v1/entries/<index>", "one signed claim"),
+    (
+        "GET",
+        "/v1/proof/inclusion?index=<i>[&size=<n>]",
+        "inclusion proof",
+    ),
+    (
+        "GET",
+        "/v1/proof/consistency?old=<m>[&new=<n>]",
+        "consistency proof",
+    ),
+    (
+        "POST",
+        "/v1/claims, /v1/claims/batch",
+        "register signed claims",
+    ),
+    (
+        "POST",
+        "/entries",
+        "SCITT SCRAPI registration (spec/scitt.md)",
+    ),
+    (
+        "GET",
+        "/healthz, /metrics",
+        "health (JSON) and Prometheus metrics",
+    ),
+];
+
+/// Answer to `GET /` for clients that do not ask for HTML (e.g. curl):
+/// what this server is, its origin and key, and the useful endpoints.
+fn text_index(info: &LogInfo) -> String {
+    let mut s = format!(
+        "provlog transparency log {}\nlog key (pin it from a source you trust, not from here): {}\n\n\
+         Open this address in a web browser to verify a file (the page checks every\n\
+         proof in the browser). `provlog submit`/`verify`/`lookup` are the command-line\n\
+         client. API (spec/http-api.md):\n",
+        info.origin, info.vkey
+    );
+    for (method, path, what) in ENDPOINTS {
+        s.push_str(&format!("  {method:<4} {path:<42} {what}\n"));
+    }
+    s
+}
+
+/// The same for clients that ask for JSON.
+fn json_index(info: &LogInfo) -> serde_json::Value {
+    serde_json::json!({
+        "server": "provlog transparency log",
+        "origin": info.origin,
+        "vkey": info.vkey,
+        "spec": "spec/http-api.md",
+        "endpoints": ENDPOINTS
+            .iter()
+            .map(|(m, p, w)| serde_json::json!({"method": m, "path": p, "what": w}))
+            .collect::<Vec<_>>(),
+    })
+}
 
 /// What the log says about itself at `GET /v1/log`. Informational: a
 /// verifier pins the log key from a source it trusts, not from here.
@@ -96,8 +157,15 @@ impl LogInfo {
 /// Routes for the page and `/v1/log`; merge into the API router.
 pub fn router<S: Clone + Send + Sync + 'static>(info: LogInfo) -> Router<S> {
     let info = std::sync::Arc::new(info);
+    let about = info.clone();
     Router::new()
-        .route("/", get(index))
+        .route(
+            "/",
+            get(move |headers: HeaderMap| {
+                let info = about.clone();
+                async move { index(&headers, &info) }
+            }),
+        )
         .route("/entry/{index}", get(entry))
         .route(
             "/assets/app.js",
@@ -155,14 +223,25 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
-async fn index(headers: HeaderMap) -> Response {
-    if wants_html(&headers) {
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+/// `GET /`: the page for browsers, JSON for clients asking for it, else
+/// a short text description.
+fn index(headers: &HeaderMap, info: &LogInfo) -> Response {
+    if wants_html(headers) {
         asset(INDEX_HTML, "text/html; charset=utf-8")
+    } else if wants_json(headers) {
+        axum::Json(json_index(info)).into_response()
     } else {
         (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            TEXT_INDEX,
+            text_index(info),
         )
             .into_response()
     }
@@ -203,5 +282,78 @@ mod tests {
             !html.contains("style="),
             "no inline style (the CSP forbids it)"
         );
+    }
+
+    async fn get_root(accept: Option<&str>) -> (StatusCode, String, String) {
+        use tower::ServiceExt;
+        let key = provlog_core::note::NoteSigner::generate("127.0.0.1:7300")
+            .expect("key")
+            .verifier_key();
+        let app: Router = router(LogInfo::new(&key, &[], 0));
+        let mut req = axum::http::Request::get("/");
+        if let Some(a) = accept {
+            req = req.header(header::ACCEPT, a);
+        }
+        let resp = app
+            .oneshot(req.body(axum::body::Body::empty()).expect("request"))
+            .await
+            .expect("answer");
+        let status = resp.status();
+        let ct = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let text = String::from_utf8(body.to_vec()).expect("utf-8");
+        assert!(text.len() < 64 * 1024 || ct.starts_with("text/html"));
+        (status, ct, text.replace(&key.to_vkey(), "<VKEY>"))
+    }
+
+    #[tokio::test]
+    async fn the_root_says_what_this_server_is_to_every_client() {
+        // curl's default (`*/*`), no Accept at all, and text/plain: text.
+        for accept in [Some("*/*"), None, Some("text/plain")] {
+            let (status, ct, text) = get_root(accept).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(ct, "text/plain; charset=utf-8", "{accept:?}");
+            assert!(
+                text.starts_with("provlog transparency log 127.0.0.1:7300\n"),
+                "{text}"
+            );
+            assert!(
+                text.contains("log key (pin it from a source you trust, not from here): <VKEY>")
+            );
+            for path in [
+                "/checkpoint",
+                "/v1/lookup?asset=",
+                "/v1/claims",
+                "/healthz",
+                "/entries",
+            ] {
+                assert!(text.contains(path), "{path} listed: {text}");
+            }
+        }
+        let (status, ct, json) = get_root(Some("application/json")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ct, "application/json");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(v["server"], "provlog transparency log");
+        assert_eq!(v["origin"], "127.0.0.1:7300");
+        assert_eq!(v["vkey"], "<VKEY>");
+        let paths: Vec<&str> = v["endpoints"]
+            .as_array()
+            .expect("endpoints")
+            .iter()
+            .filter_map(|e| e["path"].as_str())
+            .collect();
+        assert!(paths.contains(&"/checkpoint"), "{paths:?}");
+        // A browser gets the page.
+        let (_, ct, html) = get_root(Some("text/html,application/xhtml+xml,*/*;q=0.8")).await;
+        assert_eq!(ct, "text/html; charset=utf-8");
+        assert!(html.contains("/assets/app.js"));
     }
 }

@@ -2,6 +2,10 @@
 //! (answering, silent, down, or already ahead of the log) and tokio's
 //! paused clock, so every timeout is exact virtual time, never a sleep.
 //! The sequencer is stepped by the test; it never waits for a witness.
+//! The same witnesses also speak real HTTP on 127.0.0.1 (through the log's
+//! `HttpWitness` and `WitnessClient`): one with an ML-DSA-44 key as well
+//! (both cosignatures attached and counted), one that answers 422 (an
+//! alert, counted, and the checkpoint not sent to it again).
 
 mod common;
 
@@ -12,11 +16,11 @@ use std::time::Duration;
 use common::{claim, log_key, open};
 use provlog_core::checkpoint::verify_checkpoint;
 use provlog_core::hash::{EMPTY_ROOT, Hash};
-use provlog_core::note::{Note, NoteSigner, VerifierKey};
+use provlog_core::note::{MlDsa44NoteSigner, Note, NoteSigner, VerifierKey};
 use provlog_core::policy::{Policy, Quorum, Threshold};
 use provlog_core::proof::verify_consistency;
 use provlog_core::receipt::Receipt;
-use provlog_core::witness::{AddCheckpointRequest, AddOutcome};
+use provlog_core::witness::{AddCheckpointRequest, AddOutcome, cosignature_response, size_body};
 use provlog_server::appender::{Appended, Appender, Submission};
 use provlog_server::memory::MemoryStorage;
 use provlog_server::metrics::Metrics;
@@ -24,7 +28,7 @@ use provlog_server::node_cache::NodeCache;
 use provlog_server::publisher::{Publication, Publisher, WitnessSlot};
 use provlog_server::ratelimit::RateLimiter;
 use provlog_server::sequencer::{Pending, Sequencer};
-use provlog_server::witnessing::{CallFuture, WitnessCaller};
+use provlog_server::witnessing::{CallError, CallFuture, HttpWitness, WitnessCaller};
 use tokio::time::Instant;
 
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -34,27 +38,55 @@ enum Mode {
     Answer,
     Silent,
     Down,
+    /// Answers 422 to everything: it holds another view of the log.
+    Inconsistent,
 }
 
 /// A tlog-witness in memory: checks the log's signature, the old size and
 /// the consistency proof, then cosigns.
 struct FakeWitness {
     signer: NoteSigner,
+    /// Also cosigns with subtree/v1 (ML-DSA-44) when set.
+    ml_dsa: Option<MlDsa44NoteSigner>,
     log: VerifierKey,
     state: Mutex<(u64, Hash)>,
     mode: Mutex<Mode>,
     calls: AtomicUsize,
+    /// Checkpoint sizes asked over HTTP, in order (`serve_http`).
+    sizes: Mutex<Vec<u64>>,
 }
 
 impl FakeWitness {
     fn new(name: &str, mode: Mode) -> Arc<Self> {
         Arc::new(FakeWitness {
             signer: NoteSigner::generate_cosigner(name).expect("witness key"),
+            ml_dsa: None,
             log: log_key(),
             state: Mutex::new((0, EMPTY_ROOT)),
             mode: Mutex::new(mode),
             calls: AtomicUsize::new(0),
+            sizes: Mutex::new(Vec::new()),
         })
+    }
+
+    /// A witness with a cosignature/v1 and an ML-DSA-44 key, one name.
+    fn new_with_ml_dsa(name: &str) -> Arc<Self> {
+        Arc::new(FakeWitness {
+            signer: NoteSigner::generate_cosigner(name).expect("witness key"),
+            ml_dsa: Some(MlDsa44NoteSigner::generate(name).expect("ML-DSA-44 key")),
+            log: log_key(),
+            state: Mutex::new((0, EMPTY_ROOT)),
+            mode: Mutex::new(Mode::Answer),
+            calls: AtomicUsize::new(0),
+            sizes: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Its keys: cosignature/v1, then ML-DSA-44 if it has one.
+    fn keys(&self) -> Vec<VerifierKey> {
+        let mut k = vec![self.key()];
+        k.extend(self.ml_dsa.as_ref().map(MlDsa44NoteSigner::verifier_key));
+        k
     }
 
     fn set(&self, mode: Mode) {
@@ -69,22 +101,46 @@ impl FakeWitness {
         self.calls.load(Ordering::SeqCst)
     }
 
-    fn decide(&self, req: &AddCheckpointRequest) -> Result<AddOutcome, String> {
+    /// How many times checkpoints of `size` were asked over HTTP. (The
+    /// publisher may or may not ask for the log's first checkpoint before a
+    /// test's first batch lands, so tests count per size, not in total.)
+    fn asked(&self, size: u64) -> usize {
+        self.sizes
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|&&s| s == size)
+            .count()
+    }
+
+    /// Every size asked over HTTP.
+    fn sizes(&self) -> Vec<u64> {
+        self.sizes.lock().expect("lock").clone()
+    }
+
+    fn decide(&self, req: &AddCheckpointRequest) -> Result<AddOutcome, CallError> {
         let cp = verify_checkpoint(&req.checkpoint, &self.log)
             .map_err(|e| e.to_string())?
             .checkpoint;
+        if *self.mode.lock().expect("lock") == Mode::Inconsistent {
+            return Err(CallError::Inconsistent("422 another view".into()));
+        }
         let mut st = self.state.lock().expect("lock");
         if req.old_size != st.0 {
             return Ok(AddOutcome::Conflict(st.0));
         }
         if req.old_size > 0 && req.old_size < cp.size {
             verify_consistency(req.old_size, cp.size, &st.1, &cp.root, &req.proof)
-                .map_err(|e| format!("422 bad proof: {e}"))?;
+                .map_err(|e| CallError::Inconsistent(format!("422 bad proof: {e}")))?;
         }
         let note = Note::parse(&req.checkpoint).map_err(|e| e.to_string())?;
         let sig = Note::sign(&note.text, &self.signer, 1_800_000_000).map_err(|e| e.to_string())?;
+        let mut sigs = vec![sig];
+        if let Some(m) = &self.ml_dsa {
+            sigs.push(m.cosign(&cp, 1_800_000_000).map_err(|e| e.to_string())?);
+        }
         *st = (cp.size, cp.root);
-        Ok(AddOutcome::Cosigned(vec![sig]))
+        Ok(AddOutcome::Cosigned(sigs))
     }
 }
 
@@ -94,8 +150,8 @@ impl WitnessCaller for FakeWitness {
         let mode = *self.mode.lock().expect("lock");
         match mode {
             Mode::Silent => Box::pin(std::future::pending()),
-            Mode::Down => Box::pin(async { Err("connection refused".to_string()) }),
-            Mode::Answer => {
+            Mode::Down => Box::pin(async { Err(CallError::Failed("connection refused".into())) }),
+            Mode::Answer | Mode::Inconsistent => {
                 let r = self.decide(&req);
                 Box::pin(async move { r })
             }
@@ -108,6 +164,7 @@ struct Log {
     seq: Sequencer,
     publication: Arc<Publication>,
     appender: Arc<Appender>,
+    metrics: Arc<Metrics>,
     rx: mpsc::Receiver<Pending>,
     now: u64,
     next_claim: u64,
@@ -115,26 +172,52 @@ struct Log {
 
 /// A log with `witnesses` and `quorum`; its publisher runs as a task.
 fn log_with(witnesses: &[Arc<FakeWitness>], quorum: usize) -> Log {
-    let store = Arc::new(MemoryStorage::new());
-    let mut seq = open(&store, 1_800_000_000_000).expect("open");
     let targets: Vec<(VerifierKey, String)> = witnesses
         .iter()
         .enumerate()
         .map(|(i, w)| (w.key(), format!("memory://w{i}")))
         .collect();
-    let publication = Publication::new(
-        seq.committed().expect("committed"),
-        &targets,
-        quorum,
-        TIMEOUT * 2 + Duration::from_secs(1),
-    );
-    seq.set_publication(publication.clone());
-    let metrics = Arc::new(Metrics::new());
     let slots = witnesses
         .iter()
         .zip(&targets)
         .map(|(w, (k, url))| WitnessSlot::new(k.clone(), url.clone(), w.clone()))
         .collect();
+    log_with_slots(&targets, slots, quorum)
+}
+
+/// A log whose witnesses are the fakes served over HTTP at their URLs,
+/// called as the server calls witnesses (`HttpWitness`), each with all its
+/// keys.
+fn log_over_http(witnesses: &[(Arc<FakeWitness>, String)], quorum: usize) -> Log {
+    let targets: Vec<(VerifierKey, String)> = witnesses
+        .iter()
+        .map(|(w, url)| (w.key(), url.clone()))
+        .collect();
+    let slots = witnesses
+        .iter()
+        .map(|(w, url)| {
+            let client = provlog_client::witness::WitnessClient::new(url, TIMEOUT).expect("client");
+            WitnessSlot::with_keys(w.keys(), url.clone(), Arc::new(HttpWitness(client)))
+        })
+        .collect();
+    log_with_slots(&targets, slots, quorum)
+}
+
+fn log_with_slots(
+    targets: &[(VerifierKey, String)],
+    slots: Vec<WitnessSlot>,
+    quorum: usize,
+) -> Log {
+    let store = Arc::new(MemoryStorage::new());
+    let mut seq = open(&store, 1_800_000_000_000).expect("open");
+    let publication = Publication::new(
+        seq.committed().expect("committed"),
+        targets,
+        quorum,
+        TIMEOUT * 2 + Duration::from_secs(1),
+    );
+    seq.set_publication(publication.clone());
+    let metrics = Arc::new(Metrics::new());
     start_publisher(&publication, slots, &store, &metrics);
     let (tx, rx) = mpsc::channel();
     let appender = Arc::new(Appender::new(
@@ -144,13 +227,14 @@ fn log_with(witnesses: &[Arc<FakeWitness>], quorum: usize) -> Log {
         publication.clone(),
         store.clone(),
         Arc::new(NodeCache::new(64)),
-        metrics,
+        metrics.clone(),
     ));
     Log {
         store,
         seq,
         publication,
         appender,
+        metrics,
         rx,
         now: 1_800_000_000_000,
         next_claim: 0,
@@ -423,4 +507,148 @@ async fn a_witness_that_is_down_is_reported_per_witness() {
     let cur = log.publication.current();
     assert_eq!((cur.cosignatures, cur.quorum), (1, 2));
     assert_eq!(cur.quorum_header(), "not-met; cosignatures=1; quorum=2");
+}
+
+/// Serves `w` as a tlog-witness over real HTTP on 127.0.0.1 (200 with the
+/// cosignature lines, 409 with the size, 422 when inconsistent); returns
+/// its submission prefix.
+async fn serve_http(w: Arc<FakeWitness>) -> String {
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::StatusCode;
+    async fn add(State(w): State<Arc<FakeWitness>>, body: Bytes) -> (StatusCode, Vec<u8>) {
+        w.calls.fetch_add(1, Ordering::SeqCst);
+        let req = match AddCheckpointRequest::parse(&body) {
+            Ok(r) => r,
+            Err(e) => return (StatusCode::BAD_REQUEST, e.to_string().into_bytes()),
+        };
+        if let Ok(v) = verify_checkpoint(&req.checkpoint, &w.log) {
+            w.sizes.lock().expect("lock").push(v.checkpoint.size);
+        }
+        match w.decide(&req) {
+            Ok(AddOutcome::Cosigned(sigs)) => (StatusCode::OK, cosignature_response(&sigs)),
+            Ok(AddOutcome::Conflict(s)) => (StatusCode::CONFLICT, size_body(s)),
+            Err(CallError::Inconsistent(e)) => (StatusCode::UNPROCESSABLE_ENTITY, e.into_bytes()),
+            Err(CallError::Failed(e)) => (StatusCode::FORBIDDEN, e.into_bytes()),
+        }
+    }
+    let app = axum::Router::new()
+        .route("/add-checkpoint", axum::routing::post(add))
+        .with_state(w);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// Waits (real time, at most 10 s) until `f` holds; panics with `what`.
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_both_cosignatures_of_a_witness_with_an_ml_dsa_44_key_count() {
+    let w = FakeWitness::new_with_ml_dsa("pq.example");
+    let url = serve_http(w.clone()).await;
+    let mut log = log_over_http(&[(w.clone(), url)], 2);
+    let r = log.submit(4).await.expect("join");
+    assert!(r.witnesses.met);
+    assert_eq!(r.witnesses.header(), "met; cosignatures=2; quorum=2");
+    assert_eq!(w.asked(4), 1, "one request for both keys: {:?}", w.sizes());
+    let keys = w.keys();
+    assert_eq!(keys[1].key_type(), 0x06);
+    // A policy demanding both of the witness's keys (policy.md §6).
+    let mut both = Policy::single_log(log_key());
+    both.add_witness("w-ed", keys[0].clone(), None)
+        .expect("w-ed");
+    both.add_witness("w-pq", keys[1].clone(), None)
+        .expect("w-pq");
+    both.add_group("w", Threshold::All, vec!["w-ed".into(), "w-pq".into()])
+        .expect("group");
+    both.set_quorum(Quorum::Named("w".into())).expect("quorum");
+    assert_eq!(verify_all(&r, &both), vec![2; 4]);
+    // The ML-DSA-44 line alone meets a policy that names only that key.
+    let mut pq = Policy::single_log(log_key());
+    pq.add_witness("w-pq", keys[1].clone(), None).expect("w-pq");
+    pq.set_quorum(Quorum::Named("w-pq".into())).expect("quorum");
+    assert_eq!(verify_all(&r, &pq), vec![1; 4]);
+    let note = Note::parse(&r.receipts[0].checkpoint).expect("note");
+    assert!(
+        note.signatures
+            .iter()
+            .any(|s| s.key_id == keys[1].key_id() && s.signature.len() > 2420),
+        "a subtree/v1 line (8-byte time + 2,420-byte signature)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_a_422_is_an_alert_counted_and_that_checkpoint_not_sent_again() {
+    let ok = FakeWitness::new("ok.example", Mode::Answer);
+    let bad = FakeWitness::new("bad.example", Mode::Inconsistent);
+    let (ok_url, bad_url) = (serve_http(ok.clone()).await, serve_http(bad.clone()).await);
+    let mut log = log_over_http(&[(ok.clone(), ok_url), (bad.clone(), bad_url)], 1);
+    let r = log.submit(3).await.expect("join");
+    assert!(r.witnesses.met, "the other witness meets quorum 1");
+    let count = |m: &Metrics, name: &str| -> usize {
+        let prefix = format!("{name}{{witness=\"bad.example\"}} ");
+        m.render()
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()).and_then(|v| v.parse().ok()))
+            .unwrap_or(0)
+    };
+    // Every refusal is counted once (the log's first checkpoint, size 0,
+    // may have been refused too), and size 3 was asked once.
+    until("the 422 for size 3 is counted", || {
+        bad.asked(3) == 1
+            && count(&log.metrics, "provlog_witness_inconsistent_total") == bad.sizes().len()
+    })
+    .await;
+    let refused = bad.sizes();
+    let mut distinct = refused.clone();
+    distinct.dedup();
+    assert_eq!(distinct, refused, "a 422 is not retried: {refused:?}");
+    let why = log.publication.degraded().join("; ");
+    assert!(
+        why.contains("bad.example") && why.contains("INCONSISTENT") && why.contains("size 3"),
+        "{why}"
+    );
+    let m = log.metrics.render();
+    assert_eq!(
+        count(&log.metrics, "provlog_witness_failures_total"),
+        refused.len(),
+        "{m}"
+    );
+    assert!(!m.contains("provlog_witness_inconsistent_total{witness=\"ok.example\"} 1"));
+    // The same tree re-signed (an idle log's refresh): published with the
+    // good witness's cosignature, and not sent to the one that refused it.
+    log.now += 5_000;
+    log.seq.refresh(log.now).expect("refresh");
+    let at = log.publication.committed().order();
+    assert_eq!(at.0, 3);
+    let met = log.publication.wait_for_quorum(at).await;
+    assert!(
+        met.is_some_and(|p| p.order() == at),
+        "the re-signed checkpoint is cosigned"
+    );
+    assert_eq!(
+        ok.asked(3),
+        2,
+        "the good witness cosigns the re-signed tree"
+    );
+    assert_eq!(bad.asked(3), 1, "the refused checkpoint is not sent again");
+    // A new tree size is a new checkpoint: asked again, refused again.
+    let r = log.submit(2).await.expect("join");
+    assert!(r.witnesses.met);
+    until("the 422 for size 5 is counted", || {
+        bad.asked(5) == 1
+            && count(&log.metrics, "provlog_witness_inconsistent_total") == bad.sizes().len()
+    })
+    .await;
+    assert_eq!(bad.asked(3), 1);
 }

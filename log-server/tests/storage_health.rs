@@ -98,9 +98,8 @@ async fn a_storage_outage_is_refused_reported_and_recovered_from() {
         max_batch_body: 1 << 20,
         max_batch_claims: 256,
         nodes,
-        bundles: Arc::new(provlog_server::bundle_gzip::BundleGzip::new(
-            provlog_server::bundle_gzip::DEFAULT_CAPACITY,
-        )),
+        vindex: None,
+        tiles: Arc::new(provlog_server::tile_cache::TileCache::with_defaults()),
     }));
 
     let (status, _, body) = call(&app, post_claim(1)).await;

@@ -25,6 +25,7 @@ Related commands:
   provlog verify-evidence FILE --key VKEY           check a bundle offline
   provlog-server --witness VKEY=URL                 make a log ask this monitor to cosign
 
+README.md: \"Running a log with two witnessing monitors\".
 Specification: spec/monitor.md (config, endpoints, alerts), spec/witness.md, spec/evidence.md";
 
 /// Command line.

@@ -1,6 +1,7 @@
 //! Shared helpers for the end-to-end tests: start real `provlog-server`
 //! processes on ephemeral ports and temp dirs, make vendor keys and claims.
 
+pub mod readme;
 pub mod seaweed;
 
 use std::io::{BufRead, BufReader};
@@ -240,10 +241,26 @@ pub fn write_log_key(dir: &Path, origin: &str) -> NoteSigner {
 /// A loopback port that was free a moment ago (for processes that must
 /// know each other's address before they start).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // Below Linux's ephemeral range (32768-60999): a port taken from
+    // `bind(":0")` and released can be handed straight back to the next
+    // socket bound to port 0 (a monitor, a server, any outgoing connection)
+    // before the process meant to use it binds it. Nothing is given a port
+    // from this range unasked. Successive calls walk the range in steps
+    // coprime to its span, from an offset per process.
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7_919) % SPAN;
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = LOW + (start + n.wrapping_mul(37)) % SPAN;
+        let port = u16::try_from(port).expect("port below 32000");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 20000-31999 on 127.0.0.1");
 }
 
 /// A vendor: signing key and its vkey string.

@@ -3,8 +3,10 @@
 //! fetch its receipt (`GET /entries/<id>`), get the log's keys
 //! (`/.well-known/scitt-keys`) and verify the receipt, with provlog's code
 //! and independently with pycose (`tests/scrapi/verify_receipt.py`; needs
-//! `pip install pycose 'cbor2<6'`, which `.ci/run` installs). Also the
-//! pending flow (303 / 302 + Retry-After) and concise-problem errors.
+//! `pip install pycose 'cbor2<6' dilithium-py`, which `.ci/run` installs).
+//! Also every receipt of an entry (`GET /entries/<id>/receipts`: Ed25519
+//! and ML-DSA-44, the latter verified by dilithium-py), the pending flow
+//! (303 / 302 + Retry-After) and concise-problem errors.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -85,7 +87,9 @@ fn concise(body: &[u8]) -> (String, String) {
     (get(-1), get(-2))
 }
 
-fn pycose_verifies(statement: &[u8], receipt: &[u8], keyset: &[u8], origin: &str) {
+/// Runs the independent checker; `by` is what it must say verified the
+/// signature ("pycose" for EdDSA, "dilithium-py" for ML-DSA-44).
+fn independently_verifies(statement: &[u8], receipt: &[u8], keyset: &[u8], origin: &str, by: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let files: Vec<PathBuf> = [
         ("s.cose", statement),
@@ -108,11 +112,13 @@ fn pycose_verifies(statement: &[u8], receipt: &[u8], keyset: &[u8], origin: &str
         .args(&files)
         .arg(origin)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 ({e}); pip install pycose 'cbor2<6'"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run python3 ({e}); pip install pycose 'cbor2<6' dilithium-py")
+        });
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && stdout.contains("receipt verified by pycose"),
-        "pycose did not verify the receipt (pip install pycose 'cbor2<6'):\n{stdout}\n{}",
+        out.status.success() && stdout.contains(&format!("receipt verified by {by}")),
+        "{by} did not verify the receipt (pip install pycose 'cbor2<6' dilithium-py):\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
@@ -195,7 +201,38 @@ fn scrapi_register_fetch_receipt_verify() {
                 .expect("transparent statement")
                 .verify(&keys)
                 .expect("transparent statement verifies");
-            pycose_verifies(s, &again, &keyset, &origin);
+            independently_verifies(s, &again, &keyset, &origin, "pycose");
+
+            // Every receipt: one per log key, Ed25519 first (the array a
+            // transparent statement carries in header 394).
+            let r = c
+                .get(format!("{}{location}/receipts", log.url))
+                .send()
+                .await
+                .expect("get receipts");
+            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(header(&r, CONTENT_TYPE), "application/cbor");
+            let all = r.bytes().await.expect("receipts").to_vec();
+            let list: Vec<Vec<u8>> = match ciborium::from_reader(&all[..]).expect("CBOR") {
+                ciborium::Value::Array(items) => items
+                    .into_iter()
+                    .map(|v| v.into_bytes().expect("a bstr receipt"))
+                    .collect(),
+                other => panic!("not an array: {other:?}"),
+            };
+            assert_eq!(list.len(), 2, "one receipt per log key");
+            assert_eq!(list[0], again, "the Ed25519 one first, as SCRAPI answers");
+            let pq = CoseReceipt::from_bytes(&list[1]).expect("ML-DSA-44 receipt");
+            let v = pq.verify(s, &keys).expect("ML-DSA-44 receipt verifies");
+            assert_eq!((v.key.key_type(), v.leaf_index), (0x06, i as u64));
+            assert!(pq.verify(&bad, &keys).is_err());
+            independently_verifies(s, &list[1], &keyset, &origin, "dilithium-py");
+            let both = TransparentStatement::new(&claim, &[receipt.clone(), pq])
+                .expect("transparent statement with both receipts");
+            assert_eq!(both.verify(&keys).expect("verifies").receipts.len(), 2);
+            // With only the ML-DSA-44 key trusted, its receipt alone counts.
+            let v = both.verify(&keys[1..]).expect("verifies with the PQ key");
+            assert_eq!(v.receipts.len(), 1);
         }
 
         // Registering the same statement again: same entry, a receipt.
@@ -368,5 +405,171 @@ fn scrapi_errors_are_concise_problem_details() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         assert_eq!(concise(&r.bytes().await.expect("body")).0, "Bad Signature");
     });
+    assert!(log.stop());
+}
+
+/// `provlog submit --scitt` registers over SCRAPI and writes FILE.scitt (a
+/// transparent statement with both receipts); `provlog verify` accepts it,
+/// prints the log time, and agrees with `--json`; a tampered file, a wrong
+/// log key, and a policy demanding real witnesses do not verify.
+#[test]
+fn provlog_submit_scitt_writes_a_transparent_statement_that_verify_accepts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = LogProcess::start(&dir.path().join("log"), &["--batch-interval-ms", "20"]);
+    let keys = log_keys(&log);
+    let key = dir.path().join("vendor.key");
+    let run = provlog_e2e::provlog([
+        "keygen",
+        "--out",
+        key.to_str().expect("path"),
+        "--name",
+        "vendor.example",
+    ]);
+    assert!(run.ok(), "{run:?}");
+    let media = dir.path().join("media");
+    std::fs::create_dir_all(&media).expect("mkdir");
+    let files: Vec<PathBuf> = (0..2)
+        .map(|i| {
+            let p = media.join(format!("picture-{i}.bin"));
+            std::fs::write(&p, format!("scitt picture {i}")).expect("write");
+            p
+        })
+        .collect();
+    let s = |p: &std::path::Path| p.to_str().expect("path").to_owned();
+    let run = provlog_e2e::provlog([
+        "submit".to_owned(),
+        "--scitt".into(),
+        "--log".into(),
+        log.url.clone(),
+        "--key".into(),
+        s(&key),
+        "--log-key".into(),
+        log.vkey.clone(),
+        "--generator".into(),
+        "Example AI/imagegen/2.1".into(),
+        "--disclosure".into(),
+        "label".into(),
+        s(&media),
+    ]);
+    assert!(run.ok(), "{run:?}");
+    assert_eq!(run.stdout.matches("(2 receipts)").count(), 2, "{run:?}");
+    for f in &files {
+        let ts_path = PathBuf::from(format!("{}.scitt", f.display()));
+        assert!(!PathBuf::from(format!("{}.provlog", f.display())).exists());
+        let ts = TransparentStatement::from_bytes(&std::fs::read(&ts_path).expect("read"))
+            .expect("a transparent statement");
+        assert_eq!(ts.receipts().len(), 2);
+        let v = ts.verify(&keys).expect("verifies with both log keys");
+        let algs: Vec<u8> = v.receipts.iter().map(|r| r.key.key_type()).collect();
+        assert_eq!(algs, vec![0x01, 0x06]);
+        assert!(
+            v.statement.statement_claims().is_some(),
+            "registered in the statement form (CWT claims)"
+        );
+        // The human verdict names the format and the log time.
+        let run = provlog_e2e::provlog(["verify", &s(f), "--log-key", &log.vkey]);
+        assert!(run.ok(), "{run:?}");
+        assert!(
+            run.stdout.contains(&format!("VERIFIED {}", f.display())),
+            "{run:?}"
+        );
+        assert!(
+            run.stdout
+                .contains("SCITT transparent statement, COSE receipts verified: Ed25519"),
+            "{run:?}"
+        );
+        assert!(
+            run.stdout.contains(" signed at 20"),
+            "the log time: {run:?}"
+        );
+        // --json says the same.
+        let run = provlog_e2e::provlog(["verify", &s(f), "--log-key", &log.vkey, "--json"]);
+        assert!(run.ok(), "{run:?}");
+        let j: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("json");
+        assert_eq!(j["verified"], true);
+        assert_eq!(j["receipt_format"], "scitt-transparent-statement");
+        assert_eq!(j["index"], v.receipts[0].leaf_index);
+        assert_eq!(j["checkpoint"]["size"], v.receipts[0].tree_size);
+        let iat = v.receipts[0].iat.expect("iat");
+        assert_eq!(j["checkpoint"]["timestamp_ms"], iat * 1000);
+    }
+    // Only the ML-DSA-44 key trusted: its receipt alone suffices.
+    let pq_policy = dir.path().join("pq.policy");
+    std::fs::write(&pq_policy, format!("log {}\nquorum none\n", keys[1])).expect("policy");
+    let run = provlog_e2e::provlog(["verify", &s(&files[0]), "--policy", &s(&pq_policy)]);
+    assert!(run.ok(), "{run:?}");
+    assert!(
+        run.stdout.contains("COSE receipts verified: ML-DSA-44"),
+        "{run:?}"
+    );
+    // Both algorithms demanded (policy.md §6): met by the two receipts.
+    let both = dir.path().join("both.policy");
+    std::fs::write(
+        &both,
+        format!(
+            "log {}\nwitness log-pq {}\nquorum log-pq\n",
+            keys[0], keys[1]
+        ),
+    )
+    .expect("policy");
+    let run = provlog_e2e::provlog(["verify", &s(&files[0]), "--policy", &s(&both)]);
+    assert!(run.ok(), "{run:?}");
+    // A real witness demanded: COSE receipts carry no cosignatures.
+    let witness = provlog_core::note::NoteSigner::generate_cosigner("w.example")
+        .expect("key")
+        .verifier_key();
+    let witnessed = dir.path().join("witnessed.policy");
+    std::fs::write(
+        &witnessed,
+        format!("log {}\nwitness w {witness}\nquorum w\n", keys[0]),
+    )
+    .expect("policy");
+    let run = provlog_e2e::provlog(["verify", &s(&files[0]), "--policy", &s(&witnessed)]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("no witness cosignatures"), "{run:?}");
+    // A changed file does not match its statement.
+    std::fs::write(&files[1], "scitt picture 1, edited").expect("write");
+    let run = provlog_e2e::provlog(["verify", &s(&files[1]), "--log-key", &log.vkey]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    // Another log's key: the receipts are not by a trusted key.
+    let other = provlog_core::note::NoteSigner::generate(keys[0].name())
+        .expect("key")
+        .verifier_key()
+        .to_vkey();
+    let run = provlog_e2e::provlog(["verify", &s(&files[0]), "--log-key", &other]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("transparent statement"), "{run:?}");
+    // A .provlog receipt of this log (checkpoints without a legacy
+    // `timestamp` line) also shows the log's time, from its signature.
+    let plain = dir.path().join("plain.bin");
+    std::fs::write(&plain, "a picture submitted the usual way").expect("write");
+    let run = provlog_e2e::provlog([
+        "submit".to_owned(),
+        "--log".into(),
+        log.url.clone(),
+        "--key".into(),
+        s(&key),
+        "--log-key".into(),
+        log.vkey.clone(),
+        "--generator".into(),
+        "Example AI/imagegen/2.1".into(),
+        s(&plain),
+    ]);
+    assert!(run.ok(), "{run:?}");
+    let run = provlog_e2e::provlog(["verify", &s(&plain), "--log-key", &log.vkey]);
+    assert!(run.ok(), "{run:?}");
+    assert!(
+        run.stdout.contains(" signed at 20"),
+        "the log time: {run:?}"
+    );
+    let run = provlog_e2e::provlog(["verify", &s(&plain), "--log-key", &log.vkey, "--json"]);
+    let j: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("json");
+    assert!(
+        j["checkpoint"]["timestamp_ms"]
+            .as_u64()
+            .is_some_and(|t| t > 1_700_000_000_000),
+        "{j}"
+    );
+    assert_eq!(j["receipt_format"], "provlog");
     assert!(log.stop());
 }

@@ -9,6 +9,11 @@
 //! - A witness that accepts connections and never answers, at quorum 0:
 //!   receipts are issued (and say `met; quorum=0`), the log reports the
 //!   witness as failing in `/healthz` and `/metrics`.
+//! - A monitor set up with `provlog-monitor init --ml-dsa-44`, configured
+//!   in the log with both its keys: its cosignature/v1 and its ML-DSA-44
+//!   subtree/v1 lines are both on the log's checkpoint and in receipts,
+//!   both count toward the quorum, and `provlog verify` accepts policies
+//!   demanding both or only the ML-DSA-44 one.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -238,5 +243,115 @@ fn a_silent_witness_at_quorum_zero_holds_no_receipt() {
         metrics.contains("provlog_witness_failures_total{witness=\"silent.example\"}"),
         "{metrics}"
     );
+    assert!(log.stop());
+}
+
+#[test]
+fn a_monitor_with_an_ml_dsa_44_key_from_init_cosigns_receipts_with_both_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let origin = "pq-witness.example/log";
+    let log_dir = dir.path().join("log");
+    let vkey = write_log_key(&log_dir, origin).verifier_key().to_vkey();
+    let log_port = free_port();
+    let log_url = format!("http://127.0.0.1:{log_port}");
+    // The witness operator's setup, as the README gives it.
+    let mon_dir = dir.path().join("mon");
+    let init = std::process::Command::new(provlog_e2e::bin("provlog-monitor"))
+        .args(["init", "--name", "w.example", "--ml-dsa-44", "--log"])
+        .arg(format!("{log_url}={vkey}"))
+        .arg("--data")
+        .arg(&mon_dir)
+        .output()
+        .expect("run provlog-monitor init");
+    assert!(init.status.success(), "{init:?}");
+    let printed: Vec<String> = String::from_utf8_lossy(&init.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(printed.len(), 2, "both vkeys: {printed:?}");
+    let (w_ed, w_pq) = (printed[0].clone(), printed[1].clone());
+    let keys: Vec<_> = [&w_ed, &w_pq]
+        .iter()
+        .map(|k| provlog_core::note::VerifierKey::parse(k).expect("vkey"))
+        .collect();
+    assert_eq!((keys[0].key_type(), keys[1].key_type()), (0x04, 0x06));
+    let config = std::fs::read_to_string(mon_dir.join("config.toml")).expect("config");
+    assert!(config.contains("witness_ml_dsa_44 = true"), "{config}");
+    let mon = MonitorProcess::start(&mon_dir, &config);
+    assert_eq!(mon.witness_vkey, w_ed);
+
+    // Both keys at the one URL: one witness, asked once, two cosignatures
+    // (the default quorum is every configured key).
+    let log = LogProcess::try_start_on(
+        &log_dir,
+        &format!("127.0.0.1:{log_port}"),
+        &[
+            "--batch-interval-ms",
+            "20",
+            "--witness",
+            &format!("{w_ed}={}", mon.url),
+            "--witness",
+            &format!("{w_pq}={}", mon.url),
+            "--witness-timeout-ms",
+            "5000",
+        ],
+    )
+    .expect("log starts");
+    let vendor = Vendor::new("vendor.example");
+    let asset = dir.path().join("asset.png");
+    std::fs::write(&asset, b"asset number 3").expect("asset");
+    let (status, header, body) = post_claim(&log.url, &vendor.claim(3));
+    assert_eq!(status, 200);
+    assert_eq!(header, "met; cosignatures=2; quorum=2");
+    let receipt = Receipt::from_cbor(&body).expect("receipt");
+    let note = provlog_core::note::Note::parse(&receipt.checkpoint).expect("note");
+    for k in &keys {
+        assert!(
+            note.signatures
+                .iter()
+                .any(|s| s.name == "w.example" && s.key_id == k.key_id()),
+            "a line by {k}"
+        );
+    }
+    // The served checkpoint carries them too.
+    let served = get_text(&format!("{}/checkpoint", log.url));
+    assert!(
+        served
+            .lines()
+            .filter(|l| l.starts_with("— w.example "))
+            .count()
+            == 2,
+        "{served}"
+    );
+    let receipt_path = dir.path().join("asset.png.provlog");
+    std::fs::write(&receipt_path, &body).expect("receipt");
+    let both = dir.path().join("both.policy");
+    write(
+        &both,
+        &format!(
+            "log {vkey}\nwitness w-ed {w_ed}\nwitness w-pq {w_pq}\ngroup w all w-ed w-pq\nquorum w\n"
+        ),
+    );
+    let pq_only = dir.path().join("pq.policy");
+    write(
+        &pq_only,
+        &format!("log {vkey}\nwitness w-pq {w_pq}\nquorum w-pq\n"),
+    );
+    for policy in [&both, &pq_only] {
+        let run = provlog([
+            "verify",
+            asset.to_str().expect("path"),
+            "--receipt",
+            receipt_path.to_str().expect("path"),
+            "--policy",
+            policy.to_str().expect("path"),
+        ]);
+        assert!(run.ok(), "{run:?}");
+        assert!(run.stdout.contains("w-pq (cosigned "), "{run:?}");
+    }
+    let h = healthz(&log.url);
+    assert_eq!(h["status"], "ok", "{h}");
+    assert_eq!(h["witnesses"].as_array().map(Vec::len), Some(1), "{h}");
+    drop(mon);
     assert!(log.stop());
 }
