@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use provlog_core::evidence::{MAX_EVIDENCE_SIZE, verify_evidence};
+use provlog_core::evidence::{
+    AnyVerifiedEvidence, MAX_EVIDENCE_SIZE, VerifiedIndexEvidence, verify_any_evidence,
+};
 use provlog_core::note::VerifierKey;
 
 use crate::fail::{Fail, not_verified, usage};
@@ -21,8 +23,12 @@ pub fn verify_evidence_command(file: &Path, key: &str, json: bool) -> Result<(),
         )));
     }
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let v = verify_evidence(&bytes, &key)
-        .map_err(|e| not_verified(format!("{}: NOT valid evidence: {e}", file.display())))?;
+    let v = match verify_any_evidence(&bytes, &key)
+        .map_err(|e| not_verified(format!("{}: NOT valid evidence: {e}", file.display())))?
+    {
+        AnyVerifiedEvidence::Checkpoints(v) => v,
+        AnyVerifiedEvidence::Index(v) => return print_index(&v, json),
+    };
     if json {
         let out = serde_json::json!({
             "valid": true,
@@ -41,6 +47,38 @@ pub fn verify_evidence_command(file: &Path, key: &str, json: bool) -> Result<(),
             v.smaller.origin,
             v.smaller.size,
             v.larger.size
+        );
+    }
+    Ok(())
+}
+
+/// A verified index contradiction (spec/lookup.md §7.2).
+fn print_index(v: &VerifiedIndexEvidence, json: bool) -> Result<(), Fail> {
+    let kind = match v.kind {
+        provlog_core::evidence::IndexEvidenceKind::IndexOmission => "index-omission",
+        provlog_core::evidence::IndexEvidenceKind::IndexFalseEntry => "index-false-entry",
+        provlog_core::evidence::IndexEvidenceKind::IndexCommitSize => "index-commit-size",
+    };
+    let key = v.key.as_ref().map(|k| k.describe());
+    if json {
+        let out = serde_json::json!({
+            "valid": true,
+            "kind": kind,
+            "origin": v.checkpoint.origin,
+            "key": key,
+            "index": v.index,
+            "commit_size": v.commit.size,
+            "checkpoint_size": v.checkpoint.size,
+        });
+        outln!("{out}");
+    } else {
+        outln!(
+            "VALID evidence ({kind}): {} signed checkpoint {} whose index-commit (covering [0, {})) contradicts entry {}{}",
+            v.checkpoint.origin,
+            v.checkpoint.size,
+            v.commit.size,
+            v.index,
+            key.map(|k| format!(" for key {k}")).unwrap_or_default()
         );
     }
     Ok(())

@@ -12,6 +12,7 @@ mod fail;
 mod fetch;
 mod keys;
 mod load;
+mod lookup_verify;
 mod net;
 mod out;
 mod refresh;
@@ -123,7 +124,9 @@ enum Command {
         #[command(subcommand)]
         command: ReceiptCommand,
     },
-    /// List every logged claim for an asset, each inclusion verified.
+    /// List every logged claim for an asset or index key, each inclusion
+    /// verified; with the log's lookup proof, complete (`VERIFIED: N claims
+    /// (complete as of checkpoint S)`) or absent (`VERIFIED ABSENT ...`).
     Lookup(net::LookupArgs),
     /// Fetch, verify and remember the log's latest checkpoint.
     Checkpoint(net::CheckpointArgs),
@@ -246,7 +249,7 @@ fn run(command: Command, json: bool) -> Result<(), Fail> {
         }),
         Command::Lookup(mut args) => {
             args.json = json;
-            run_async(net::lookup(args))
+            run_async(lookup_verify::lookup(args))
         }
         Command::Checkpoint(args) => run_async(net::checkpoint(args, false, json)),
         Command::Audit(args) => run_async(net::checkpoint(args, true, json)),

@@ -23,9 +23,12 @@ use crate::trust::TrustArgs;
 pub struct LookupArgs {
     /// Base URL of the log.
     #[arg(long, env = "PROVLOG_LOG")]
-    pub log: String,
+    pub log: Option<String>,
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// Lookup proofs (crate::lookup_verify).
+    #[command(flatten)]
+    pub proof: crate::lookup_verify::ProofArgs,
     /// The asset's SHA-256 in hex, instead of a file.
     #[arg(long, conflicts_with = "file")]
     pub sha256: Option<String>,
@@ -86,7 +89,8 @@ pub(crate) fn verify_entries(
 /// or `--similar`, by perceptual hash. Every answer is verified.
 pub async fn lookup(args: LookupArgs) -> Result<(), Fail> {
     let log_key = args.trust.log_key()?;
-    let client = LogClient::new(&args.log)?;
+    let log = args.log.as_deref().ok_or_else(|| usage("give --log URL"))?;
+    let client = LogClient::new(log)?;
     if args.similar {
         return lookup_similar(&args, &client, &log_key).await;
     }

@@ -355,6 +355,29 @@ impl LogClient {
         })
     }
 
+    /// `GET /v1/lookup?key=<CLI form>`: the lookup-proof bundle for `key`
+    /// (spec/lookup.md §6.1), raw and unverified (verify it with
+    /// [`provlog_core::index::proof::verify_lookup`]). `from` asks for a
+    /// list tail; `entries` for the listed entries with their proofs. Read
+    /// with at most [`limits::LOOKUP_PROOF`] bytes.
+    pub async fn lookup_proof(
+        &self,
+        key: &provlog_core::index::IndexKey,
+        from: u64,
+        entries: bool,
+    ) -> Result<Vec<u8>, HttpError> {
+        let url = self.url(&format!(
+            "v1/lookup?key={}&from={from}&entries={}",
+            percent_encode(&key.describe()),
+            u8::from(entries)
+        ));
+        let req = self.http.get(&url).header(
+            reqwest::header::ACCEPT,
+            "application/vnd.provlog.lookup+cbor",
+        );
+        self.send(req, &url, limits::LOOKUP_PROOF).await
+    }
+
     /// `GET /v1/proof/inclusion?index=&size=` (unverified).
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, HttpError> {
         let path = format!("v1/proof/inclusion?index={index}&size={size}");
@@ -399,6 +422,21 @@ fn decode_hashes(items: &[String], url: &str) -> Result<Vec<Hash>, HttpError> {
                 })
         })
         .collect()
+}
+
+/// Percent-encodes a query value: every byte but RFC 3986 unreserved
+/// characters (a vkey's `+` and `/` must not reach the server as a space or
+/// a path separator).
+fn percent_encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

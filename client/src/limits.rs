@@ -67,6 +67,13 @@ pub const LOOKUP: usize = LOOKUP_ENTRIES
     + 2 * CHECKPOINT
     + JSON_SLACK;
 
+/// `GET /v1/lookup` with the proof bundle
+/// (`application/vnd.provlog.lookup+cbor`): the bundle format's own bound,
+/// [`provlog_core::index::proof::MAX_LOOKUP_SIZE`] (20 MiB: 1,024 entries
+/// of at most 16 KiB with 64-hash proofs, a 256-hash path and a checkpoint
+/// note), which the verifier also checks before decoding.
+pub const LOOKUP_PROOF: usize = provlog_core::index::proof::MAX_LOOKUP_SIZE;
+
 /// Most matches one C2PA soft-binding query answers (`maxResults` is
 /// capped at 100 by the server, spec/http-api.md).
 pub const MATCH_ENTRIES: usize = 100;

@@ -64,6 +64,8 @@ pub struct AppState {
     pub max_batch_claims: usize,
     /// Full tiles' node trees, so proofs are lookups rather than rehashing.
     pub nodes: Arc<NodeCache>,
+    /// The verifiable index (lookup proofs), `None` if the log keeps none.
+    pub vindex: Option<Arc<crate::vindex::VIndex>>,
     /// Full tiles and bundles in memory (raw, and bundles' gzip bytes).
     pub tiles: Arc<TileCache>,
 }
@@ -96,7 +98,7 @@ pub fn router(state: Shared) -> Router {
                 })),
         )
         .route("/v1/entries/{index}", get(get_entry))
-        .route("/v1/lookup", get(get_lookup))
+        .route("/v1/lookup", get(crate::lookup_api::get_lookup))
         .route("/v1/proof/inclusion", get(get_inclusion))
         .route("/v1/proof/consistency", get(get_consistency))
         .route("/healthz", get(healthz))
@@ -540,11 +542,6 @@ fn parse_hash(s: &str, name: &str) -> Result<Hash, Problem> {
     Ok(h)
 }
 
-#[derive(Deserialize)]
-struct LookupQuery {
-    asset: Option<String>,
-}
-
 /// One logged claim for an asset, with its inclusion proof.
 #[derive(Serialize)]
 struct LookupEntry {
@@ -563,13 +560,14 @@ struct LookupResponse {
     entries: Vec<LookupEntry>,
 }
 
-async fn get_lookup(
-    State(state): State<Shared>,
-    Query(q): Query<LookupQuery>,
+/// The legacy, unverified lookup answer (JSON; `crate::lookup_api` serves
+/// the verifiable bundle and dispatches here).
+pub(crate) async fn get_lookup_json(
+    state: Shared,
+    asset: Option<String>,
 ) -> Result<Response, Problem> {
-    let asset_hex = q
-        .asset
-        .ok_or_else(|| Problem::bad_request("bad-parameter", "missing asset=<sha256 hex>"))?;
+    let asset_hex =
+        asset.ok_or_else(|| Problem::bad_request("bad-parameter", "missing asset=<sha256 hex>"))?;
     let asset = parse_hash(&asset_hex, "asset")?;
     let cur = state.current();
     let size = cur.checkpoint.size;

@@ -91,6 +91,9 @@ pub fn check_storage(
         report.problem(e.to_string());
     }
     let mut builder = TileBuilder::new(true);
+    // Every index-commit is checked against the index the entries give
+    // (spec/lookup.md §7.1).
+    let mut recompute = provlog_core::index::recompute::Recomputer::default();
     // The newest copy of each partial hash tile, compared at the end (the
     // intermediate ones are prefixes of it).
     let mut partial: std::collections::BTreeMap<(u8, u64), (Tile, Vec<u8>)> =
@@ -137,7 +140,14 @@ pub fn check_storage(
         for (i, entry) in entries.iter().enumerate() {
             let at = bundle * TILE_WIDTH + i as u64;
             report.entries += 1;
-            check_indexes(index, entry, &leaf_hash(entry), at, &mut report);
+            match recompute.push_entry(entry) {
+                Ok(None) => check_indexes(index, entry, &leaf_hash(entry), at, &mut report),
+                Ok(Some(c)) if c.is_ok() => {}
+                Ok(Some(c)) => report.problem(format!(
+                    "entry {at}: the index-commit is wrong ({c:?}); lookups against it do not verify"
+                )),
+                Err(e) => report.problem(format!("entry {at}: index recomputation: {e}")),
+            }
             if let Err(e) = builder.append(entry) {
                 report.problem(format!("cannot append entry {at}: {e}"));
                 return Ok(report);

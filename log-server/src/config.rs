@@ -121,6 +121,14 @@ pub struct RunArgs {
     /// Timeout of one add-checkpoint call, in milliseconds (default 3000).
     #[arg(long)]
     pub witness_timeout_ms: Option<u64>,
+    /// Keep the verifiable index: every batch ends with an index-commit
+    /// entry and `GET /v1/lookup` serves lookup proofs (spec/lookup.md).
+    #[arg(long)]
+    pub verifiable_index: bool,
+    /// TEST ONLY: leave the first key of entry N out of the index (a lying
+    /// log, for the end-to-end test that a monitor catches it).
+    #[arg(long, hide = true, value_name = "N")]
+    pub unsafe_test_index_omit: Option<u64>,
     /// Connection limits (also the `[connections]` table of the file).
     #[command(flatten)]
     pub conn: provlog_serve::ConnArgs,

@@ -39,6 +39,8 @@
 //! - [`verify`]: admission-time parsing (vendor-key cache) and batched
 //!   ZIP-215 signature checks off the reactor.
 //! - [`web`]: the verifier page at `/` and `GET /v1/log`.
+//! - [`vindex`]: the verifiable index the sequencer commits to (index-commit entries).
+//! - [`lookup_api`]: `GET /v1/lookup` lookup proofs.
 
 pub mod api;
 pub mod appender;
@@ -49,6 +51,7 @@ pub mod bundle_gzip;
 pub mod config;
 pub mod keys;
 pub mod local_index;
+pub mod lookup_api;
 pub mod memory;
 pub mod metrics;
 pub mod near_index;
@@ -65,5 +68,6 @@ pub mod storage_health;
 pub mod store;
 pub mod tile_cache;
 pub mod verify;
+pub mod vindex;
 pub mod web;
 pub mod witnessing;

@@ -24,6 +24,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 
 use crate::store::{asset_key, assets_scan, dedup_get};
 use provlog_core::hash::{Hash, leaf_hash};
+use provlog_core::index::entry::PROVLOG_TAG_PREFIX;
 use provlog_core::signed_claim::SignedClaim;
 use provlog_core::tiles::{TILE_WIDTH, TileLevel, decode_bundle, tile_at_size};
 
@@ -102,6 +103,13 @@ impl LocalIndex {
                 if index < from {
                     continue;
                 }
+                last = index + 1;
+                done += 1;
+                // The verifiable index's own entries (index-commits) are not
+                // claims: the sequencer puts them in neither index.
+                if entry.starts_with(&PROVLOG_TAG_PREFIX) {
+                    continue;
+                }
                 batch.insert(&self.dedup, leaf_hash(entry), index.to_be_bytes());
                 match SignedClaim::from_bytes(entry) {
                     Ok(c) => {
@@ -111,8 +119,6 @@ impl LocalIndex {
                         tracing::warn!(index, error = %e, "a logged entry does not parse as a signed claim; it is not in the asset index");
                     }
                 }
-                last = index + 1;
-                done += 1;
             }
             batch.insert(&self.meta, META_INDEXED, last.to_be_bytes());
             batch.commit()?;

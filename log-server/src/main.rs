@@ -296,6 +296,16 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
         now_ms(),
     )
     .map_err(|e| e.to_string())?;
+    let vindex = if args.verifiable_index {
+        let v = Arc::new(provlog_server::vindex::VIndex::new(
+            args.unsafe_test_index_omit
+                .map(|entry| provlog_server::vindex::OmitFault { entry }),
+        ));
+        seq.set_vindex(v.clone()).map_err(|e| e.to_string())?;
+        Some(v)
+    } else {
+        None
+    };
     let committed = seq
         .committed()
         .ok_or("the log was opened but its checkpoint is unknown")?;
@@ -366,6 +376,7 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
         max_batch_body: cfg.max_batch_body,
         max_batch_claims: cfg.max_batch_claims,
         nodes,
+        vindex,
         tiles: Arc::new(provlog_server::tile_cache::TileCache::with_defaults()),
     });
     let scitt = provlog_server::scrapi::Scitt::new(

@@ -72,6 +72,14 @@ pub struct Metrics {
     pub witness_latency: Family<WitnessLabel, Histogram, fn() -> Histogram>,
     /// Per-witness last cosigned size.
     pub witness_cosigned_size: Family<WitnessLabel, Gauge>,
+    /// Distinct keys in the verifiable index.
+    pub index_keys: Gauge,
+    /// Time to update the verifiable index and build a batch's index-commit.
+    pub index_commit_seconds: Histogram,
+    /// (key, entry) pairs indexed per batch.
+    pub index_batch_keys: Histogram,
+    /// Lookup proofs served.
+    pub lookups: Counter,
     /// Per-witness 422 ("inconsistent") answers.
     pub witness_inconsistent: Family<WitnessLabel, Counter>,
     /// Whether storage writes are failing (see [`StorageHealth`]).
@@ -97,6 +105,10 @@ impl Metrics {
             witness_failures: Family::default(),
             witness_latency: Family::new_with_constructor(witness_latency),
             witness_cosigned_size: Family::default(),
+            index_keys: Gauge::default(),
+            index_commit_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
+            index_batch_keys: Histogram::new(exponential_buckets(1.0, 2.0, 16)),
+            lookups: Counter::default(),
             witness_inconsistent: Family::default(),
             storage: StorageHealth::default(),
             registry: Registry::default(),
@@ -159,6 +171,22 @@ impl Metrics {
             "The last tree size each witness cosigned",
             m.witness_cosigned_size.clone(),
         );
+        registry.register(
+            "index_keys",
+            "Distinct keys in the verifiable index",
+            m.index_keys.clone(),
+        );
+        registry.register(
+            "index_commit_seconds",
+            "Time to update the verifiable index and build a batch's index-commit",
+            m.index_commit_seconds.clone(),
+        );
+        registry.register(
+            "index_batch_keys",
+            "(key, entry) pairs indexed per batch",
+            m.index_batch_keys.clone(),
+        );
+        registry.register("lookup_proofs", "Lookup proofs served", m.lookups.clone());
         registry.register(
             "witness_inconsistent",
             "422 answers: the witness refused a checkpoint as inconsistent with one it cosigned (alert), per witness",

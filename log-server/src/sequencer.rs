@@ -30,6 +30,7 @@ use tokio::sync::oneshot;
 use crate::metrics::Metrics;
 use crate::publisher::{Committed, Publication};
 use crate::storage::{IndexStorage, LogStorage, StagedBatch, StorageError, StorageTiles, TreeHead};
+use crate::vindex::VIndex;
 
 /// How often a failing storage is retried with a checkpoint refresh.
 const STORAGE_RETRY: Duration = Duration::from_secs(1);
@@ -163,6 +164,8 @@ pub struct Sequencer {
     last_timestamp: u64,
     publication: Option<Arc<Publication>>,
     metrics: Arc<Metrics>,
+    /// The verifiable index (spec/lookup.md §9.1), `None`: no index-commits.
+    vindex: Option<Arc<VIndex>>,
 }
 
 impl Sequencer {
@@ -187,6 +190,7 @@ impl Sequencer {
             last_timestamp: 0,
             publication: None,
             metrics,
+            vindex: None,
         };
         if seq.log.checkpoint()?.is_none() {
             seq.create(now_ms)?;
@@ -269,6 +273,23 @@ impl Sequencer {
         Ok(())
     }
 
+    /// Maintains `vindex` from now on: every batch ends with an index-commit
+    /// entry (spec/lookup.md §4.1). Synchronises it with the stored tree
+    /// first (a rebuild from the entries, O(size)).
+    pub fn set_vindex(&mut self, vindex: Arc<VIndex>) -> Result<(), OpenError> {
+        let size = self
+            .state
+            .as_ref()
+            .map(|d| d.checkpoint.size)
+            .ok_or_else(|| OpenError::SelfCheck("no durable state".into()))?;
+        vindex.sync(&*self.log, size).map_err(|e| match e {
+            crate::vindex::VIndexError::Storage(e) => OpenError::Storage(e),
+            e => OpenError::SelfCheck(e.to_string()),
+        })?;
+        self.vindex = Some(vindex);
+        Ok(())
+    }
+
     /// Reports every commit to `publication` from now on.
     pub fn set_publication(&mut self, publication: Arc<Publication>) {
         self.publication = Some(publication);
@@ -346,12 +367,26 @@ impl Sequencer {
             Ok(d) => (d.checkpoint.size, d.note.clone()),
             Err(e) => return all(e),
         };
+        // The verifiable index, held for the whole batch (see vindex.rs);
+        // rebuilt first if a failed batch left it stale.
+        let vindex = self.vindex.clone();
+        let mut vguard = match vindex.as_deref().map(|v| {
+            v.sync(&*log, old_size)?;
+            v.begin(old_size)
+        }) {
+            None => None,
+            Some(Ok(g)) => Some(g),
+            Some(Err(e)) => {
+                return all(SequencerError::Storage(format!("verifiable index: {e}")));
+            }
+        };
         // Where each claim goes: Ok((index, duplicate)) or why not.
         let mut slots: Vec<Result<(u64, bool), SequencerError>> = Vec::with_capacity(n);
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut dedup = Vec::new();
         let mut assets = Vec::new();
         let old_tiles = TileNodeReader::new(StorageTiles(&*log), old_size);
+        let mut index_failed = None;
         {
             let Some(d) = self.state.as_mut() else {
                 return all(SequencerError::Storage("no durable state".into()));
@@ -383,6 +418,35 @@ impl Sequencer {
                     Err(e) => slots.push(Err(SequencerError::Rejected(e.to_string()))),
                 }
             }
+            if let Some(g) = vguard.as_mut()
+                && !dedup.is_empty()
+            {
+                // The batch's last entry: the index-commit over everything
+                // before it (in the same staged tiles as the entries).
+                let fresh: Vec<&[u8]> = claims
+                    .iter()
+                    .zip(&slots)
+                    .filter(|(_, s)| matches!(s, Ok((_, false))))
+                    .map(|(c, _)| c.entry.as_slice())
+                    .collect();
+                let t = Instant::now();
+                match g.append_commit(&mut d.builder, old_size, &fresh) {
+                    Ok((_, pairs)) => {
+                        self.metrics.index_batch_keys.observe(pairs as f64);
+                        self.metrics
+                            .index_commit_seconds
+                            .observe(t.elapsed().as_secs_f64());
+                    }
+                    Err(e) => index_failed = Some(e),
+                }
+            }
+        }
+        if let Some(e) = index_failed {
+            // Nothing was staged: reload the tree (the builder holds the
+            // unstaged entries) and rebuild the index before the next batch.
+            drop(vguard);
+            let _ = self.recover();
+            return all(SequencerError::Storage(format!("verifiable index: {e}")));
         }
         let appended = dedup.len() as u64;
         let size;
@@ -481,6 +545,12 @@ impl Sequencer {
                 .commit_seconds
                 .observe(started.elapsed().as_secs_f64());
             self.report(note, cp, log_time_ms);
+            if let Some(g) = vguard.take() {
+                g.finish();
+                if let Some(v) = &vindex {
+                    self.metrics.index_keys.set(v.key_count() as i64);
+                }
+            }
         }
         self.metrics.batch_size.observe(n as f64);
         self.metrics.duplicates.inc_by(

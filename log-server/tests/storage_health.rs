@@ -98,6 +98,7 @@ async fn a_storage_outage_is_refused_reported_and_recovered_from() {
         max_batch_body: 1 << 20,
         max_batch_claims: 256,
         nodes,
+        vindex: None,
         tiles: Arc::new(provlog_server::tile_cache::TileCache::with_defaults()),
     }));
 

@@ -288,6 +288,8 @@ async fn round_inner(
             let started = Instant::now();
             let mut work = tree.clone();
             audit_range(mon, log, client, &mut work, &cp).await?;
+            // Wrong index-commits found in the range: ask the log for proofs.
+            crate::index_audit::probe(mon, log, client, &note, cp.size).await;
             work.set_checkpoint(note.clone());
             commit(mon, log, &mut work).await?;
             *tree = work;
@@ -459,6 +461,13 @@ async fn audit_range(
 /// Checks one claim's structure and signature, and the watch rules.
 fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], check: ClaimCheck) {
     let url = &log.config().url;
+    // Every entry also feeds the index recomputation (index_audit.rs);
+    // the index's own entries are not claims.
+    log.index_audit()
+        .push(mon, log, index, entry, check.as_ref().ok());
+    if check.is_err() && crate::index_audit::is_index_entry(entry) {
+        return;
+    }
     let claim = match check {
         Ok(c) => c,
         Err(e) => {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod follower;
 pub mod gossip;
 pub mod health;
+pub mod index_audit;
 pub mod keys;
 pub mod metrics;
 pub mod monitor;

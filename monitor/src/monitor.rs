@@ -58,9 +58,16 @@ pub struct LogCtx {
     /// The newest audited checkpoint note (for gossip, without the tree lock).
     published: Mutex<Vec<u8>>,
     times: Mutex<TimeSeen>,
+    /// The recomputation of the log's verifiable index.
+    index_audit: crate::index_audit::IndexAudit,
 }
 
 impl LogCtx {
+    /// The audit of the log's verifiable index.
+    pub fn index_audit(&self) -> &crate::index_audit::IndexAudit {
+        &self.index_audit
+    }
+
     /// The log's origin.
     pub fn origin(&self) -> &str {
         self.cfg.origin()
@@ -143,6 +150,7 @@ impl Monitor {
                     pending: Mutex::new(Vec::new()),
                     published: Mutex::new(tree.checkpoint().to_vec()),
                     times: Mutex::new(TimeSeen::default()),
+                    index_audit: Default::default(),
                     tree: tokio::sync::Mutex::new(tree),
                 }),
             );
@@ -375,6 +383,75 @@ impl Monitor {
             "alert": "evidence",
             "log": ev.origin,
             "kind": ev.kind.as_str(),
+            "accused": ev.signer,
+            "evidence_id": id,
+            "evidence_url": link,
+            "evidence": ev,
+        }));
+        self.news.notify_one();
+        true
+    }
+
+    /// Verifies, stores and announces index evidence against `log`
+    /// (spec/lookup.md §7.2; id: hex SHA-256 of the JSON). Returns whether
+    /// it was new. Served at `/v1/evidence/<id>` with the other bundles;
+    /// not gossiped (the gossip format carries checkpoint evidence only).
+    /// Blocking (fsync).
+    pub fn record_index_evidence(
+        &self,
+        log: &LogCtx,
+        ev: &provlog_core::index::evidence::IndexEvidence,
+    ) -> bool {
+        let verified = match ev.verify(&log.cfg.key) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::debug!(error = %e, "index evidence does not verify; dropped");
+                return false;
+            }
+        };
+        let json = ev.to_json();
+        let id = crate::index_audit::evidence_id(&json);
+        let kind = serde_json::to_value(ev.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let meta = EvidenceMeta {
+            id: id.clone(),
+            kind: kind.clone(),
+            origin: log.origin().to_owned(),
+            signer: ev.signer.clone(),
+            sizes: [verified.commit.size, verified.checkpoint.size],
+            time_ms: crate::now_ms(),
+        };
+        match self.store.put_evidence(&meta, &json) {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store evidence");
+                return false;
+            }
+        }
+        self.metrics.evidence.inc();
+        self.observe(
+            log,
+            Event::Misbehaved {
+                reason: kind.clone(),
+                detail: format!(
+                    "evidence {id}: entry {} against the index-commit at {}",
+                    verified.index, verified.commit.size
+                ),
+                evidence: Some(id.clone()),
+            },
+        );
+        let link = self
+            .cfg
+            .public_url
+            .as_ref()
+            .map(|u| format!("{u}/v1/evidence/{id}"));
+        self.alerts.send(json!({
+            "alert": "evidence",
+            "log": log.origin(),
+            "kind": kind,
             "accused": ev.signer,
             "evidence_id": id,
             "evidence_url": link,

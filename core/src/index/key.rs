@@ -19,7 +19,7 @@
 use crate::cbor::{Cbor, Item, decode};
 use crate::claim::{HashAlg, MAX_ALG_NAME_LEN, MAX_SOFT_BINDING_VALUE};
 use crate::hash::Hash;
-use crate::signed_claim::{MAX_KID_LEN, SignedClaim};
+use crate::signed_claim::{MAX_ML_DSA_KID_LEN, SignedClaim};
 
 use super::hashing::KEY_DOMAIN;
 
@@ -28,8 +28,14 @@ pub type KeyHash = Hash;
 
 /// Bits of `seq` below the bucket number: a bucket holds 256 sequence numbers.
 pub const SEQ_BUCKET_BITS: u32 = 8;
-/// Largest key material accepted, in bytes.
-pub const MAX_KEY_MATERIAL: usize = 2048;
+/// Longest vkey in a key (kinds 4, 5, 6): the longest kid of any admissible
+/// signed claim (an ML-DSA-44 kid, spec/signed-claim.md §7), so every claim's
+/// keys are representable.
+pub const MAX_KEY_VKEY: usize = MAX_ML_DSA_KID_LEN;
+/// Largest key material accepted, in bytes: kind 5 with a
+/// [`MAX_KEY_VKEY`]-byte vkey and a 9-byte bucket (1 array head + 1 kind +
+/// 3 text head + 2,048 + 9), spec/lookup.md §2.1.
+pub const MAX_KEY_MATERIAL: usize = 2062;
 
 /// Key kinds (the first element of the material).
 pub mod kind {
@@ -106,7 +112,7 @@ fn valid_alg_name(s: &str) -> bool {
 }
 
 fn valid_vkey_text(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_KID_LEN && !s.bytes().any(|b| b <= 0x20 || b == 0x7f)
+    !s.is_empty() && s.len() <= MAX_KEY_VKEY && !s.bytes().any(|b| b <= 0x20 || b == 0x7f)
 }
 
 impl IndexKey {
@@ -234,6 +240,71 @@ impl IndexKey {
     }
 }
 
+impl IndexKey {
+    /// Parses the CLI form of spec/lookup.md §2.1 (`asset:<hex>`,
+    /// `hard:<alg>:<hex>`, `soft:<alg>:<hex>`, `vendor:<vkey>`,
+    /// `vendor-seq:<vkey>:<bucket>`, `vendor-key:<vkey>`), the inverse of
+    /// [`IndexKey::describe`]. Hex is lowercase; the value of `hard:`/`soft:`
+    /// and the bucket of `vendor-seq:` are what follows the **last** `:`.
+    /// The result is checked like key material ([`IndexKey::from_material`]),
+    /// so every limit applies. Cost: linear in the input, which the caller
+    /// bounds.
+    pub fn parse_cli(s: &str) -> Result<Self, KeyError> {
+        if s.len() > 2 * MAX_KEY_MATERIAL + 32 {
+            return Err(KeyError::TooLarge(s.len()));
+        }
+        let (kind, rest) = s
+            .split_once(':')
+            .ok_or_else(|| malformed("expected <kind>:<value>"))?;
+        let hex_value = |h: &str| -> Result<Vec<u8>, KeyError> {
+            if h.bytes().any(|b| b.is_ascii_uppercase()) {
+                return Err(malformed("hex must be lowercase"));
+            }
+            hex::decode(h).map_err(|_| malformed("bad hex"))
+        };
+        let last = |r: &'_ str| -> Result<(String, String), KeyError> {
+            r.rsplit_once(':')
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .ok_or_else(|| malformed(format!("expected {kind}:<name>:<value>")))
+        };
+        let key = match kind {
+            "asset" => IndexKey::Asset(
+                <[u8; 32]>::try_from(hex_value(rest)?)
+                    .map_err(|_| malformed("asset hash is not 32 bytes"))?,
+            ),
+            "hard" => {
+                let (alg, h) = last(rest)?;
+                IndexKey::HardBinding {
+                    alg: HashAlg::from_term(&alg).ok_or_else(|| malformed("unknown hash alg"))?,
+                    hash: hex_value(&h)?,
+                }
+            }
+            "soft" => {
+                let (alg, v) = last(rest)?;
+                IndexKey::SoftBinding {
+                    alg,
+                    value: hex_value(&v)?,
+                }
+            }
+            "vendor" => IndexKey::Vendor(rest.to_owned()),
+            "vendor-key" => IndexKey::VendorKeyStatus(rest.to_owned()),
+            "vendor-seq" => {
+                let (vendor, b) = last(rest)?;
+                let bucket: u64 = b
+                    .parse()
+                    .map_err(|_| malformed("bucket must be a decimal integer"))?;
+                if bucket.to_string() != b {
+                    return Err(malformed("bucket must be canonical decimal"));
+                }
+                IndexKey::VendorSeq { vendor, bucket }
+            }
+            other => return Err(malformed(format!("unknown key kind {other:?}"))),
+        };
+        // The material parser holds every field limit.
+        IndexKey::from_material(&key.material())
+    }
+}
+
 /// `SHA-256("provlog/index/v1/key" ‖ material)`.
 pub fn material_hash(material: &[u8]) -> KeyHash {
     use sha2::{Digest, Sha256};
@@ -331,6 +402,58 @@ mod tests {
             IndexKey::from_material(&[0x82, 0x07, 0x40]),
             Err(KeyError::UnknownKind(7))
         );
+        // The limits are the spec's (§2.1): a 2,048-byte vkey fits, in
+        // every kind that names one, and the longest kind-5 material is
+        // exactly MAX_KEY_MATERIAL bytes; one more byte of vkey is refused.
+        let long = "v".repeat(MAX_KEY_VKEY);
+        let longest = IndexKey::VendorSeq {
+            vendor: long.clone(),
+            bucket: u64::MAX,
+        };
+        assert_eq!(longest.material().len(), MAX_KEY_MATERIAL);
+        assert_eq!(
+            IndexKey::from_material(&longest.material()).unwrap(),
+            longest
+        );
+        for k in [
+            IndexKey::Vendor(long.clone()),
+            IndexKey::VendorKeyStatus(long.clone()),
+        ] {
+            assert_eq!(IndexKey::from_material(&k.material()).unwrap(), k);
+        }
+        let over = IndexKey::Vendor("v".repeat(MAX_KEY_VKEY + 1));
+        assert!(matches!(
+            IndexKey::from_material(&over.material()),
+            Err(KeyError::Malformed(_))
+        ));
+        let mut too_big = longest.material();
+        too_big.push(0);
+        assert_eq!(
+            IndexKey::from_material(&too_big),
+            Err(KeyError::TooLarge(MAX_KEY_MATERIAL + 1))
+        );
+        // CLI forms round-trip through describe / parse_cli.
+        for k in &keys {
+            assert_eq!(&IndexKey::parse_cli(&k.describe()).unwrap(), k);
+        }
+        let soft = IndexKey::SoftBinding {
+            alg: "a:b".into(),
+            value: vec![1],
+        };
+        assert_eq!(IndexKey::parse_cli("soft:a:b:01").unwrap(), soft);
+        for bad in [
+            "asset:00",
+            "asset:ZZ",
+            &format!("asset:{}", "AB".repeat(32)),
+            "hard:md5:00",
+            "soft:x:",
+            "vendor-seq:v:01",
+            "vendor:",
+            "nope:1",
+            "asset",
+        ] {
+            assert!(IndexKey::parse_cli(bad).is_err(), "{bad}");
+        }
         let bad_hard = Item::Array(vec![
             Item::Uint(2),
             Item::Text("sha256"),

@@ -70,8 +70,9 @@ pub enum ListError {
     /// Indexes not strictly increasing.
     #[error("list indexes are not strictly increasing")]
     NotIncreasing,
-    /// The list would be empty (a key always has at least one index).
-    #[error("an index list is never empty")]
+    /// The list (tail) has no index: a key always has at least one, and a
+    /// tail from position `from` has at least the element at `from`.
+    #[error("an index list or list tail is never empty")]
     Empty,
     /// Count overflows.
     #[error("list count overflows")]
@@ -145,7 +146,9 @@ impl ListState {
 
 /// Verifies a list tail: the peaks of the first `from` elements and the
 /// elements from position `from` on. Returns `(count, root)`. With
-/// `from = 0` and no peaks this is the whole list.
+/// `from = 0` and no peaks this is the whole list. A tail has at least one
+/// element (spec/lookup.md §3.2, `0 <= from < count`; §6.2 step 5): a
+/// tail of no elements is refused even when `from > 0`.
 pub fn tail_root(from: u64, peaks: &[Hash], indexes: &[u64]) -> Result<(u64, Hash), ListError> {
     let need = from.count_ones();
     if peaks.len() != need as usize {
@@ -158,12 +161,12 @@ pub fn tail_root(from: u64, peaks: &[Hash], indexes: &[u64]) -> Result<(u64, Has
     if indexes.windows(2).any(|w| w[0] >= w[1]) {
         return Err(ListError::NotIncreasing);
     }
+    if indexes.is_empty() {
+        return Err(ListError::Empty);
+    }
     let count = from
         .checked_add(indexes.len() as u64)
         .ok_or(ListError::Overflow)?;
-    if count == 0 {
-        return Err(ListError::Empty);
-    }
     let mut p = peaks.to_vec();
     for (n, &i) in (from..).zip(indexes) {
         push_leaf(&mut p, n, list_leaf_hash(i));
@@ -209,6 +212,15 @@ mod tests {
             assert_eq!(tail_root(0, &[], &idx).unwrap(), (n, t.root()));
         }
         assert_eq!(tail_root(0, &[], &[]), Err(ListError::Empty));
+        // An empty tail after a valid prefix is refused too (it would make
+        // `from == count`, outside §3.2's `from < count`).
+        let idx = [1u64, 5, 9];
+        for from in 1..=3usize {
+            assert_eq!(
+                tail_root(from as u64, &prefix_peaks(&idx, from), &[]),
+                Err(ListError::Empty)
+            );
+        }
         assert_eq!(tail_root(0, &[], &[2, 2]), Err(ListError::NotIncreasing));
         assert!(matches!(
             tail_root(3, &[[0; 32]], &[9]),

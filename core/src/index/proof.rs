@@ -251,9 +251,10 @@ pub struct VerifiedIndexPart {
 impl LookupProof {
     /// Builds the bundle for `key` from an index whose latest commit is the
     /// entry `commit` (with `commit_proof` into `checkpoint`). The index's
-    /// store must keep lists. `from` selects a tail of the list (0: all);
-    /// at most [`MAX_LOOKUP_INDEXES`] indexes are carried (a longer list
-    /// needs a tail). Entries are not attached (see `entries`).
+    /// store must keep lists. `from` selects a tail of the list (0: all;
+    /// past the end: the last index); at most [`MAX_LOOKUP_INDEXES`]
+    /// indexes are carried, so a longer list is served as the tail of its
+    /// last [`MAX_LOOKUP_INDEXES`]. Entries are not attached (see `entries`).
     pub fn build<S: NodeStore>(
         index: &Index<S>,
         key: &IndexKey,
@@ -274,12 +275,17 @@ impl LookupProof {
                         "stored list length differs from the leaf",
                     ));
                 }
-                let from = from.min(list.len() as u64) as usize;
-                let to = list.len().min(from + MAX_LOOKUP_INDEXES);
+                // A tail always runs to the end of the list and holds at
+                // least one index (§3.2): `from` is clamped into
+                // `[len - MAX_LOOKUP_INDEXES, len - 1]`, so a list longer
+                // than the limit is served as its last MAX_LOOKUP_INDEXES.
+                let len = list.len();
+                let from = (from.min(len.saturating_sub(1) as u64) as usize)
+                    .max(len.saturating_sub(MAX_LOOKUP_INDEXES));
                 LookupResult::Found(FoundList {
                     from: from as u64,
                     peaks: prefix_peaks(&list, from),
-                    indexes: list[from..to].to_vec(),
+                    indexes: list[from..].to_vec(),
                 })
             }
             Terminal::Other(leaf) => LookupResult::OtherLeaf {

@@ -1,0 +1,372 @@
+//! The verifiable index the log commits to (spec/lookup.md §9.1): a prefix
+//! tree over the keys of every entry, whose root the sequencer appends as an
+//! index-commit entry at the end of every batch, and which serves lookup
+//! proofs (`GET /v1/lookup`).
+//!
+//! **Derived state.** The index is a pure function of the entries, so it is
+//! kept in memory and rebuilt from the entry bundles at start-up (and after
+//! any failed batch): nothing of it needs to be durable for the log to be
+//! correct. The index-commit entry is appended to the tree *inside* the
+//! batch, so it is staged, swapped and settled with the batch's own entries:
+//! a crash either loses the whole batch, commit included, or keeps it all,
+//! and a checkpoint can never end with an index-commit that disagrees with
+//! the index the entries give. Cost of the rebuild: one read of every entry
+//! bundle and one parse of every entry (BENCHMARKS.md).
+//!
+//! **Concurrency.** The sequencer holds the write lock ([`BatchGuard`]) from
+//! the index update of a batch until the batch is settled (or failed);
+//! lookups hold the read lock while they build a proof, so a proof is always
+//! against the index of the latest commit and the checkpoint that ends with
+//! it. Lookups therefore wait while a batch is being made durable (one
+//! fsync). A failed batch leaves the index marked stale; it is rebuilt
+//! before the next batch, and lookups answer 503 meanwhile.
+
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+use provlog_core::hash::Hash;
+use provlog_core::index::entry::{IndexCommit, LogEntry};
+use provlog_core::index::key::{IndexKey, claim_keys};
+use provlog_core::index::proof::LookupProof;
+use provlog_core::index::store::MemoryStore;
+use provlog_core::index::tree::{Batch, Index};
+use provlog_core::index::{KeyHash, key::entry_key_hashes};
+use provlog_core::tile_builder::TileBuilder;
+use provlog_core::tiles::TILE_WIDTH;
+
+use crate::storage::{LogStorage, StorageError, read_bundle};
+
+/// Why the index cannot answer or be updated.
+#[derive(Debug, thiserror::Error)]
+pub enum VIndexError {
+    /// The index is being rebuilt, or a failed batch left it stale.
+    #[error("the verifiable index is not ready (rebuilding)")]
+    NotReady,
+    /// The log has no index-commit yet (no batch since the index was enabled).
+    #[error("the log has no index-commit yet")]
+    NoCommit,
+    /// Reading the entries failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The in-memory index failed (arena full) or is inconsistent.
+    #[error("index: {0}")]
+    Index(String),
+}
+
+/// The latest index-commit and the tree that ends with it.
+#[derive(Clone, Debug)]
+pub struct Published {
+    /// The index-commit entry bytes, as logged.
+    pub commit: Vec<u8>,
+    /// Its log index (= the size it covers).
+    pub commit_index: u64,
+    /// The size of the tree whose last entry is the commit (`commit_index + 1`).
+    pub tree_size: u64,
+}
+
+struct State {
+    index: Index<MemoryStore>,
+    /// Keys of logged entries in `[index.size(), log_size)`: entries that no
+    /// commit covers yet (a log upgraded to the index, or the entries after
+    /// the last commit when it was written without one).
+    carry: Batch,
+    /// Entries of the log this state accounts for.
+    log_size: u64,
+    published: Option<Published>,
+    /// False after a failed batch until rebuilt.
+    valid: bool,
+}
+
+/// Test-only fault injection: the server leaves keys out of its index, to
+/// show that a monitor catches a lying log (tests/tests/lookup_e2e.rs).
+#[derive(Clone, Copy, Debug)]
+pub struct OmitFault {
+    /// Leave this entry's first key (its asset key, for a claim) out.
+    pub entry: u64,
+}
+
+/// The verifiable index of one log.
+pub struct VIndex {
+    state: RwLock<State>,
+    omit: Option<OmitFault>,
+}
+
+/// What a lookup built: the bundle without the checkpoint's parts, which the
+/// caller attaches (the commit's inclusion proof, the entries and the note of
+/// the tree of size [`Published::tree_size`]).
+pub struct LookupAnswer {
+    /// The bundle; `commit_proof`, `checkpoint` and `entries` are empty.
+    pub proof: LookupProof,
+    /// The commit it is against.
+    pub published: Published,
+}
+
+impl Default for VIndex {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+impl VIndex {
+    /// An empty index, not yet synchronised with a log (see
+    /// [`VIndex::sync`]). `omit` is the test-only fault; `None` in service.
+    pub fn new(omit: Option<OmitFault>) -> Self {
+        VIndex {
+            state: RwLock::new(State {
+                index: Index::new(MemoryStore::with_lists()),
+                carry: Batch::new(),
+                log_size: 0,
+                published: None,
+                valid: false,
+            }),
+            omit,
+        }
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        // A panic while holding the lock leaves the index to be rebuilt.
+        self.state.write().unwrap_or_else(|p| {
+            let mut g = p.into_inner();
+            g.valid = false;
+            g
+        })
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Brings the index in line with the log tree of `size` entries: a no-op
+    /// if it already accounts for exactly that tree, otherwise a rebuild
+    /// from the entry bundles. Called by the sequencer at start-up and
+    /// before a batch. Cost of a rebuild: O(size) reads and parses.
+    pub fn sync(&self, log: &dyn LogStorage, size: u64) -> Result<(), VIndexError> {
+        let mut g = self.write();
+        if g.valid && g.log_size == size {
+            return Ok(());
+        }
+        let started = Instant::now();
+        g.valid = false;
+        let rebuilt = self.rebuild(log, size)?;
+        *g = rebuilt;
+        tracing::info!(
+            size,
+            keys = g.index.key_count(),
+            seconds = started.elapsed().as_secs_f64(),
+            "verifiable index rebuilt from the entries"
+        );
+        Ok(())
+    }
+
+    fn rebuild(&self, log: &dyn LogStorage, size: u64) -> Result<State, VIndexError> {
+        let mut st = State {
+            index: Index::new(MemoryStore::with_lists()),
+            carry: Batch::new(),
+            log_size: 0,
+            published: None,
+            valid: false,
+        };
+        let bundles = size.div_ceil(TILE_WIDTH);
+        for b in 0..bundles {
+            for (k, entry) in read_bundle(log, b, size)?.iter().enumerate() {
+                let j = b * TILE_WIDTH + k as u64;
+                match LogEntry::classify(entry) {
+                    LogEntry::IndexCommit(c) => {
+                        if c.size != j {
+                            tracing::error!(
+                                at = j,
+                                size = c.size,
+                                "a logged index-commit is misplaced"
+                            );
+                            continue;
+                        }
+                        let batch = std::mem::take(&mut st.carry);
+                        let root = st
+                            .index
+                            .commit_batch(batch, j)
+                            .map_err(|e| VIndexError::Index(e.to_string()))?;
+                        if root != c.root || st.index.key_count() != c.keys {
+                            // Only a faulty (or fault-injected) writer gets
+                            // here; lookups against this commit will not
+                            // verify, which clients and monitors report.
+                            tracing::error!(
+                                at = j,
+                                "a logged index-commit differs from the index recomputed from the entries"
+                            );
+                        }
+                        st.published = Some(Published {
+                            commit: entry.clone(),
+                            commit_index: j,
+                            tree_size: j + 1,
+                        });
+                    }
+                    _ => {
+                        let keys = self.keys_of(j, entry_key_hashes(entry));
+                        st.carry.add(j, &keys);
+                    }
+                }
+            }
+        }
+        // Only the commit of the tree's last entry is served: if entries
+        // follow it, the next batch's commit covers them.
+        if st.published.as_ref().is_some_and(|p| p.tree_size != size) {
+            st.published = None;
+        }
+        st.log_size = size;
+        st.valid = true;
+        Ok(st)
+    }
+
+    fn keys_of(&self, index: u64, mut keys: Vec<KeyHash>) -> Vec<KeyHash> {
+        if let Some(f) = self.omit
+            && f.entry == index
+            && !keys.is_empty()
+        {
+            tracing::warn!(
+                index,
+                "TEST FAULT: leaving a key of this entry out of the index"
+            );
+            keys.remove(0);
+        }
+        keys
+    }
+
+    /// Starts a batch: takes the write lock until the returned guard is
+    /// finished or dropped. The index must already account for the tree of
+    /// `old_size` entries (the sequencer calls [`VIndex::sync`] first).
+    pub fn begin(&self, old_size: u64) -> Result<BatchGuard<'_>, VIndexError> {
+        let g = self.write();
+        if !g.valid || g.log_size != old_size {
+            return Err(VIndexError::NotReady);
+        }
+        Ok(BatchGuard {
+            vindex: self,
+            g,
+            done: false,
+        })
+    }
+
+    /// Builds the lookup proof of `key` against the latest commit (see
+    /// [`LookupProof::build`] for `from`) and runs `with` on it, all under
+    /// the read lock: `with` attaches the checkpoint of
+    /// [`Published::tree_size`] and the inclusion proofs, and no batch can
+    /// move the log past that tree meanwhile. Cost: one node read per level
+    /// plus the key's list.
+    pub fn lookup<T>(
+        &self,
+        key: &IndexKey,
+        from: u64,
+        with: impl FnOnce(LookupAnswer) -> T,
+    ) -> Result<T, VIndexError> {
+        let g = self.read();
+        if !g.valid {
+            return Err(VIndexError::NotReady);
+        }
+        let published = g.published.clone().ok_or(VIndexError::NoCommit)?;
+        let proof = LookupProof::build(
+            &g.index,
+            key,
+            from,
+            published.commit.clone(),
+            Vec::new(),
+            Vec::new(),
+        )
+        .map_err(|e| VIndexError::Index(e.to_string()))?;
+        Ok(with(LookupAnswer { proof, published }))
+    }
+
+    /// The latest commit, if the index is ready.
+    pub fn published(&self) -> Option<Published> {
+        let g = self.read();
+        if g.valid { g.published.clone() } else { None }
+    }
+
+    /// Number of distinct keys in the index.
+    pub fn key_count(&self) -> u64 {
+        self.read().index.key_count()
+    }
+}
+
+/// One batch's hold on the index: [`BatchGuard::append_commit`] updates the
+/// index and appends the commit entry; [`BatchGuard::finish`] after the batch
+/// is settled publishes it. Dropped unfinished (any failure), it marks the
+/// index stale, to be rebuilt from storage before the next batch.
+pub struct BatchGuard<'a> {
+    vindex: &'a VIndex,
+    g: RwLockWriteGuard<'a, State>,
+    done: bool,
+}
+
+impl BatchGuard<'_> {
+    /// Indexes the batch's new entries (`entries[k]` is at log index
+    /// `first + k`; already-parsed claims may pass their keys instead, see
+    /// [`claim_keys`]), together with any entries no commit covers yet,
+    /// and appends the index-commit for the tree so far to `builder` as the
+    /// batch's last entry. Returns the commit's log index and its key count
+    /// in the batch. Cost: spec/lookup.md §8.2 plus one claim parse per entry.
+    pub fn append_commit(
+        &mut self,
+        builder: &mut TileBuilder,
+        first: u64,
+        entries: &[&[u8]],
+    ) -> Result<(u64, usize), VIndexError> {
+        let st = &mut *self.g;
+        let mut batch = std::mem::take(&mut st.carry);
+        for (k, e) in entries.iter().enumerate() {
+            let j = first + k as u64;
+            let keys = self.vindex.keys_of(j, entry_key_hashes(e));
+            batch.add(j, &keys);
+        }
+        let pairs = batch.len();
+        let n = builder.size();
+        // From here on a failure leaves the index stale (guard drop).
+        let root = st
+            .index
+            .commit_batch(batch, n)
+            .map_err(|e| VIndexError::Index(e.to_string()))?;
+        let commit = IndexCommit {
+            size: n,
+            root,
+            keys: st.index.key_count(),
+        }
+        .to_bytes();
+        let at = builder
+            .append(&commit)
+            .map_err(|e| VIndexError::Index(format!("appending the index-commit: {e}")))?;
+        if at != n {
+            return Err(VIndexError::Index(format!(
+                "the index-commit went to {at}, not {n}"
+            )));
+        }
+        st.log_size = n + 1;
+        st.published = Some(Published {
+            commit,
+            commit_index: n,
+            tree_size: n + 1,
+        });
+        Ok((n, pairs))
+    }
+
+    /// The batch is settled: lookups now answer against its commit.
+    pub fn finish(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for BatchGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.g.valid = false;
+        }
+    }
+}
+
+/// The root the index has (for start-up logs and tests).
+pub fn root_of(v: &VIndex) -> Hash {
+    v.read().index.root()
+}
+
+/// The keys of an already-parsed claim (so admission's parse can be reused).
+pub fn keys_of_claim(c: &provlog_core::signed_claim::SignedClaim) -> Vec<KeyHash> {
+    claim_keys(c).iter().map(IndexKey::hash).collect()
+}
