@@ -17,6 +17,7 @@ mod net;
 mod out;
 mod refresh;
 mod scitt;
+mod seq_counter;
 mod submit;
 mod trust;
 mod verify;

@@ -38,6 +38,7 @@ use crate::claim_args::{hash_file, read_c2pa, sniff_media_type};
 use crate::fail::{Fail, Kind, not_verified, usage};
 use crate::keys::load_key;
 use crate::out::outln;
+use crate::seq_counter::SeqCounter;
 use crate::trust::TrustArgs;
 use crate::verify::{RECEIPT_EXT, TLOG_PROOF_EXT, read_receipt, sidecar};
 
@@ -95,6 +96,11 @@ pub struct SubmitArgs {
     /// `provlog verify` accepts; one file at a time.
     #[arg(long, conflicts_with_all = ["embed", "tlog_proof"])]
     pub scitt: bool,
+    /// Leave `seq` out of the claims. By default each new claim carries
+    /// the next number of the key's counter `KEY.seq` (one run per key at
+    /// a time; `--sequence N` numbers this run's files N, N+1, ... instead).
+    #[arg(long, conflicts_with = "sequence")]
+    pub no_seq: bool,
     /// Files or directories (walked recursively).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -120,6 +126,8 @@ impl Job {
 struct Output {
     tlog_proof: bool,
     embed: Option<(C2paSigner, provlog_c2pa::C2paOptions)>,
+    /// The key's sequence counter, unless `--sequence` or `--no-seq`.
+    seq: Option<SeqCounter>,
 }
 
 /// Whether `name` is a file submit writes itself (receipts, pending claims,
@@ -402,12 +410,41 @@ pub async fn submit(args: SubmitArgs, json: bool) -> Result<(), Fail> {
         )),
         _ => None,
     };
+    let seq = if args.no_seq || args.claim.sequence.is_some() {
+        None
+    } else {
+        Some(SeqCounter::open(&args.key).map_err(|e| Fail::new(Kind::CouldNotCheck, e))?)
+    };
     let output = Arc::new(Output {
         tlog_proof: args.tlog_proof,
         embed,
+        seq,
     });
     let client = LogClient::new(&args.log)?;
-    let (jobs, not_registered) = collect(&args.paths, args.out_dir.as_deref())?;
+    let (mut jobs, mut not_registered) = collect(&args.paths, args.out_dir.as_deref())?;
+    // The vendor key and its counter are never assets (a folder holding
+    // the key may be submitted).
+    let own: Vec<PathBuf> = [
+        args.key.clone(),
+        crate::seq_counter::counter_path(&args.key),
+        crate::seq_counter::lock_path(&args.key),
+    ]
+    .iter()
+    .filter_map(|p| std::fs::canonicalize(p).ok())
+    .collect();
+    if !own.is_empty() {
+        jobs.retain(|j| {
+            let mine = std::fs::canonicalize(&j.file).is_ok_and(|c| own.contains(&c));
+            if mine {
+                not_registered.push(NotRegistered {
+                    path: j.file.clone(),
+                    reason: "the vendor key or its seq counter, never registered".into(),
+                    failed: false,
+                });
+            }
+            !mine
+        });
+    }
     for n in &not_registered {
         eprintln!("skipped {}: {}", n.path.display(), n.reason);
         if json {
@@ -507,6 +544,10 @@ pub async fn submit(args: SubmitArgs, json: bool) -> Result<(), Fail> {
         outcomes.extend(batch);
     }
     bar.finish_and_clear();
+    if let Some(c) = &output.seq {
+        // The unused reservation goes back (the run's numbers stay used).
+        c.close().map_err(|e| Fail::new(Kind::CouldNotCheck, e))?;
+    }
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.result.is_err()).collect();
     let skipped = outcomes
         .iter()
@@ -828,8 +869,17 @@ fn prepare(
         }
     }
     let mut args = args.clone();
-    args.sequence = args.sequence.map(|s| s + seq);
     let facts = args.read_file(&job.file)?;
+    // Taken (and durable in the counter) right before the claim is signed.
+    args.sequence = match (args.sequence, &output.seq) {
+        (Some(s), _) => Some(s + seq),
+        (None, Some(counter)) => Some(
+            counter
+                .next()
+                .map_err(|e| Fail::new(Kind::CouldNotCheck, e))?,
+        ),
+        (None, None) => None,
+    };
     let claim = args.build_from(&facts).map_err(not_verified)?;
     let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey)
         .map_err(|e| format!("cannot sign: {e}"))?;

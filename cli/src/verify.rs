@@ -151,6 +151,9 @@ pub fn print_verdict(file: &Path, v: &VerifiedReceipt) {
         c.generator.version
     );
     outln!("  signed by   {}", v.signed_claim.kid());
+    if let Some(seq) = c.sequence {
+        outln!("  seq         {seq} (the vendor's claim number)");
+    }
     outln!("  created     {} ({})", utc(c.created), c.created);
     outln!("  source type {}", c.source_type);
     let disclosures: Vec<String> = c

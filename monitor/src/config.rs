@@ -34,6 +34,9 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Default of `seq_gap_grace`: entries a `seq` gap may stay open.
+pub const DEFAULT_SEQ_GAP_GRACE: u64 = 10_000;
+
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -45,6 +48,7 @@ struct FileConfig {
     gossip_burst: Option<f64>,
     max_clock_skew_secs: Option<u64>,
     fetch_parallelism: Option<usize>,
+    seq_gap_grace: Option<u64>,
     #[serde(default)]
     log: Vec<FileLog>,
     #[serde(default)]
@@ -184,6 +188,9 @@ pub struct Config {
     pub max_clock_skew: Duration,
     /// Concurrent entry-bundle downloads per log.
     pub fetch_parallelism: usize,
+    /// Entries a vendor's `seq` gap may stay open before it is alerted
+    /// (`seq_gap_grace`, default 10,000; see `seq_watch.rs`).
+    pub seq_gap_grace: u64,
     /// Logs followed and witnessed.
     pub logs: Vec<LogConfig>,
     /// Peers.
@@ -363,6 +370,7 @@ impl Config {
             gossip_burst,
             max_clock_skew: Duration::from_secs(skew),
             fetch_parallelism: par,
+            seq_gap_grace: f.seq_gap_grace.unwrap_or(DEFAULT_SEQ_GAP_GRACE),
             logs,
             peers,
             watch,

@@ -458,6 +458,49 @@ async fn audit_range(
     Ok(())
 }
 
+/// Feeds entry `index` to the log's sequence watch and alerts what it
+/// finds (`seq-repeat`, `seq-gap`; spec/monitor.md).
+fn seq_findings(mon: &Monitor, log: &LogCtx, index: u64, numbered: Option<(&str, u64)>) {
+    use crate::seq_watch::Finding;
+    let found = match log.seq_watch().lock() {
+        Ok(mut w) => w.entry(index, numbered),
+        Err(_) => return,
+    };
+    let url = &log.config().url;
+    for f in found {
+        let alert = match f {
+            Finding::Repeat { kid, seq } => json!({
+                "alert": "seq-repeat",
+                "log": log.origin(),
+                "vendor_key": kid,
+                "seq": seq,
+                "index": index,
+                "entry_url": format!("{url}/v1/entries/{index}"),
+            }),
+            Finding::Gap {
+                kid,
+                missing,
+                opened_at,
+            } => json!({
+                "alert": "seq-gap",
+                "log": log.origin(),
+                "vendor_key": kid,
+                "missing": missing.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
+                "opened_at": opened_at,
+                "index": index,
+                "entry_url": format!("{url}/v1/entries/{opened_at}"),
+            }),
+            Finding::Stopped(why) => json!({
+                "alert": "seq-watch-stopped",
+                "log": log.origin(),
+                "detail": why,
+                "index": index,
+            }),
+        };
+        mon.alert(alert);
+    }
+}
+
 /// Checks one claim's structure and signature, and the watch rules.
 fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], check: ClaimCheck) {
     let url = &log.config().url;
@@ -465,6 +508,11 @@ fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], check: Cla
     // the index's own entries are not claims.
     log.index_audit()
         .push(mon, log, index, entry, check.as_ref().ok());
+    let numbered = check
+        .as_ref()
+        .ok()
+        .and_then(|c| c.claim().sequence.map(|s| (c.kid(), s)));
+    seq_findings(mon, log, index, numbered);
     if check.is_err() && crate::index_audit::is_index_entry(entry) {
         return;
     }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod owntree;
 pub mod problem;
+pub mod seq_watch;
 pub mod store;
 pub mod witness;
 

@@ -60,12 +60,19 @@ pub struct LogCtx {
     times: Mutex<TimeSeen>,
     /// The recomputation of the log's verifiable index.
     index_audit: crate::index_audit::IndexAudit,
+    /// The per-vendor sequence watch (fed in entry order by the audit).
+    seq_watch: Mutex<crate::seq_watch::SeqWatch>,
 }
 
 impl LogCtx {
     /// The audit of the log's verifiable index.
     pub fn index_audit(&self) -> &crate::index_audit::IndexAudit {
         &self.index_audit
+    }
+
+    /// The per-vendor sequence watch of this log.
+    pub fn seq_watch(&self) -> &Mutex<crate::seq_watch::SeqWatch> {
+        &self.seq_watch
     }
 
     /// The log's origin.
@@ -151,6 +158,7 @@ impl Monitor {
                     published: Mutex::new(tree.checkpoint().to_vec()),
                     times: Mutex::new(TimeSeen::default()),
                     index_audit: Default::default(),
+                    seq_watch: Mutex::new(crate::seq_watch::SeqWatch::new(cfg.seq_gap_grace)),
                     tree: tokio::sync::Mutex::new(tree),
                 }),
             );

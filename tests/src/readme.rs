@@ -48,6 +48,7 @@ pub const TESTS: &[(&str, &str)] = &[
     ("quickstart", "tests/tests/readme.rs"),
     ("cli", "tests/tests/readme.rs"),
     ("c2pa", "tests/tests/readme.rs"),
+    ("lookup", "tests/tests/readme.rs"),
     ("s3", "tests/tests/readme.rs"),
     ("two-monitors", "tests/tests/readme.rs"),
 ];

@@ -183,11 +183,39 @@ fn verified_presence_absence_and_completeness() {
         &other.vkey,
     ]);
     assert!(!r.ok(), "{r:?}");
-    // A tampered byte anywhere fails.
-    let mut bytes = std::fs::read(&saved).expect("read");
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 1;
-    std::fs::write(&saved, &bytes).expect("write");
+    // A flipped bit fails anywhere in what the log's key authenticates:
+    // every byte up to the end of the checkpoint's first signature line
+    // (the Ed25519 one --log-key pins). Only the lines after it may change
+    // unnoticed: signatures by keys the policy does not name (the log's
+    // ML-DSA-44 key, and lines whose name or key hash a flip changed),
+    // which signed notes ignore (C2SP signed-note).
+    let bytes = std::fs::read(&saved).expect("read");
+    let pinned = VerifierKey::parse(&log.vkey).expect("vkey");
+    let policy = Policy::single_log(pinned);
+    assert!(
+        verify_lookup(&bytes, &policy, None).is_ok(),
+        "the saved bundle verifies"
+    );
+    let sigs = find(&bytes, "\n\n\u{2014} ".as_bytes()).expect("the checkpoint's signatures");
+    let first_sig_end = sigs
+        + 2
+        + bytes[sigs + 2..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .expect("line end");
+    for at in 0..first_sig_end {
+        let mut t = bytes.clone();
+        t[at] ^= 1;
+        assert!(
+            verify_lookup(&t, &policy, None).is_err(),
+            "a flipped bit at byte {at} of {} still verifies",
+            bytes.len()
+        );
+    }
+    // And the CLI says so for one of them.
+    let mut t = bytes.clone();
+    t[first_sig_end / 2] ^= 1;
+    std::fs::write(&saved, &t).expect("write");
     let r = lookup(&[
         "lookup",
         "--bundle",
@@ -445,80 +473,7 @@ fn a_log_hiding_one_claim_is_caught_by_a_monitor() {
     );
 }
 
-/// The command block after `<!-- test: lookup_e2e -->` in README.md.
-fn readme_block() -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-    let readme = std::fs::read_to_string(&path).expect("README.md");
-    let section = readme
-        .split_once("<!-- test: lookup_e2e -->\n")
-        .expect("README has a <!-- test: lookup_e2e --> block")
-        .1;
-    let body = section
-        .strip_prefix("```sh\n")
-        .expect("the marker is followed by a ```sh block");
-    let end = body.find("\n```").expect("the block ends");
-    body[..end + 1].to_string()
-}
-
-/// The README's `provlog lookup` block, run literally by bash (`set -e`)
-/// against a log holding two claims for `images/cat.png`: each command
-/// succeeds and prints the verdict the README shows.
-#[test]
-fn readme_lookup_block_runs_as_written() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log = LogProcess::start(
-        &dir.path().join("log"),
-        &["--verifiable-index", "--batch-interval-ms", "10"],
-    );
-    let work = dir.path().join("work");
-    std::fs::create_dir_all(work.join("images")).expect("mkdir");
-    let cat = b"\x89PNG\r\n\x1a\n a cat, not really a PNG".to_vec();
-    std::fs::write(work.join("images/cat.png"), &cat).expect("write");
-    std::fs::write(work.join("images/other.png"), b"\x89PNG\r\n\x1a\n another").expect("write");
-    let vendor = Vendor::new("vendor.example");
-    let claims = vec![
-        vendor.claim_for(&cat, 1),
-        vendor.claim_for(b"something else", 2),
-        vendor.claim_for(&cat, 3),
-    ];
-    assert_eq!(submit_all(&log.url, &claims), vec![0, 2, 4]);
-    let size = tree_size(&log.url, &log.vkey);
-    assert_eq!(size, 6);
-    let provlog_dir = provlog_e2e::bin("provlog")
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        provlog_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let script = format!("set -e\n{}", readme_block());
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(&work)
-        .env("PATH", path)
-        .env("PROVLOG_LOG", &log.url)
-        .env("LOG_KEY", &log.vkey)
-        .env("PROVLOG_CONFIG", "")
-        .env_remove("PROVLOG_LOG_KEY")
-        .env_remove("XDG_CONFIG_HOME")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("bash");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let complete = format!("VERIFIED: 2 claims (complete as of checkpoint {size})");
-    assert_eq!(stdout.matches(&complete).count(), 3, "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains(&format!("VERIFIED ABSENT as of checkpoint {size}")),
-        "{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("2 claim(s) for sha256:"),
-        "{stdout}\n{stderr}"
-    );
-    assert!(work.join("cat.lookup").exists(), "the bundle was saved");
+/// Position of `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }

@@ -276,6 +276,41 @@ fn the_c2pa_section() {
 }
 
 #[test]
+fn the_lookup_section() {
+    let _ports = fixed_ports();
+    require_free_ports(&[7300, 7301]);
+    let mut shell = Shell::new();
+    // "beside the quick start's log": its vendor key and pictures.
+    quickstart(&mut shell);
+    let outs = run_blocks(&mut shell, "lookup", &marked("lookup"));
+    let all = outs.join("\n");
+    // The console block compared each verdict; here, the counts: one
+    // claim for cat.png, none for other.txt, all 12 for the vendor key,
+    // the same 12 from the saved bundle offline.
+    assert_eq!(
+        all.matches("VERIFIED: 1 claims (complete as of checkpoint")
+            .count(),
+        1,
+        "{all}"
+    );
+    assert_eq!(
+        all.matches("VERIFIED ABSENT as of checkpoint").count(),
+        1,
+        "{all}"
+    );
+    assert_eq!(
+        all.matches("VERIFIED: 12 claims (complete as of checkpoint")
+            .count(),
+        2,
+        "{all}"
+    );
+    assert!(
+        shell.work().join("mine.lookup").exists(),
+        "the bundle was saved"
+    );
+}
+
+#[test]
 fn the_s3_section() {
     let weed = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("weed").is_file()));
