@@ -39,16 +39,19 @@ fn open_indexed(store: &Arc<MemoryStorage>, now: u64) -> Option<(Sequencer, Arc<
 
 /// Checks the stored log and every proof the index serves.
 fn check(store: &MemoryStorage, v: &VIndex, absent_seed: u64) {
-    let note = store.checkpoint().unwrap().unwrap();
+    let note = store
+        .checkpoint()
+        .expect("the in-memory test store answers")
+        .expect("the in-memory test store answers");
     let cp = provlog_core::checkpoint::verify_checkpoint(&note, &log_key())
-        .unwrap()
+        .expect("the in-memory test store answers")
         .checkpoint;
-    let report = check_storage(store, store, &log_key()).unwrap();
+    let report = check_storage(store, store, &log_key()).expect("the in-memory test store answers");
     assert!(report.ok(), "audit: {:?}", report.listed);
     if cp.size == 0 {
         return;
     }
-    let last = read_entry(store, cp.size - 1, cp.size).unwrap();
+    let last = read_entry(store, cp.size - 1, cp.size).expect("the in-memory test store answers");
     let LogEntry::IndexCommit(c) = LogEntry::classify(&last) else {
         panic!(
             "the checkpoint of size {} does not end with an index-commit",
@@ -59,7 +62,9 @@ fn check(store: &MemoryStorage, v: &VIndex, absent_seed: u64) {
     // Ground truth from the stored entries.
     let mut truth: BTreeMap<IndexKey, Vec<u64>> = BTreeMap::new();
     for i in 0..cp.size {
-        for k in entry_keys(&read_entry(store, i, cp.size).unwrap()) {
+        for k in
+            entry_keys(&read_entry(store, i, cp.size).expect("the in-memory test store answers"))
+        {
             truth.entry(k).or_default().push(i);
         }
     }
@@ -76,12 +81,12 @@ fn check(store: &MemoryStorage, v: &VIndex, absent_seed: u64) {
             .lookup(k, 0, |a| {
                 assert_eq!(a.published.tree_size, cp.size);
                 let mut p = a.proof;
-                p.commit_proof =
-                    inclusion_proof(&tiles, a.published.commit_index, cp.size).unwrap();
+                p.commit_proof = inclusion_proof(&tiles, a.published.commit_index, cp.size)
+                    .expect("the in-memory test store answers");
                 p.checkpoint = note.clone();
                 p.to_cbor()
             })
-            .unwrap();
+            .expect("the in-memory test store answers");
         let got = provlog_core::index::proof::verify_lookup(&bytes, &policy, Some(k))
             .unwrap_or_else(|e| panic!("{}: {e}", k.describe()));
         match (truth.get(k), got.outcome) {
@@ -124,7 +129,7 @@ proptest! {
     fn index_commits_agree_with_the_entries_under_faults(ops in prop::collection::vec(op(), 1..12)) {
         let store = Arc::new(MemoryStorage::new());
         let mut now = 1_800_000_000_000u64;
-        let (mut seq, mut v) = open_indexed(&store, now).unwrap();
+        let (mut seq, mut v) = open_indexed(&store, now).expect("the in-memory test store answers");
         for (n, op) in ops.iter().enumerate() {
             now += 7;
             match op {
@@ -138,12 +143,12 @@ proptest! {
                 }
                 Op::Restart => {
                     drop(seq);
-                    (seq, v) = open_indexed(&store, now).unwrap();
+                    (seq, v) = open_indexed(&store, now).expect("the in-memory test store answers");
                 }
             }
             // A failed batch leaves the index stale until the next batch or
             // restart; check the state a restart recovers.
-            let (s2, v2) = open_indexed(&store, now).unwrap();
+            let (s2, v2) = open_indexed(&store, now).expect("the in-memory test store answers");
             check(&store, &v2, n as u64);
             drop(s2);
         }
