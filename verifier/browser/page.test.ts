@@ -345,7 +345,7 @@ test('pinning: the verdict says which key it is under, and a wrong pinned key fa
   assert.match(v.text, /Checked under the log key you pinned/);
   assert.ok(v.text.includes(logVkey));
   // Pin another log's key (same name, different key): the log's checkpoints no longer verify.
-  const other = execFileSync(join(BIN, 'provlog'), ['keygen', '--out', join(work, 'other.key'), '--name', logVkey.split('+')[0]], { encoding: 'utf8' }).trim().split('\n').pop()!;
+  const other = execFileSync(join(BIN, 'provlog'), ['keygen', '--out', join(work, 'other.key'), '--name', logVkey.split('+')[0]!], { encoding: 'utf8' }).trim().split('\n').pop()!;
   await page.getByRole('button', { name: 'Change' }).click();
   await page.fill('#pin-text', other);
   await page.getByRole('button', { name: 'Pin', exact: true }).click();
