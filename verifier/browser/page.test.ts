@@ -126,7 +126,13 @@ function startProxy(): Promise<void> {
         }
         if (tamper === 'checkpoint-sig' && (req.url === '/checkpoint' || req.url?.startsWith('/v1/lookup'))) {
           // Change the tree size in the signed text: the signature no longer matches.
-          body = Buffer.from(body.toString().replace(/(provlog\\n|provlog\n)(\d+)/, (_m, a: string, n: string) => `${a}${Number(n) + 1}`));
+          // The size is the note's second line, after the origin (whatever it is): in the
+          // lookup's JSON the newline is escaped, in /checkpoint it is not.
+          const bump = (_m: string, a: string, n: string) => `${a}${Number(n) + 1}`;
+          const before = body.toString();
+          const after = req.url === '/checkpoint' ? before.replace(/^([^\n]*\n)(\d+)/, bump) : before.replace(/("checkpoint":"[^"\\]*\\n)(\d+)/, bump);
+          if (after === before) throw new Error(`tamper checkpoint-sig: no tree size found in ${req.url}`);
+          body = Buffer.from(after);
         }
         const headers = { ...ur.headers };
         delete headers['content-length'];
