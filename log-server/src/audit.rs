@@ -12,6 +12,7 @@
 //! It is O(n): run it with the server stopped, after a disk incident, or
 //! periodically on a copy.
 
+use provlog_core::index::entry::LogEntry;
 use std::path::Path;
 
 use provlog_core::checkpoint::verify_checkpoint;
@@ -141,7 +142,18 @@ pub fn check_storage(
             let at = bundle * TILE_WIDTH + i as u64;
             report.entries += 1;
             match recompute.push_entry(entry) {
-                Ok(None) => check_indexes(index, entry, &leaf_hash(entry), at, &mut report),
+                Ok(None) => match LogEntry::classify(entry) {
+                    // The log's own vendor-key entries are in neither index;
+                    // only the log key may sign them (spec/lookup.md §4.2).
+                    LogEntry::VendorKey(ev) => {
+                        if ev.verify(key).is_err() {
+                            report.problem(format!(
+                                "entry {at}: a vendor-key entry not signed by the log key"
+                            ));
+                        }
+                    }
+                    _ => check_indexes(index, entry, &leaf_hash(entry), at, &mut report),
+                },
                 Ok(Some(c)) if c.is_ok() => {}
                 Ok(Some(c)) => report.problem(format!(
                     "entry {at}: the index-commit is wrong ({c:?}); lookups against it do not verify"

@@ -97,7 +97,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub max_batch_claims: Option<usize>,
     /// File of accepted vendor vkeys, one per line; without it any valid
-    /// signature is accepted.
+    /// signature is accepted. With --verifiable-index the file is recorded
+    /// in the log at start (vendor-key entries: add / revoke the
+    /// differences), so acceptance is provable.
     #[arg(long)]
     pub accept_keys: Option<PathBuf>,
     /// Per-vendor-key rate limit in claims per second (0 = no limit).

@@ -236,6 +236,12 @@ impl AcceptedKeys {
         self.keys.contains_key(vkey)
     }
 
+    /// The accepted vkeys (canonical strings) with their parsed keys, in
+    /// no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &VerifierKey)> {
+        self.keys.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// Number of accepted keys.
     pub fn len(&self) -> usize {
         self.keys.len()

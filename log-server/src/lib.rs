@@ -40,6 +40,7 @@
 //!   ZIP-215 signature checks off the reactor.
 //! - [`web`]: the verifier page at `/` and `GET /v1/log`.
 //! - [`vindex`]: the verifiable index the sequencer commits to (index-commit entries).
+//! - [`vendor_keys`]: the operator's accepted-keys file issued as vendor-key entries.
 //! - [`lookup_api`]: `GET /v1/lookup` lookup proofs.
 
 pub mod api;
@@ -67,6 +68,7 @@ pub mod storage;
 pub mod storage_health;
 pub mod store;
 pub mod tile_cache;
+pub mod vendor_keys;
 pub mod verify;
 pub mod vindex;
 pub mod web;

@@ -302,8 +302,25 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
                 .map(|entry| provlog_server::vindex::OmitFault { entry }),
         ));
         seq.set_vindex(v.clone()).map_err(|e| e.to_string())?;
+        // The accepted-keys file, issued into the log as vendor-key entries
+        // before any claim is taken (spec/lookup.md §9.1).
+        if let Some(keys) = &accepted {
+            let issued = provlog_server::vendor_keys::issue(&mut seq, &v, &signer, keys, now_ms())
+                .map_err(|e| e.to_string())?;
+            for (c, index) in &issued {
+                tracing::info!(op = c.op.as_str(), key = %c.key, index, "vendor-key entry logged");
+            }
+            if issued.is_empty() {
+                tracing::info!("the log's vendor-key entries already match --accept-keys");
+            }
+        }
         Some(v)
     } else {
+        if accepted.is_some() {
+            tracing::info!(
+                "without --verifiable-index the accepted keys are not recorded in the log (no vendor-key entries)"
+            );
+        }
         None
     };
     let committed = seq

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use provlog_core::checkpoint::{Checkpoint, LogSigner, verify_checkpoint};
 use provlog_core::hash::{EMPTY_ROOT, Hash};
+use provlog_core::index::entry::PROVLOG_TAG_PREFIX;
 use provlog_core::receipt::Receipt;
 use provlog_core::tile_builder::TileBuilder;
 use provlog_core::tiles::TileNodeReader;
@@ -385,6 +386,7 @@ impl Sequencer {
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut dedup = Vec::new();
         let mut assets = Vec::new();
+        let mut appended = 0u64;
         let old_tiles = TileNodeReader::new(StorageTiles(&*log), old_size);
         let mut index_failed = None;
         {
@@ -411,15 +413,21 @@ impl Sequencer {
                 match d.builder.append(&c.entry) {
                     Ok(i) => {
                         in_batch.insert(c.leaf, i);
-                        dedup.push((c.leaf, i));
-                        assets.push((c.asset, i));
+                        appended += 1;
+                        // The dedup and asset indexes hold claims only; the
+                        // log's own entries (vendor-key, spec/lookup.md §4)
+                        // are in the verifiable index instead.
+                        if !c.entry.starts_with(&PROVLOG_TAG_PREFIX) {
+                            dedup.push((c.leaf, i));
+                            assets.push((c.asset, i));
+                        }
                         slots.push(Ok((i, false)));
                     }
                     Err(e) => slots.push(Err(SequencerError::Rejected(e.to_string()))),
                 }
             }
             if let Some(g) = vguard.as_mut()
-                && !dedup.is_empty()
+                && appended > 0
             {
                 // The batch's last entry: the index-commit over everything
                 // before it (in the same staged tiles as the entries).
@@ -448,7 +456,6 @@ impl Sequencer {
             let _ = self.recover();
             return all(SequencerError::Storage(format!("verifiable index: {e}")));
         }
-        let appended = dedup.len() as u64;
         let size;
         let note;
         let cp;

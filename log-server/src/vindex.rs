@@ -21,11 +21,12 @@
 //! fsync). A failed batch leaves the index marked stale; it is rebuilt
 //! before the next batch, and lookups answer 503 meanwhile.
 
+use std::collections::BTreeMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 use provlog_core::hash::Hash;
-use provlog_core::index::entry::{IndexCommit, LogEntry};
+use provlog_core::index::entry::{IndexCommit, LogEntry, PROVLOG_TAG_PREFIX, VendorKeyEvent};
 use provlog_core::index::key::{IndexKey, claim_keys};
 use provlog_core::index::proof::LookupProof;
 use provlog_core::index::store::MemoryStore;
@@ -75,6 +76,18 @@ struct State {
     published: Option<Published>,
     /// False after a failed batch until rebuilt.
     valid: bool,
+    /// Every vendor key a vendor-key entry of the log names: accepted or
+    /// not after the last such entry (spec/lookup.md §4.2), with its index.
+    vendor_keys: BTreeMap<String, (bool, u64)>,
+}
+
+/// Applies one logged vendor-key event at log index `at` to `keys`.
+fn apply_event(keys: &mut BTreeMap<String, (bool, u64)>, ev: &VendorKeyEvent, at: u64) {
+    for k in std::iter::once(&ev.key).chain(ev.old.as_ref()) {
+        if let Some(accepted) = ev.effect_on(k) {
+            keys.insert(k.clone(), (accepted, at));
+        }
+    }
 }
 
 /// Test-only fault injection: the server leaves keys out of its index, to
@@ -118,6 +131,7 @@ impl VIndex {
                 log_size: 0,
                 published: None,
                 valid: false,
+                vendor_keys: BTreeMap::new(),
             }),
             omit,
         }
@@ -165,6 +179,7 @@ impl VIndex {
             log_size: 0,
             published: None,
             valid: false,
+            vendor_keys: BTreeMap::new(),
         };
         let bundles = size.div_ceil(TILE_WIDTH);
         for b in 0..bundles {
@@ -199,6 +214,13 @@ impl VIndex {
                             commit_index: j,
                             tree_size: j + 1,
                         });
+                    }
+                    LogEntry::VendorKey(ev) => {
+                        // The server wrote it (only the log key signs
+                        // these); its status counts from here on.
+                        apply_event(&mut st.vendor_keys, &ev, j);
+                        let keys = self.keys_of(j, entry_key_hashes(entry));
+                        st.carry.add(j, &keys);
                     }
                     _ => {
                         let keys = self.keys_of(j, entry_key_hashes(entry));
@@ -281,6 +303,13 @@ impl VIndex {
         if g.valid { g.published.clone() } else { None }
     }
 
+    /// The vendor keys the log's vendor-key entries name, each with whether
+    /// it is accepted after the last of them and that entry's index (as of
+    /// the entries the index accounts for; empty in an open log).
+    pub fn vendor_keys(&self) -> BTreeMap<String, (bool, u64)> {
+        self.read().vendor_keys.clone()
+    }
+
     /// Number of distinct keys in the index.
     pub fn key_count(&self) -> u64 {
         self.read().index.key_count()
@@ -316,6 +345,11 @@ impl BatchGuard<'_> {
             let j = first + k as u64;
             let keys = self.vindex.keys_of(j, entry_key_hashes(e));
             batch.add(j, &keys);
+            if e.starts_with(&PROVLOG_TAG_PREFIX)
+                && let LogEntry::VendorKey(ev) = LogEntry::classify(e)
+            {
+                apply_event(&mut st.vendor_keys, &ev, j);
+            }
         }
         let pairs = batch.len();
         let n = builder.size();

@@ -18,6 +18,7 @@ use provlog_client::http::{HttpError, LogClient};
 use provlog_core::checkpoint::{Checkpoint, LogTime, verify_checkpoint};
 use provlog_core::evidence::log_time_decreased;
 use provlog_core::hash::{EMPTY_ROOT, leaf_hash, sha256};
+use provlog_core::index::entry::{LogEntry, VendorKeyEvent};
 use provlog_core::note::VerifierKey;
 use provlog_core::tiles::{TILE_WIDTH, Tile, TileLevel};
 use serde_json::json;
@@ -501,6 +502,33 @@ fn seq_findings(mon: &Monitor, log: &LogCtx, index: u64, numbered: Option<(&str,
     }
 }
 
+/// A vendor-key entry (spec/lookup.md §4.2): the log changed which vendor
+/// keys it accepts. Alerted every time (key changes are rare and each one
+/// matters to whoever relies on that vendor); one the log's key did not sign
+/// is misbehaviour.
+fn vendor_key_change(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], ev: &VendorKeyEvent) {
+    let entry_url = format!("{}/v1/entries/{index}", log.config().url);
+    if let Err(e) = ev.verify(&log.config().key) {
+        mon.misbehaviour(
+            log,
+            "invalid-entry",
+            format!("entry {index} ({entry_url}): vendor-key entry: {e}"),
+        );
+        return;
+    }
+    mon.alert(json!({
+        "alert": "vendor-key-change",
+        "log": log.origin(),
+        "index": index,
+        "entry_url": entry_url,
+        "op": ev.op.as_str(),
+        "vendor_key": ev.key,
+        "old": ev.old,
+        "issued_ms": ev.time_ms,
+        "leaf_hash": hex::encode(leaf_hash(entry)),
+    }));
+}
+
 /// Checks one claim's structure and signature, and the watch rules.
 fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], check: ClaimCheck) {
     let url = &log.config().url;
@@ -514,6 +542,9 @@ fn check_entry(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], check: Cla
         .and_then(|c| c.claim().sequence.map(|s| (c.kid(), s)));
     seq_findings(mon, log, index, numbered);
     if check.is_err() && crate::index_audit::is_index_entry(entry) {
+        if let LogEntry::VendorKey(ev) = LogEntry::classify(entry) {
+            vendor_key_change(mon, log, index, entry, &ev);
+        }
         return;
     }
     let claim = match check {
