@@ -210,25 +210,59 @@ pub fn load_private_key(path: &Path) -> Result<NoteSigner, KeyError> {
 #[derive(Debug, Clone, Default)]
 pub struct AcceptedKeys {
     keys: HashMap<String, VerifierKey>,
+    /// `NEW replaces OLD` lines: new vkey → the one it replaces.
+    replaces: HashMap<String, String>,
 }
 
 impl AcceptedKeys {
-    /// Reads a file of vkeys, one per line; blank lines and `#` comments are skipped.
+    /// Reads a file of vkeys, one per line; blank lines and `#` comments are
+    /// skipped. A line `NEW replaces OLD` accepts NEW and not OLD, and tells
+    /// a log with the verifiable index to record a rotation (a key listed
+    /// on its own line cannot also be replaced, and a key is replaced once).
     pub fn load(path: &Path) -> Result<Self, KeyError> {
         let text = fs::read_to_string(path).map_err(io(path))?;
+        let bad = |n: usize, detail: String| KeyError::Invalid {
+            path: path.display().to_string(),
+            detail: format!("line {}: {detail}", n + 1),
+        };
+        let parse = |n: usize, s: &str| VerifierKey::parse(s).map_err(|e| bad(n, e.to_string()));
         let mut keys = HashMap::new();
+        let mut replaces = HashMap::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let key = VerifierKey::parse(line).map_err(|e| KeyError::Invalid {
-                path: path.display().to_string(),
-                detail: format!("line {}: {e}", n + 1),
-            })?;
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let key = match words.as_slice() {
+                [one] => parse(n, one)?,
+                [new, "replaces", old] => {
+                    let (new, old) = (parse(n, new)?, parse(n, old)?);
+                    if new.to_vkey() == old.to_vkey() {
+                        return Err(bad(n, "a key cannot replace itself".into()));
+                    }
+                    if replaces.values().any(|o| *o == old.to_vkey()) {
+                        return Err(bad(n, format!("{} is replaced twice", old.to_vkey())));
+                    }
+                    replaces.insert(new.to_vkey(), old.to_vkey());
+                    new
+                }
+                _ => return Err(bad(n, "expected VKEY or NEW_VKEY replaces OLD_VKEY".into())),
+            };
             keys.insert(key.to_vkey(), key);
         }
-        Ok(AcceptedKeys { keys })
+        if let Some(old) = replaces.values().find(|o| keys.contains_key(*o)) {
+            return Err(KeyError::Invalid {
+                path: path.display().to_string(),
+                detail: format!("{old} is both accepted and replaced"),
+            });
+        }
+        Ok(AcceptedKeys { keys, replaces })
+    }
+
+    /// The key `new` replaces (`new replaces OLD` line), if any.
+    pub fn replaced_by(&self, new: &str) -> Option<&str> {
+        self.replaces.get(new).map(String::as_str)
     }
 
     /// Whether the vendor vkey is accepted.

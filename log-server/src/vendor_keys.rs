@@ -25,10 +25,12 @@ use crate::vindex::VIndex;
 /// One change the file asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyChange {
-    /// `add` or `revoke`.
+    /// `add`, `revoke` or `rotate`.
     pub op: KeyOp,
-    /// The vendor vkey.
+    /// The vendor vkey (for `rotate`, the new one).
     pub key: String,
+    /// For `rotate`, the vkey replaced.
+    pub old: Option<String>,
 }
 
 /// Why the file cannot be issued.
@@ -46,8 +48,11 @@ pub enum VendorKeysError {
 }
 
 /// The changes that bring the log's key status (`in_log`: vkey → accepted,
-/// from [`VIndex::vendor_keys`]) to the file: adds first, then revokes, each
-/// in vkey order, so the same inputs always give the same entries.
+/// from [`VIndex::vendor_keys`]) to the file: adds and rotations first (a
+/// listed key the log does not accept is a `rotate` if the file says it
+/// replaces a key the log accepts, else an `add`), then revokes of accepted
+/// keys the file no longer lists; each group in vkey order, so the same
+/// inputs always give the same entries.
 pub fn changes(
     file: &AcceptedKeys,
     in_log: &BTreeMap<String, (bool, u64)>,
@@ -60,18 +65,35 @@ pub fn changes(
         listed.insert(vkey.to_owned());
     }
     let accepted = |k: &str| in_log.get(k).is_some_and(|(a, _)| *a);
-    let adds = listed.iter().filter(|k| !accepted(k)).map(|k| KeyChange {
-        op: KeyOp::Add,
-        key: k.clone(),
-    });
-    let revokes = in_log
-        .iter()
-        .filter(|(k, (a, _))| *a && !listed.contains(*k))
-        .map(|(k, _)| KeyChange {
-            op: KeyOp::Revoke,
-            key: k.clone(),
-        });
-    Ok(adds.chain(revokes).collect())
+    let mut out = Vec::new();
+    let mut rotated = BTreeSet::new();
+    for k in listed.iter().filter(|k| !accepted(k)) {
+        match file.replaced_by(k).filter(|old| accepted(old)) {
+            Some(old) => {
+                rotated.insert(old.to_owned());
+                out.push(KeyChange {
+                    op: KeyOp::Rotate,
+                    key: k.clone(),
+                    old: Some(old.to_owned()),
+                });
+            }
+            None => out.push(KeyChange {
+                op: KeyOp::Add,
+                key: k.clone(),
+                old: None,
+            }),
+        }
+    }
+    for (k, (a, _)) in in_log {
+        if *a && !listed.contains(k) && !rotated.contains(k) {
+            out.push(KeyChange {
+                op: KeyOp::Revoke,
+                key: k.clone(),
+                old: None,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Issues `file` into the log: computes [`changes`] against the index, signs
@@ -91,7 +113,7 @@ pub fn issue(
     }
     let mut claims = Vec::with_capacity(todo.len());
     for c in &todo {
-        let ev = VendorKeyEvent::sign(c.op, &c.key, None, now_ms, log)
+        let ev = VendorKeyEvent::sign(c.op, &c.key, c.old.as_deref(), now_ms, log)
             .map_err(|e| VendorKeysError::Issue(format!("{}: {e}", c.key)))?;
         let entry = ev.to_bytes();
         claims.push(Claim {
@@ -143,7 +165,8 @@ mod tests {
                 .iter()
                 .map(|k| KeyChange {
                     op: KeyOp::Add,
-                    key: k.clone()
+                    key: k.clone(),
+                    old: None,
                 })
                 .collect::<Vec<_>>()
         );
@@ -162,11 +185,13 @@ mod tests {
             vec![
                 KeyChange {
                     op: KeyOp::Add,
-                    key: b.clone()
+                    key: b.clone(),
+                    old: None,
                 },
                 KeyChange {
                     op: KeyOp::Revoke,
-                    key: c.clone()
+                    key: c.clone(),
+                    old: None,
                 },
             ]
         );
@@ -183,5 +208,43 @@ mod tests {
         let ch = changes(&file(&[]), &log).expect("changes");
         assert_eq!(ch.len(), 2);
         assert!(ch.iter().all(|c| c.op == KeyOp::Revoke));
+    }
+
+    #[test]
+    fn a_replaces_line_is_a_rotation_once() {
+        let (a, b, c) = (vkey("a.example"), vkey("b.example"), vkey("c.example"));
+        let rot = format!("{b} replaces {a}");
+        let log: BTreeMap<_, _> = [(a.clone(), (true, 0))].into_iter().collect();
+        // A accepted in the log, the file says B replaces A: one rotate.
+        assert_eq!(
+            changes(&file(&[&rot]), &log).expect("changes"),
+            vec![KeyChange {
+                op: KeyOp::Rotate,
+                key: b.clone(),
+                old: Some(a.clone()),
+            }]
+        );
+        // After the rotation (A not accepted, B accepted): nothing.
+        let after: BTreeMap<_, _> = [(a.clone(), (false, 2)), (b.clone(), (true, 2))]
+            .into_iter()
+            .collect();
+        assert!(changes(&file(&[&rot]), &after).expect("changes").is_empty());
+        // A never accepted here: B is simply added.
+        assert_eq!(
+            changes(&file(&[&rot]), &BTreeMap::new()).expect("changes")[0].op,
+            KeyOp::Add
+        );
+        // Malformed files are refused with the line.
+        let dir = tempfile::tempdir().expect("tempdir");
+        for bad in [
+            format!("{a} replaces {a}"),
+            format!("{b} replaces {a}\n{c} replaces {a}"),
+            format!("{b} replaces {a}\n{a}"),
+            format!("{b} supersedes {a}"),
+        ] {
+            let p = dir.path().join("k");
+            std::fs::write(&p, &bad).expect("write");
+            assert!(AcceptedKeys::load(&p).is_err(), "{bad}");
+        }
     }
 }

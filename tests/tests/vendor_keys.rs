@@ -1,7 +1,7 @@
 //! Vendor keys in the log (spec/lookup.md §4.2, §5, §9.1): a log with
 //! `--verifiable-index --accept-keys FILE` issues the file as vendor-key
 //! entries signed with its key, before it takes claims; a changed file at
-//! the next start adds and revokes; a verifier proves from a complete
+//! the next start adds, revokes and (`NEW replaces OLD`) rotates; a verifier proves from a complete
 //! `[6, vkey]` lookup whether a claim's key was accepted at the claim's
 //! index; a monitor alerts every change; `provlog-server check` accepts the
 //! log's own entries.
@@ -166,6 +166,38 @@ fn accepted_keys_are_logged_changed_and_proved() {
     assert!(log.stop(), "clean stop");
     let log = LogProcess::try_start_on(&data, &listen, &args).expect("log restarts");
     assert_eq!(key_entries(&log).len(), 3);
+
+    // B's key is rotated to C ("C replaces B"): one rotate entry.
+    assert!(log.stop(), "clean stop");
+    let c = Vendor::new("b.example");
+    std::fs::write(&file, format!("{} replaces {}\n", c.vkey, b.vkey)).expect("write");
+    let log = LogProcess::try_start_on(&data, &listen, &args).expect("log restarts");
+    let entries = key_entries(&log);
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    let rotate = &entries[3];
+    assert_eq!((rotate.1, &rotate.2), (KeyOp::Rotate, &c.vkey));
+    let c1 = submit(&log.url, &c.claim(5)).expect("C is accepted");
+    submit(&log.url, &b.claim(6)).expect_err("B is rotated away");
+    assert_eq!(
+        status_at(&log, &b.vkey, b1),
+        KeyStatus::Accepted { since: add_b.0 }
+    );
+    assert_eq!(
+        status_at(&log, &b.vkey, c1),
+        KeyStatus::Revoked { at: rotate.0 }
+    );
+    assert_eq!(
+        status_at(&log, &c.vkey, c1),
+        KeyStatus::Accepted { since: rotate.0 }
+    );
+    let last = wait_for(300, || {
+        let v = mon.alerts_of("vendor-key-change");
+        (v.len() >= 4).then_some(v)
+    })
+    .expect("the monitor alerts the rotation");
+    assert_eq!(last[3]["op"], "rotate");
+    assert_eq!(last[3]["old"], b.vkey.as_str());
+    assert_eq!(last[3]["vendor_key"], c.vkey.as_str());
     assert!(log.stop(), "clean stop");
 
     // The offline audit accepts the log's own entries.
