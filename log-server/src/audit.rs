@@ -12,11 +12,11 @@
 //! It is O(n): run it with the server stopped, after a disk incident, or
 //! periodically on a copy.
 
-use provlog_core::index::entry::LogEntry;
 use std::path::Path;
 
 use provlog_core::checkpoint::verify_checkpoint;
 use provlog_core::hash::{Hash, leaf_hash};
+use provlog_core::index::entry::LogEntry;
 use provlog_core::note::VerifierKey;
 use provlog_core::signed_claim::SignedClaim;
 use provlog_core::tile_builder::TileBuilder;
