@@ -74,6 +74,7 @@ fn one_batch(r: &mut Running) -> Duration {
                 leaf: leaf_hash(&e),
                 asset: sha256(&e),
                 entry: e,
+                index_keys: None,
             }
         })
         .collect();
@@ -174,6 +175,7 @@ fn checkpoint_signing(c: &mut Criterion) {
                     leaf: leaf_hash(&e),
                     asset: sha256(&e),
                     entry: e,
+                    index_keys: None,
                 }],
                 now,
             );

@@ -47,6 +47,7 @@ fn main() {
                     leaf: leaf_hash(&e),
                     asset: sha256(&e),
                     entry: e,
+                    index_keys: None,
                 }
             })
             .collect();

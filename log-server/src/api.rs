@@ -219,6 +219,9 @@ pub(crate) fn check_content_type(headers: &HeaderMap, want: &str) -> Result<(), 
 pub(crate) struct Checked {
     entry: Vec<u8>,
     claim: SignedClaim,
+    /// Its verifiable-index keys, derived here (off the reactor, in
+    /// parallel) when the log keeps the index.
+    index_keys: Option<Vec<provlog_core::index::KeyHash>>,
 }
 
 /// Structure, schema, canonical encoding and accepted-key checks (no signature).
@@ -236,9 +239,14 @@ pub(crate) fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result
                 .unwrap_or_else(|_| "unknown".into())
         )));
     }
+    let index_keys = state
+        .vindex
+        .is_some()
+        .then(|| crate::vindex::keys_of_claim(&claim));
     Ok(Checked {
         entry: bytes.to_vec(),
         claim,
+        index_keys,
     })
 }
 
@@ -271,6 +279,7 @@ pub(crate) async fn submit(state: &AppState, claims: Vec<Checked>) -> Result<App
                 leaf: leaf_hash(&c.entry),
                 asset: c.claim.claim().asset.sha256,
                 entry: c.entry,
+                index_keys: c.index_keys,
             },
         })
         .collect();

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use provlog_core::checkpoint::{Checkpoint, LogSigner, verify_checkpoint};
 use provlog_core::hash::{EMPTY_ROOT, Hash};
+use provlog_core::index::KeyHash;
 use provlog_core::index::entry::PROVLOG_TAG_PREFIX;
 use provlog_core::receipt::Receipt;
 use provlog_core::tile_builder::TileBuilder;
@@ -45,6 +46,11 @@ pub struct Claim {
     pub leaf: Hash,
     /// SHA-256 of the asset the claim is about (for the lookup index).
     pub asset: Hash,
+    /// The entry's verifiable-index keys (spec/lookup.md §2.2), when
+    /// admission already derived them from its parse (so the sequencer's
+    /// one thread does not parse the claim again); `None`: derived from
+    /// `entry` at commit.
+    pub index_keys: Option<Vec<KeyHash>>,
 }
 
 /// One claim of a batch committed: its receipt (against the committed,
@@ -431,11 +437,11 @@ impl Sequencer {
             {
                 // The batch's last entry: the index-commit over everything
                 // before it (in the same staged tiles as the entries).
-                let fresh: Vec<&[u8]> = claims
+                let fresh: Vec<(&[u8], Option<&[KeyHash]>)> = claims
                     .iter()
                     .zip(&slots)
                     .filter(|(_, s)| matches!(s, Ok((_, false))))
-                    .map(|(c, _)| c.entry.as_slice())
+                    .map(|(c, _)| (c.entry.as_slice(), c.index_keys.as_deref()))
                     .collect();
                 let t = Instant::now();
                 match g.append_commit(&mut d.builder, old_size, &fresh) {

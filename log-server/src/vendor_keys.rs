@@ -122,6 +122,7 @@ pub fn issue(
             // Not a claim: the sequencer keeps the log's own entries out
             // of the asset and dedup indexes.
             asset: [0; 32],
+            index_keys: None,
         });
     }
     let results = seq.commit(claims, now_ms);

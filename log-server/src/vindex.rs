@@ -328,8 +328,9 @@ pub struct BatchGuard<'a> {
 
 impl BatchGuard<'_> {
     /// Indexes the batch's new entries (`entries[k]` is at log index
-    /// `first + k`; already-parsed claims may pass their keys instead, see
-    /// [`claim_keys`]), together with any entries no commit covers yet,
+    /// `first + k`, with its keys if admission derived them from its parse,
+    /// see [`keys_of_claim`]; else they are derived from the bytes here),
+    /// together with any entries no commit covers yet,
     /// and appends the index-commit for the tree so far to `builder` as the
     /// batch's last entry. Returns the commit's log index and its key count
     /// in the batch. Cost: spec/lookup.md §8.2 plus one claim parse per entry.
@@ -337,13 +338,17 @@ impl BatchGuard<'_> {
         &mut self,
         builder: &mut TileBuilder,
         first: u64,
-        entries: &[&[u8]],
+        entries: &[(&[u8], Option<&[KeyHash]>)],
     ) -> Result<(u64, usize), VIndexError> {
         let st = &mut *self.g;
         let mut batch = std::mem::take(&mut st.carry);
-        for (k, e) in entries.iter().enumerate() {
+        for (k, (e, given)) in entries.iter().enumerate() {
             let j = first + k as u64;
-            let keys = self.vindex.keys_of(j, entry_key_hashes(e));
+            let derived = match given {
+                Some(keys) => keys.to_vec(),
+                None => entry_key_hashes(e),
+            };
+            let keys = self.vindex.keys_of(j, derived);
             batch.add(j, &keys);
             if e.starts_with(&PROVLOG_TAG_PREFIX)
                 && let LogEntry::VendorKey(ev) = LogEntry::classify(e)

@@ -70,6 +70,7 @@ fn claim_of(entry: Vec<u8>) -> Claim {
         leaf: leaf_hash(&entry),
         asset,
         entry,
+        index_keys: None,
     }
 }
 

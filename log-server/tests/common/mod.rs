@@ -92,6 +92,7 @@ pub fn claim(i: u64) -> Claim {
         leaf: leaf_hash(&entry),
         asset: parsed.claim().asset.sha256,
         entry,
+        index_keys: None,
     }
 }
 
