@@ -18,6 +18,7 @@ import { deflateSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_DIR, VERIFIER_DIR } from '../test/util.js';
 import { formatVkey } from '../src/note.js';
+import { decodeLookupProof } from '../src/lookup.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -33,7 +34,14 @@ let base: string; // http://127.0.0.1:PORT of the log
 let logVkey: string;
 let proxy: http.Server;
 let proxyBase: string;
-let tamper: 'none' | 'lookup-proof' | 'checkpoint-sig' = 'none';
+let tamper: 'none' | 'lookup-proof' | 'checkpoint-sig' | 'bundle-commit-proof' | 'bundle-entry' = 'none';
+// The second log, started with --verifiable-index (lookup-proof bundles), and a tampering proxy to it.
+let vserverProc: ChildProcess;
+let vbase: string;
+let vlogVkey: string;
+let vproxy: http.Server;
+let vproxyBase: string;
+let vTreeSize = 0;
 let ctx: BrowserContext;
 const requests: string[] = [];
 const consoleErrors: string[] = [];
@@ -108,14 +116,28 @@ async function stop(p: ChildProcess | undefined): Promise<void> {
 }
 
 /** A proxy to the log that can tamper with answers, as a hostile network or server could. */
-function startProxy(): Promise<void> {
-  proxy = http.createServer((req, res) => {
-    const up = http.request(`${base}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(base).host } }, (ur) => {
+function startProxy(upstream: () => string): Promise<{ server: http.Server; base: string }> {
+  const server = http.createServer((req, res) => {
+    const target = upstream();
+    const up = http.request(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host } }, (ur) => {
       const parts: Buffer[] = [];
       ur.on('data', (d: Buffer) => parts.push(d));
       ur.on('end', () => {
         let body = Buffer.concat(parts);
-        if (tamper === 'lookup-proof' && req.url?.startsWith('/v1/lookup')) {
+        const isBundle = (ur.headers['content-type'] ?? '').startsWith('application/vnd.provlog.lookup+cbor');
+        if ((tamper === 'bundle-commit-proof' || tamper === 'bundle-entry') && isBundle) {
+          // Flip one byte of the CBOR: in the index-commit's inclusion proof, or inside the first listed entry.
+          const p = decodeLookupProof(body);
+          const target = tamper === 'bundle-commit-proof' ? p.proof[0] : p.entries?.[0]?.entry;
+          if (!target) throw new Error(`tamper ${tamper}: nothing to flip in this bundle`);
+          const at = body.indexOf(Buffer.from(target));
+          assert.ok(at > 0);
+          body = Buffer.from(body);
+          body[at + Math.floor(target.length / 2)]! ^= 1;
+        }
+        // The legacy JSON answer only (not the bundle request's 404 on a log without an index).
+        const legacy = req.url?.startsWith('/v1/lookup') && ur.statusCode === 200 && !isBundle;
+        if (tamper === 'lookup-proof' && legacy) {
           const j = JSON.parse(body.toString()) as { entries: { proof: string[]; index: number }[] };
           // Flip one bit of the first proof hash of the first entry.
           const e = j.entries[0]!;
@@ -124,7 +146,7 @@ function startProxy(): Promise<void> {
           e.proof[0] = h.toString('base64');
           body = Buffer.from(JSON.stringify(j));
         }
-        if (tamper === 'checkpoint-sig' && (req.url === '/checkpoint' || req.url?.startsWith('/v1/lookup'))) {
+        if (tamper === 'checkpoint-sig' && (req.url === '/checkpoint' || legacy)) {
           // Change the tree size in the signed text: the signature no longer matches.
           // The size is the note's second line, after the origin (whatever it is): in the
           // lookup's JSON the newline is escaped, in /checkpoint it is not.
@@ -146,10 +168,9 @@ function startProxy(): Promise<void> {
     });
     req.pipe(up);
   });
-  return new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => {
-    const a = proxy.address() as { port: number };
-    proxyBase = `http://127.0.0.1:${a.port}`;
-    resolve();
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const a = server.address() as { port: number };
+    resolve({ server, base: `http://127.0.0.1:${a.port}` });
   }));
 }
 
@@ -200,7 +221,19 @@ before(async () => {
   writeFileSync(join(tdir, 'cat.png.provlog'), tampered);
   copyFileSync(join(img, 'cat.png'), join(tdir, 'cat.png'));
   files = { cat: join(img, 'cat.png'), dog: join(img, 'dog.png'), catModified: modified, catReceipt: join(img, 'cat.png.provlog'), catTlog: join(img, 'cat.png.tlog-proof'), catReceiptTampered: join(tdir, 'cat.png.provlog') };
-  await startProxy();
+  ({ server: proxy, base: proxyBase } = await startProxy(() => base));
+  // The second log: a verifiable index, no witness.
+  vserverProc = spawn(join(BIN, 'provlog-server'), ['--data', join(work, 'vdata'), '--listen', '127.0.0.1:0', '--verifiable-index'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  vserverProc.stderr!.on('data', (d: Buffer) => appendFileSync(join(work, 'vserver.log'), d));
+  const vm = await waitForLine(vserverProc, /listening on (http:\/\/127\.0\.0\.1:\d+)\n(?:.*\n)*?vkey (\S+)\n/);
+  vbase = vm[1]!;
+  vlogVkey = vm[2]!;
+  const vimg = join(work, 'vimages');
+  mkdirSync(vimg);
+  copyFileSync(files.cat, join(vimg, 'cat.png'));
+  writeFileSync(join(vimg, 'bird.png'), png(80, 48, 170));
+  run('submit', '--log', vbase, '--key', join(work, 'vendor.key'), '--log-key', vlogVkey, '--generator', 'Example AI/imagegen/2.1', '--disclosure', 'label', '--consent', 'not_applicable', vimg);
+  ({ server: vproxy, base: vproxyBase } = await startProxy(() => vbase));
   ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'provlog-chromium-')), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1100, height: 900 } });
   ctx.on('request', (r) => requests.push(r.url()));
   ctx.on('console', (msg) => {
@@ -211,6 +244,8 @@ before(async () => {
 after(async () => {
   await ctx?.close();
   proxy?.close();
+  vproxy?.close();
+  await stop(vserverProc);
   await stop(serverProc);
   await stop(monitorProc);
   if (work) rmSync(work, { recursive: true, force: true });
@@ -424,6 +459,85 @@ test('keyboard: the skip link, the file chooser and the pin buttons are reachabl
   await page.close();
 });
 
+test('a log with a verifiable index: a registered file is VERIFIED and complete, with its vendor', async () => {
+  const page = await open(`${vbase}/`);
+  const before = requests.length;
+  const v = await verdict(page, [files.cat]);
+  assert.match(v.cls, /\bok\b/);
+  assert.match(v.text, /VERIFIED cat\.png is registered in the log/);
+  const m = /complete: these are all the claims for this file as of checkpoint (\d+)\./.exec(v.text);
+  assert.ok(m, v.text);
+  vTreeSize = Number(m[1]);
+  assert.ok(vTreeSize >= 3, `the checkpoint covers the two claims and an index-commit (${vTreeSize})`);
+  assert.match(v.text, /imagegen\.example\+[0-9a-f]{8}\+/);
+  assert.match(v.text, /Example AI \/ imagegen 2\.1/);
+  assert.match(v.text, /a visible label on the content/);
+  assert.ok(v.text.includes(vlogVkey), 'the verdict names the key it is under');
+  assert.doesNotMatch(v.text, /cannot be proven/);
+  // The bundle was asked for, and the legacy answer was not.
+  const asked = requests.slice(before).filter((u) => u.includes('/v1/lookup'));
+  assert.equal(asked.length, 1, asked.join(' '));
+  assert.match(asked[0]!, /\/v1\/lookup\?key=asset%3A[0-9a-f]{64}$/);
+  await shoot(page, 'desktop-vindex-complete');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shoot(page, 'phone-vindex-complete');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'fits a 390 px screen');
+  await page.close();
+});
+
+test('a log with a verifiable index: an unregistered file gets a verified absence, naming the checkpoint', async () => {
+  const page = await open(`${vbase}/`);
+  const v = await verdict(page, [files.dog]);
+  assert.match(v.cls, /\babsent\b/);
+  assert.doesNotMatch(v.text, /NO CLAIM FOUND|COULD NOT VERIFY/);
+  assert.match(v.text, /VERIFIED no claim for this file as of checkpoint (\d+)/);
+  const n = Number(/as of checkpoint (\d+)/.exec(v.text)![1]);
+  assert.ok(vTreeSize > 0 && n === vTreeSize, `absence as of checkpoint ${n}, the log's ${vTreeSize}`);
+  assert.match(v.text, new RegExp(`none of its first ${n} entries is a claim for dog\\.png`));
+  assert.match(v.text, new RegExp(`Checkpoint ${n} entries, root [0-9a-f]{64}`));
+  assert.ok(v.text.includes(vlogVkey));
+  await shoot(page, 'desktop-vindex-absent');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shoot(page, 'phone-vindex-absent');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'fits a 390 px screen');
+  await page.close();
+});
+
+test('a log with a verifiable index: a tampered lookup proof is COULD NOT VERIFY, naming the check', async () => {
+  const page = await open(`${vproxyBase}/`);
+  try {
+    tamper = 'bundle-commit-proof';
+    let v = await verdict(page, [files.dog]);
+    assert.match(v.cls, /\bfail\b/);
+    assert.match(v.text, /COULD NOT VERIFY/);
+    assert.match(v.text, /Failed check the index-commit's inclusion proof/);
+    await shoot(page, 'desktop-vindex-tampered');
+    tamper = 'bundle-entry';
+    v = await verdict(page, [files.cat]);
+    assert.match(v.text, /COULD NOT VERIFY/);
+    assert.match(v.text, /Failed check a listed claim's inclusion proof/);
+    tamper = 'none';
+    v = await verdict(page, [files.cat]);
+    assert.match(v.text, /VERIFIED cat\.png.*complete: these are all the claims/);
+  } finally {
+    tamper = 'none';
+  }
+  await page.close();
+});
+
+test('a log without a verifiable index: the page falls back to the legacy answer and says completeness cannot be proven', async () => {
+  const page = await open(`${base}/`);
+  let v = await verdict(page, [files.cat]);
+  assert.match(v.text, /VERIFIED cat\.png is registered in the log/);
+  assert.match(v.text, /Completeness cannot be proven on this log: this log does not keep a verifiable index/);
+  assert.doesNotMatch(v.text, /complete: these are all/);
+  v = await verdict(page, [files.catModified]);
+  assert.match(v.text, /NO CLAIM FOUND/);
+  assert.match(v.text, /not a proof\. Completeness cannot be proven on this log/);
+  await shoot(page, 'desktop-fallback-not-found');
+  await page.close();
+});
+
 test('the page is served with a strict CSP and makes no request to any other origin', async () => {
   for (const path of ['/', '/entry/0', '/assets/app.js', '/assets/app.css']) {
     const r = await fetch(`${base}${path}`, { headers: { accept: 'text/html' } });
@@ -438,7 +552,7 @@ test('the page is served with a strict CSP and makes no request to any other ori
   assert.match(plain.headers.get('content-type') ?? '', /text\/plain/);
   assert.match(await plain.text(), /GET {2}\/checkpoint/);
   assert.ok(requests.length > 10, `requests were recorded (${requests.length})`);
-  const foreign = requests.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith(`${proxyBase}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  const foreign = requests.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith(`${proxyBase}/`) && !u.startsWith(`${vbase}/`) && !u.startsWith(`${vproxyBase}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
   assert.deepEqual(foreign, []);
   assert.deepEqual(consoleErrors.filter((e) => /Content Security Policy|Trusted Type|pageerror/i.test(e)), []);
 });

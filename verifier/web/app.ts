@@ -1,15 +1,11 @@
 // The verifier page the log serves at `/` and `/entry/<index>`.
 //
 // Extension points (filled by later work, deliberately without UI today):
+//   (absence and completeness proofs are done: `lookupFlow` asks for the
+//   lookup-proof bundle first and `renderProven` shows it.)
 //   - "find similar": uploading an image to the log's soft-binding endpoint
 //     (issue "C2PA") goes in `renderFindSimilar`, with its own notice that it
 //     uploads the image; nothing is uploaded today.
-//   - absence and completeness proofs (issue "verifiable lookup"): when
-//     the log serves lookup proof bundles (spec/lookup.md §6; the
-//     library's `verifyLookup(bundle, policyOrKey, key?)` verifies them),
-//     `lookupFlow` fetches the bundle for `asset:<hex>` and
-//     `renderLookup` says "verified: no claim for this file as of checkpoint
-//     N" instead of "no claim found".
 //   - receipts embedded in a C2PA manifest (issue "C2PA"): `classify` learns
 //     to pull the receipt out of the asset; offline verification is the same.
 
@@ -23,7 +19,7 @@ import type { Cosigner, PolicyVerified } from '../src/policy.js';
 import { ReceiptStepError } from '../src/receipt.js';
 import type { SignedClaim } from '../src/signedclaim.js';
 import { facts, h, replace } from './dom.js';
-import { entryFlow, type Fetch, lookupFlow, NetworkError, readLimited, receiptFlow, reportedCosigners } from './flows.js';
+import { entryFlow, type Fetch, lookupFlow, NetworkError, PageVerifyError, readLimited, receiptFlow, reportedCosigners } from './flows.js';
 import { currentTrust, describeError, loadPin, parsePin, parseServerInfo, savePin, type ServerInfo, type Trust } from './trust.js';
 
 const SOURCE_TYPE_MEANING: Record<string, string> = {
@@ -83,9 +79,12 @@ const CHECK_NAME: Record<string, string> = {
   policy: 'the trust policy',
   scitt: 'the COSE receipt',
   index: "the log's index",
+  'lookup-proof': "the log's lookup proof (its index path to the index-commit)",
+  'commit-inclusion': "the index-commit's inclusion proof",
+  'entry-inclusion': "a listed claim's inclusion proof",
 };
 
-const sameOrigin: Fetch = (path) => fetch(path, { credentials: 'omit', cache: 'no-store', redirect: 'error' });
+const sameOrigin: Fetch = (path, init) => fetch(path, { credentials: 'omit', cache: 'no-store', redirect: 'error', ...(init?.headers ? { headers: init.headers } : {}) });
 
 let server: ServerInfo | null = null;
 let serverError: string | null = null;
@@ -104,6 +103,7 @@ function code(s: string, cls = 'key'): HTMLElement {
 
 function checkLabel(e: unknown): string {
   if (e instanceof ReceiptStepError) return CHECK_NAME[e.cause.check] ?? CHECK_NAME[e.step] ?? e.step;
+  if (e instanceof PageVerifyError) return CHECK_NAME[e.pageCheck] ?? CHECK_NAME[e.check] ?? e.check;
   if (e instanceof VerifyError) return CHECK_NAME[e.check] ?? e.check;
   return 'getting the data';
 }
@@ -352,37 +352,102 @@ function renderReceiptVerdict(out: HTMLElement, v: ReturnType<typeof receiptFlow
   );
 }
 
-function renderLookup(out: HTMLElement, r: Awaited<ReturnType<typeof lookupFlow>>, name: string): void {
-  const cp = r.lookup.checkpoint;
-  const n = r.lookup.entries.length;
-  if (n === 0) {
-    // Extension point: with an absence proof (completeness.kind !== 'none') this becomes a verified "no claim".
+function consistencyWords(r: Awaited<ReturnType<typeof lookupFlow>>): string {
+  return r.latest?.consistent === 'proved' ? `and consistent with the log's latest checkpoint of ${entries(r.latest.verified.checkpoint.size)} (consistency proof verified)` : "which is the log's latest checkpoint";
+}
+
+function cpFacts(cp: PolicyVerified): [string, string | HTMLElement][] {
+  return [...checkpointRows(cp), ...witnessRows(cp.note.text + '\n' + cp.note.signatures.map((s) => s.line + '\n').join(''), cp.cosigners)];
+}
+
+/** What a verified lookup proof does not cover: entries after its commit. */
+function coverageWords(r: Awaited<ReturnType<typeof lookupFlow>>, C: bigint, S: bigint): string {
+  const parts: string[] = [];
+  if (S > C) parts.push(`its checkpoint of ${entries(S)} has entries from #${C} on that the proof does not cover`);
+  const L = r.latest?.verified.checkpoint.size;
+  if (L !== undefined && L > S) parts.push(`the log now has ${entries(L)}; claims logged after checkpoint ${C} are not covered`);
+  return parts.length ? ` Not covered: ${parts.join('; ')}.` : '';
+}
+
+function renderProven(out: HTMLElement, r: Awaited<ReturnType<typeof lookupFlow>>, name: string): void {
+  const { proof, claims } = r.proven!;
+  const cp = proof.checkpoint;
+  const C = proof.coveredSize;
+  const S = proof.checkpointSize;
+  if (proof.outcome === 'absent') {
     replace(
       out,
       h(
         'div',
-        { class: 'verdict none' },
-        h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, 'NO CLAIM FOUND'), ' ', `for ${name}`),
-        h('p', {}, `The log returned no claim for SHA-256 ${toHex(r.asset)} as of its checkpoint of ${entries(cp.checkpoint.size)}. This is the log's word, not a proof: ${r.lookup.completeness.reason}. A file that was re-encoded or edited after it was registered has a different SHA-256.`),
+        { class: 'verdict ok absent' },
+        h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, 'VERIFIED'), ' ', `no claim for this file as of checkpoint ${C}`),
+        h('p', { class: 'lead' }, `The log proved that none of its first ${entries(C)} is a claim for ${name}.`),
+        h('p', {}, `The log's index for SHA-256 ${toHex(r.asset)} was checked in this browser against its index-commit, included in a signed checkpoint of ${entries(S)}, ${consistencyWords(r)}.${coverageWords(r, C, S)} A file that was re-encoded or edited after it was registered has a different SHA-256.`),
         trustLine(),
-        facts(checkpointRows(cp)),
+        facts([['Lookup', `absence proved for asset:${toHex(r.asset)}, complete as of checkpoint ${C}`], ...cpFacts(cp)]),
       ),
     );
     return;
   }
-  const cons = r.latest?.consistent === 'proved' ? `and consistent with the log's latest checkpoint of ${entries(r.latest.verified.checkpoint.size)} (consistency proof verified)` : "which is the log's latest checkpoint";
+  const n = claims.length;
+  const all = proof.from === 0n;
+  const count = proof.count;
+  const head = all
+    ? `${count === 1n ? 'One claim for this file, signed by its vendor' : `${count} claims for this file, each signed by its vendor`} and proved included in a signed checkpoint of ${entries(S)}, ${consistencyWords(r)}.`
+    : `${count} claims for this file; the log sent the last ${n} (list positions ${proof.from} on), each signed by its vendor and proved included in a signed checkpoint of ${entries(S)}, ${consistencyWords(r)}.`;
   replace(
     out,
     h(
       'div',
       { class: 'verdict ok' },
       h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, 'VERIFIED'), ' ', `${name} is registered in the log`),
-      h('p', {}, `${n === 1 ? 'One claim for this file, signed by its vendor' : `${n} claims for this file, each signed by its vendor`} and proved included in a signed checkpoint of ${entries(cp.checkpoint.size)}, ${cons}.`),
+      h('p', { class: 'lead' }, all ? `complete: these are all the claims for this file as of checkpoint ${C}.` : `complete: the log holds exactly ${count} claims for this file as of checkpoint ${C}; the earlier ${count - BigInt(n)} are not shown.`),
+      h('p', {}, head + coverageWords(r, C, S)),
       trustLine(),
-      ...r.lookup.entries.map((e, i) =>
+      ...claims.map((e, i) =>
         h('section', { class: 'claim', 'aria-label': `Claim ${i + 1} of ${n}` }, n > 1 ? h('h3', {}, `Claim ${i + 1} of ${n}`) : null, facts([...claimRows(e.signedClaim), ['Entry', [entryLink(e.index), ` (${proofWords(e.proof.length)})`]]])),
       ),
-      facts([...checkpointRows(cp), ...witnessRows(cp.note.text + '\n' + cp.note.signatures.map((s) => s.line + '\n').join(''), cp.cosigners)]),
+      facts([['Lookup', `every claim for asset:${toHex(r.asset)}, complete as of checkpoint ${C} (index path and index-commit verified)`], ...cpFacts(cp)]),
+    ),
+  );
+}
+
+function renderLookup(out: HTMLElement, r: Awaited<ReturnType<typeof lookupFlow>>, name: string): void {
+  if (r.proven) {
+    renderProven(out, r, name);
+    return;
+  }
+  const lookup = r.lookup!;
+  const cp = lookup.checkpoint;
+  const n = lookup.entries.length;
+  const noProof = `Completeness cannot be proven on this log: ${r.fallbackReason ?? lookup.completeness.reason}.`;
+  if (n === 0) {
+    replace(
+      out,
+      h(
+        'div',
+        { class: 'verdict none' },
+        h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, 'NO CLAIM FOUND'), ' ', `for ${name}`),
+        h('p', {}, `The log returned no claim for SHA-256 ${toHex(r.asset)} as of its checkpoint of ${entries(cp.checkpoint.size)}. This is the log's word, not a proof. ${noProof} A file that was re-encoded or edited after it was registered has a different SHA-256.`),
+        trustLine(),
+        facts(checkpointRows(cp)),
+      ),
+    );
+    return;
+  }
+  replace(
+    out,
+    h(
+      'div',
+      { class: 'verdict ok' },
+      h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, 'VERIFIED'), ' ', `${name} is registered in the log`),
+      h('p', {}, `${n === 1 ? 'One claim for this file, signed by its vendor' : `${n} claims for this file, each signed by its vendor`} and proved included in a signed checkpoint of ${entries(cp.checkpoint.size)}, ${consistencyWords(r)}.`),
+      h('p', { class: 'warn' }, `${noProof} The log may hold other claims for this file that it did not return.`),
+      trustLine(),
+      ...lookup.entries.map((e, i) =>
+        h('section', { class: 'claim', 'aria-label': `Claim ${i + 1} of ${n}` }, n > 1 ? h('h3', {}, `Claim ${i + 1} of ${n}`) : null, facts([...claimRows(e.signedClaim), ['Entry', [entryLink(e.index), ` (${proofWords(e.proof.length)})`]]])),
+      ),
+      facts(cpFacts(cp)),
     ),
   );
 }

@@ -9,10 +9,13 @@ import { parseNote, type VerifierKey, verifyNote } from '../src/note.js';
 import { type PolicyVerified, verifyCheckpointWithPolicy } from '../src/policy.js';
 import { parseAnyReceipt, type VerifiedReceipt, verifyReceipt } from '../src/receipt.js';
 import { decodeSignedClaim, MAX_ENTRY_SIZE, type SignedClaim, verifySignedClaim } from '../src/signedclaim.js';
-import { parseLookupResponse, type VerifiedLookup, verifyLookupAnswer } from '../src/lookup.js';
+import { MAX_LOOKUP_PROOF_SIZE, parseLookupResponse, type VerifiedLookup, type VerifiedLookupProof, verifyLookup, verifyLookupAnswer } from '../src/lookup.js';
 import type { Trust } from './trust.js';
 
-export type Fetch = (path: string) => Promise<Response>;
+export type Fetch = (path: string, init?: { headers?: Record<string, string> }) => Promise<Response>;
+
+/** The media type of a lookup-proof bundle (spec/http-api.md). */
+export const LOOKUP_MEDIA_TYPE = 'application/vnd.provlog.lookup+cbor';
 
 /** A failure to get data (not a verification failure). */
 export class NetworkError extends Error {}
@@ -83,38 +86,137 @@ export function reportedCosigners(note: string | Uint8Array, witnesses: readonly
   }
 }
 
+/** A lookup answered with a verified lookup-proof bundle (spec/lookup.md §6). */
+export interface ProvenLookup {
+  readonly proof: VerifiedLookupProof;
+  /** The listed claims, each decoded and its vendor signature verified, in list order. */
+  readonly claims: readonly { readonly index: bigint; readonly signedClaim: SignedClaim; readonly proof: readonly Hash[] }[];
+}
+
 export interface LookupResult {
   readonly asset: Hash;
-  readonly lookup: VerifiedLookup;
+  /** Set for the legacy JSON answer (no completeness proof). */
+  readonly lookup?: VerifiedLookup;
+  /** Set when the log served a verified lookup-proof bundle. */
+  readonly proven?: ProvenLookup;
+  /** Why the legacy answer was used (the log has no verifiable index, or it is not ready). */
+  readonly fallbackReason?: string;
+  /** The verified checkpoint the answer is under. */
+  readonly checkpoint: PolicyVerified;
   /** The log's latest checkpoint, verified, and how it relates to the lookup's. */
   readonly latest?: { readonly verified: PolicyVerified; readonly consistent: 'same' | 'proved' };
   readonly latestNote?: string;
 }
 
+async function fetchOrFail(fetchFn: Fetch, path: string, what: string, init?: { headers?: Record<string, string> }): Promise<Response> {
+  try {
+    return await fetchFn(path, init);
+  } catch (e) {
+    throw new NetworkError(`${what}: the log could not be reached (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/** A library rejection re-labelled with a finer check name for the page (`pageCheck`). */
+export class PageVerifyError extends VerifyError {
+  readonly pageCheck: string;
+  constructor(base: VerifyError, pageCheck: string) {
+    super(base.check, base.message);
+    this.pageCheck = pageCheck;
+  }
+}
+
+/** Re-labels a bundle's failures so the page names the check (the library's 'lookup' is the whole bundle). */
+function bundleCheck<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof VerifyError)) throw e;
+    if (e.check === 'inclusion' && e.message.startsWith('the index-commit')) throw new PageVerifyError(e, 'commit-inclusion');
+    if (e.check === 'inclusion') throw new PageVerifyError(e, 'entry-inclusion');
+    if (e.check === 'lookup' || e.check === 'cbor') throw new PageVerifyError(e, 'lookup-proof');
+    throw e;
+  }
+}
+
 /**
- * Looks an asset up and verifies the answer: the lookup's checkpoint under
- * the trust policy, each entry's claim, signature, asset and inclusion;
- * then the log's latest checkpoint, and a consistency proof between the two.
+ * Asks for the lookup-proof bundle of `asset:<hex>`. Returns the bundle
+ * bytes, or a reason to fall back to the legacy JSON answer when the log
+ * keeps no verifiable index (404) or its index is not ready (503).
+ */
+async function fetchBundle(asset: Hash, fetchFn: Fetch): Promise<{ bundle: Uint8Array } | { fallback: string; legacyBody?: Uint8Array }> {
+  const r = await fetchOrFail(fetchFn, `/v1/lookup?key=${encodeURIComponent(`asset:${toHex(asset)}`)}`, 'lookup proof', { headers: { accept: LOOKUP_MEDIA_TYPE } });
+  const type = (r.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (r.ok && type === LOOKUP_MEDIA_TYPE) return { bundle: await readLimited(r, MAX_LOOKUP_PROOF_SIZE, 'lookup proof') };
+  if (r.status === 404 || r.status === 503) {
+    let detail = '';
+    try {
+      const j = JSON.parse(new TextDecoder().decode(await readLimited(new Response(r.body), 4096, 'lookup proof'))) as { detail?: unknown };
+      if (typeof j.detail === 'string') detail = j.detail;
+    } catch {
+      // not a problem document
+    }
+    const why = r.status === 404 ? 'this log does not keep a verifiable index' : 'the log could not give a lookup proof just now';
+    return { fallback: detail ? `${why} (the log says: ${detail})` : why };
+  }
+  // Any other answer: an older log answering JSON to the Accept header is read as the legacy answer.
+  if (r.ok && type === 'application/json') return { fallback: 'this log answered without a lookup proof', legacyBody: await readLimited(r, MAX_LOOKUP, 'lookup') };
+  return { bundle: await readLimited(r, MAX_LOOKUP_PROOF_SIZE, 'lookup proof') };
+}
+
+/**
+ * Looks an asset up and verifies the answer. First the lookup-proof bundle
+ * (spec/lookup.md §6.2): every claim for the file, complete as of its
+ * checkpoint, or its absence; each listed claim's vendor signature too.
+ * When the log has no verifiable index, the legacy JSON answer: the
+ * checkpoint and each entry's claim, signature, asset and inclusion, with
+ * no proof of completeness. Then, either way, the log's latest checkpoint
+ * and a consistency proof between the two.
  */
 export async function lookupFlow(asset: Hash, trust: Trust, fetchFn: Fetch): Promise<LookupResult> {
-  const body = text(await get(fetchFn, `/v1/lookup?asset=${toHex(asset)}`, MAX_LOOKUP, 'lookup'), 'lookup');
-  const resp = parseLookupResponse(body);
-  const lookup = verifyLookupAnswer(resp, asset, trust.policy);
+  const got = await fetchBundle(asset, fetchFn);
+  let lookup: VerifiedLookup | undefined;
+  let proven: ProvenLookup | undefined;
+  let checkpoint: PolicyVerified;
+  let fallbackReason: string | undefined;
+  if ('bundle' in got) {
+    const proof = bundleCheck(() => verifyLookup(got.bundle, trust.policy, `asset:${toHex(asset)}`));
+    if (proof.outcome === 'found' && !proof.entries) throw new PageVerifyError(new VerifyError('lookup', 'the bundle lists claims but does not carry them'), 'lookup-proof');
+    const claims = (proof.entries ?? []).map((e) => {
+      let sc: SignedClaim;
+      try {
+        sc = decodeSignedClaim(e.entry);
+        verifySignedClaim(sc);
+      } catch (err) {
+        if (err instanceof VerifyError) throw new VerifyError(err.check, `entry ${e.index}: ${err.message}`);
+        throw err;
+      }
+      if (!bytesEqual(sc.claim.asset.sha256, asset)) fail('asset-hash', `entry ${e.index} is a claim for another file (${toHex(sc.claim.asset.sha256)})`);
+      return { index: e.index, signedClaim: sc, proof: e.proof };
+    });
+    proven = { proof, claims };
+    checkpoint = proof.checkpoint;
+  } else {
+    fallbackReason = got.fallback;
+    const body = text(got.legacyBody ?? (await get(fetchFn, `/v1/lookup?asset=${toHex(asset)}`, MAX_LOOKUP, 'lookup')), 'lookup');
+    lookup = verifyLookupAnswer(parseLookupResponse(body), asset, trust.policy);
+    checkpoint = lookup.checkpoint;
+  }
+  const base = { asset, checkpoint, ...(lookup ? { lookup } : {}), ...(proven ? { proven } : {}), ...(fallbackReason !== undefined ? { fallbackReason } : {}) };
   const latestNote = text(await get(fetchFn, '/checkpoint', MAX_CHECKPOINT, 'checkpoint'), 'checkpoint');
   const latest = verifyCheckpointWithPolicy(latestNote, trust.policy);
-  const a = lookup.checkpoint.checkpoint;
+  const a = checkpoint.checkpoint;
   const b = latest.checkpoint;
   if (a.origin !== b.origin) fail('origin', `the lookup's checkpoint is for ${a.origin}, the latest for ${b.origin}`);
   if (a.size === b.size) {
     if (!bytesEqual(a.root, b.root)) fail('consistency', `two different roots for tree size ${a.size}: the log shows a split view`);
-    return { asset, lookup, latest: { verified: latest, consistent: 'same' }, latestNote };
+    return { ...base, latest: { verified: latest, consistent: 'same' }, latestNote };
   }
   const [m, n, rm, rn] = a.size < b.size ? [a.size, b.size, a.root, b.root] : [b.size, a.size, b.root, a.root];
   const pj = JSON.parse(text(await get(fetchFn, `/v1/proof/consistency?old=${m}&new=${n}`, MAX_SMALL_JSON, 'consistency proof'), 'consistency proof')) as { proof?: unknown };
   const proof = Array.isArray(pj.proof) ? pj.proof.map((x) => (typeof x === 'string' ? fromBase64(x) : null)) : [];
   if (proof.some((x) => x === null || x.length !== 32)) fail('consistency', 'the consistency proof is not a list of base64 hashes');
   verifyConsistency(m, n, rm, rn, proof as Uint8Array[]);
-  return { asset, lookup, latest: { verified: latest, consistent: 'proved' }, latestNote };
+  return { ...base, latest: { verified: latest, consistent: 'proved' }, latestNote };
 }
 
 /** Verifies a receipt against a file, offline: no request is made. */
