@@ -927,3 +927,12 @@ pub async fn monitor_evidence(
     }
     Ok(out)
 }
+
+/// A two-worker tokio runtime for a test's blocking calls into async clients.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}

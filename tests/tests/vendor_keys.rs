@@ -15,15 +15,7 @@ use provlog_core::index::entry::{KeyOp, LogEntry};
 use provlog_core::index::proof::verify_lookup;
 use provlog_core::note::VerifierKey;
 use provlog_core::policy::Policy;
-use provlog_e2e::{LogProcess, MonitorProcess, Vendor, bin, free_port, wait_for};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
+use provlog_e2e::{LogProcess, MonitorProcess, Vendor, bin, free_port, rt, wait_for};
 
 /// Submits one claim: `Ok(index)` or the HTTP status of the refusal.
 fn submit(url: &str, claim: &[u8]) -> Result<u64, String> {
