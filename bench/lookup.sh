@@ -3,6 +3,7 @@
 #
 #   bench/lookup.sh                     # RUNS=3 CLAIMS=200000 WRK_SECONDS=10
 #   RUNS=1 CLAIMS=20000 WRK_SECONDS=3 bench/lookup.sh   # smoke run
+#   SKIP_BUILD=1 bench/lookup.sh        # use the release binaries as built
 #
 # 1. Durable ingest with and without `--verifiable-index`, alternating
 #    fresh logs (RUNS each, closed loop, `provlog load` beside the server):
@@ -12,6 +13,10 @@
 #    random keys, half present and half absent (bench/wrk/lookup.lua,
 #    keys from the lookup_keys example); target >= 20,000/s. The bundle
 #    sizes of one present and one absent key are printed too.
+# 3. The anchors, in the same run: the machine's limits (machine_limits:
+#    raw Ed25519 and ZIP-215 verify, SHA-256, fsync) and wrk on plain
+#    inclusion proofs of the same log, same connections (a lookup bundle
+#    holds one or more inclusion proofs and an index path).
 # Every server listens on 127.0.0.1 only. Results: bench/results/lookup-<time>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +30,9 @@ trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' E
 command -v wrk > /dev/null || { apt-get update > /dev/null && apt-get install -y wrk > /dev/null; }
 
 { uname -a; nproc; grep -m1 "model name" /proc/cpuinfo; uptime; } | tee "$out/machine.txt"
-cargo build --release -p provlog-server -p provlog-cli --bins --examples 2>&1 | tail -1
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p provlog-server -p provlog-cli --bins --examples 2>&1 | tail -1
 bin=target/release
+"$bin/examples/machine_limits" "$work" | tee "$out/limits.json"
 
 start_log() { # DATA [flags...]
     local data=$1; shift
@@ -38,6 +44,8 @@ start_log() { # DATA [flags...]
     [ -n "$URL" ] || { cat "$work/err"; exit 1; }
 }
 stop_log() { kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true; }
+# CPU seconds (user + system) the server has used so far.
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$(cat "$work/pid")/stat"; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "== ingest without and with the verifiable index (${RUNS} x ${CLAIMS} claims each, alternating)"
@@ -72,8 +80,18 @@ for path in "$(head -1 "$work/keys.txt")" "$(tail -1 "$work/keys.txt")"; do
 done | tee "$out/sizes.jsonl"
 
 echo "== wrk: lookup-proof bundles, ${WRK_SECONDS}s"
+c0=$(cpu_s)
 KEYS="$work/keys.txt" wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency -s bench/wrk/lookup.lua "$URL" | tee "$out/wrk-lookup.txt"
 if grep -q "Non-2xx" "$out/wrk-lookup.txt"; then echo "some lookups failed" >&2; exit 1; fi
+c1=$(cpu_s)
+echo "== wrk: inclusion proofs of the same log (the anchor), ${WRK_SECONDS}s"
+size=$(sed -n 's/^tree_size \([0-9]*\) .*/\1/p' "$out/keys.txt")
+SIZE="$size" wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency -s bench/wrk/proofs.lua "$URL" | tee "$out/wrk-proofs.txt"
+c2=$(cpu_s)
 stop_log
-echo "{\"wrk_lookups_per_sec\": $(sed -n 's/^Requests\/sec: *//p' "$out/wrk-lookup.txt")}" | tee "$out/lookup-summary.json"
+rps() { sed -n 's/^Requests\/sec: *//p' "$1"; }
+l=$(rps "$out/wrk-lookup.txt"); p=$(rps "$out/wrk-proofs.txt")
+nl=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$out/wrk-lookup.txt"); np=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$out/wrk-proofs.txt")
+us() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }'; }
+echo "{\"wrk_lookups_per_sec\": $l, \"server_cpu_us_per_lookup\": $(us "$c0" "$c1" "$nl"), \"wrk_proofs_per_sec\": $p, \"server_cpu_us_per_proof\": $(us "$c1" "$c2" "$np"), \"lookups_over_proofs\": $(awk -v a="$l" -v b="$p" 'BEGIN { printf "%.2f", a / b }')}" | tee "$out/lookup-summary.json"
 echo "results in $out"

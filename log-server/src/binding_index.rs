@@ -184,7 +184,10 @@ impl BindingIndex {
                         .ok_or_else(|| IndexError::Log(format!("entry {i} missing")))?;
                     // Entries were validated at admission; one that does
                     // not parse now is skipped (it has no bindings to find).
-                    if let Ok(signed) = SignedClaim::from_bytes(entry) {
+                    // The cached parse: decoding the vendor key again per
+                    // entry was a fifth of the server's CPU at full ingest.
+                    if let Ok(signed) = SignedClaim::from_bytes_cached(entry, &crate::verify::KEYS)
+                    {
                         let claim = signed.claim();
                         if let Some(c) = &claim.c2pa {
                             batch.insert(

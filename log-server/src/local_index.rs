@@ -111,7 +111,7 @@ impl LocalIndex {
                     continue;
                 }
                 batch.insert(&self.dedup, leaf_hash(entry), index.to_be_bytes());
-                match SignedClaim::from_bytes(entry) {
+                match SignedClaim::from_bytes_cached(entry, &crate::verify::KEYS) {
                     Ok(c) => {
                         batch.insert(&self.assets, asset_key(&c.claim().asset.sha256, index), [])
                     }

@@ -22,18 +22,19 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use provlog_core::index::key::{IndexKey, MAX_KEY_MATERIAL};
 use provlog_core::index::proof::ProvenEntry;
-use provlog_core::tiles::TILE_WIDTH;
+use provlog_core::tiles::{TILE_WIDTH, TileLevel, decode_bundle, tile_at_size};
 use provlog_core::tree::inclusion_proof;
 use serde::Deserialize;
 
 use crate::api::AppState;
 use crate::problem::Problem;
-use crate::storage::read_bundle;
+use crate::storage::tile_prefix;
 use crate::vindex::VIndexError;
 
 /// Media type of a lookup-proof bundle.
@@ -195,19 +196,24 @@ pub async fn get_lookup(
                 .map_err(|e| Problem::internal(e.to_string()))?;
             proof.checkpoint = note;
             if with_entries {
-                let mut bundle: Option<(u64, Vec<Vec<u8>>)> = None;
+                // Consecutive indexes share a bundle: read each once, from
+                // the tile cache when it is full (no copy), and copy out
+                // only the entries the proof names.
+                let mut bundle: Option<(u64, Bytes)> = None;
                 let indexes = proof.indexes().to_vec();
                 for i in indexes {
                     let b = i / TILE_WIDTH;
                     if bundle.as_ref().is_none_or(|(n, _)| *n != b) {
-                        let entries = read_bundle(&*state.log, b, s)
-                            .map_err(|e| Problem::internal(e.to_string()))?;
-                        bundle = Some((b, entries));
+                        bundle = Some((b, bundle_bytes(&state, b, s)?));
                     }
                     let entry = bundle
                         .as_ref()
-                        .and_then(|(_, es)| es.get((i % TILE_WIDTH) as usize))
-                        .cloned()
+                        .map(|(_, raw)| decode_bundle(raw))
+                        .transpose()
+                        .map_err(|e| {
+                            Problem::internal(format!("entry bundle {b} is corrupt: {e}"))
+                        })?
+                        .and_then(|es| es.get((i % TILE_WIDTH) as usize).map(|e| e.to_vec()))
                         .ok_or_else(|| Problem::internal(format!("entry {i} missing")))?;
                     let p = inclusion_proof(&reader, i, s)
                         .map_err(|e| Problem::internal(e.to_string()))?;
@@ -245,6 +251,28 @@ pub async fn get_lookup(
         bundle,
     )
         .into_response())
+}
+
+/// The raw bytes of entry bundle `b` as of tree size `s`: a full bundle
+/// from the shared tile cache (it never changes), a partial one read and
+/// cut to its width at `s`.
+fn bundle_bytes(state: &AppState, b: u64, s: u64) -> Result<Bytes, Problem> {
+    let tile = tile_at_size(TileLevel::Entries, b, s).ok_or_else(|| {
+        Problem::internal(format!("entry bundle {b} is beyond the tree (size {s})"))
+    })?;
+    let read = || -> Result<Vec<u8>, Problem> {
+        let raw = state
+            .log
+            .tile(TileLevel::Entries, b)
+            .map_err(|e| Problem::internal(e.to_string()))?
+            .ok_or_else(|| Problem::internal(format!("entry bundle {b} is not stored")))?;
+        tile_prefix(&tile, &raw).map_err(Problem::internal)
+    };
+    if tile.is_full() {
+        state.tiles.full(TileLevel::Entries, b, read)
+    } else {
+        read().map(Bytes::from)
+    }
 }
 
 fn not_cosigned() -> Problem {

@@ -164,7 +164,7 @@ fn respond(
         let entry = entry.as_slice();
         let proof =
             inclusion_proof(&reader, index, size).map_err(|e| Problem::internal(e.to_string()))?;
-        let manifest_id = SignedClaim::from_bytes(entry)
+        let manifest_id = SignedClaim::from_bytes_cached(entry, &crate::verify::KEYS)
             .ok()
             .and_then(|s| s.claim().c2pa.as_ref().map(|c| c.manifest_label.clone()))
             .unwrap_or_else(|| format!("urn:provlog:entry:{index}"));

@@ -27,11 +27,12 @@ use std::time::Instant;
 
 use provlog_core::hash::Hash;
 use provlog_core::index::entry::{IndexCommit, LogEntry, PROVLOG_TAG_PREFIX, VendorKeyEvent};
-use provlog_core::index::key::{IndexKey, claim_keys};
+use provlog_core::index::key::{IndexKey, claim_keys, log_entry_keys};
 use provlog_core::index::proof::LookupProof;
 use provlog_core::index::store::MemoryStore;
 use provlog_core::index::tree::{Batch, Index};
 use provlog_core::index::{KeyHash, key::entry_key_hashes};
+use provlog_core::signed_claim::KeyCache;
 use provlog_core::tile_builder::TileBuilder;
 use provlog_core::tiles::TILE_WIDTH;
 
@@ -102,6 +103,7 @@ pub struct OmitFault {
 pub struct VIndex {
     state: RwLock<State>,
     omit: Option<OmitFault>,
+    rebuild_chunk: usize,
 }
 
 /// What a lookup built: the bundle without the checkpoint's parts, which the
@@ -134,7 +136,17 @@ impl VIndex {
                 vendor_keys: BTreeMap::new(),
             }),
             omit,
+            rebuild_chunk: REBUILD_CHUNK_PAIRS,
         }
+    }
+
+    /// The same index, rebuilding in chunks of `pairs` (key, entry) pairs
+    /// (at least 1) instead of [`REBUILD_CHUNK_PAIRS`]: the answer is the
+    /// same, only memory and the number of tree updates change (tests use
+    /// small chunks to exercise the chunk boundaries).
+    pub fn with_rebuild_chunk(mut self, pairs: usize) -> Self {
+        self.rebuild_chunk = pairs.max(1);
+        self
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
@@ -172,6 +184,15 @@ impl VIndex {
         Ok(())
     }
 
+    /// The index as of the tree's last index-commit, rebuilt from the
+    /// entries. The prefix tree is a function of its (key, list) pairs
+    /// alone (spec/lookup.md §3), so the pairs before a commit are applied
+    /// in a few large batches, each ending at a logged commit (whose root
+    /// is checked there), not in one batch per logged commit; the entries
+    /// after the last commit stay pending for the next batch. Cost: one
+    /// claim parse per entry (each vendor key decoded once) and one tree
+    /// update per `rebuild_chunk` pairs; memory: that many pairs
+    /// beyond the index itself.
     fn rebuild(&self, log: &dyn LogStorage, size: u64) -> Result<State, VIndexError> {
         let mut st = State {
             index: Index::new(MemoryStore::with_lists()),
@@ -181,53 +202,53 @@ impl VIndex {
             valid: false,
             vendor_keys: BTreeMap::new(),
         };
+        let cache = KeyCache::new(REBUILD_KEY_CACHE);
+        // Pairs of the entries before the last commit seen, not applied yet.
+        let mut before = Batch::new();
+        let mut last: Option<(u64, IndexCommit)> = None;
         let bundles = size.div_ceil(TILE_WIDTH);
         for b in 0..bundles {
             for (k, entry) in read_bundle(log, b, size)?.iter().enumerate() {
                 let j = b * TILE_WIDTH + k as u64;
-                match LogEntry::classify(entry) {
-                    LogEntry::IndexCommit(c) => {
-                        if c.size != j {
-                            tracing::error!(
-                                at = j,
-                                size = c.size,
-                                "a logged index-commit is misplaced"
-                            );
-                            continue;
-                        }
-                        let batch = std::mem::take(&mut st.carry);
-                        let root = st
-                            .index
-                            .commit_batch(batch, j)
-                            .map_err(|e| VIndexError::Index(e.to_string()))?;
-                        if root != c.root || st.index.key_count() != c.keys {
-                            // Only a faulty (or fault-injected) writer gets
-                            // here; lookups against this commit will not
-                            // verify, which clients and monitors report.
-                            tracing::error!(
-                                at = j,
-                                "a logged index-commit differs from the index recomputed from the entries"
-                            );
-                        }
-                        st.published = Some(Published {
-                            commit: entry.clone(),
-                            commit_index: j,
-                            tree_size: j + 1,
-                        });
+                let classified = LogEntry::classify_cached(entry, &cache);
+                if let LogEntry::IndexCommit(c) = &classified {
+                    if c.size != j {
+                        tracing::error!(
+                            at = j,
+                            size = c.size,
+                            "a logged index-commit is misplaced"
+                        );
+                        continue;
                     }
-                    LogEntry::VendorKey(ev) => {
-                        // The server wrote it (only the log key signs
-                        // these); its status counts from here on.
-                        apply_event(&mut st.vendor_keys, &ev, j);
-                        let keys = self.keys_of(j, entry_key_hashes(entry));
-                        st.carry.add(j, &keys);
+                    before.append(std::mem::take(&mut st.carry));
+                    st.published = Some(Published {
+                        commit: entry.clone(),
+                        commit_index: j,
+                        tree_size: j + 1,
+                    });
+                    if before.len() >= self.rebuild_chunk {
+                        apply_chunk(&mut st.index, std::mem::take(&mut before), j, c)?;
                     }
-                    _ => {
-                        let keys = self.keys_of(j, entry_key_hashes(entry));
-                        st.carry.add(j, &keys);
-                    }
+                    last = Some((j, c.clone()));
+                    continue;
                 }
+                if let LogEntry::VendorKey(ev) = &classified {
+                    // The server wrote it (only the log key signs these);
+                    // its status counts from here on.
+                    apply_event(&mut st.vendor_keys, ev, j);
+                }
+                let hashes = log_entry_keys(&classified)
+                    .iter()
+                    .map(IndexKey::hash)
+                    .collect();
+                let keys = self.keys_of(j, hashes);
+                st.carry.add(j, &keys);
             }
+        }
+        if let Some((j, c)) = &last
+            && !before.is_empty()
+        {
+            apply_chunk(&mut st.index, before, *j, c)?;
         }
         // Only the commit of the tree's last entry is served: if entries
         // follow it, the next batch's commit covers them.
@@ -408,4 +429,33 @@ pub fn root_of(v: &VIndex) -> Hash {
 /// The keys of an already-parsed claim (so admission's parse can be reused).
 pub fn keys_of_claim(c: &provlog_core::signed_claim::SignedClaim) -> Vec<KeyHash> {
     claim_keys(c).iter().map(IndexKey::hash).collect()
+}
+
+/// Vendor keys kept decoded during a rebuild (a log has few vendors).
+const REBUILD_KEY_CACHE: usize = 4096;
+/// (key, entry) pairs a rebuild collects before applying them to the tree
+/// (40 bytes each: at most 160 MiB).
+pub const REBUILD_CHUNK_PAIRS: usize = 1 << 22;
+
+/// Applies `batch` (pairs of entries before the commit at log index `at`)
+/// to the index and checks the result against that logged commit `c`.
+fn apply_chunk(
+    index: &mut Index<MemoryStore>,
+    batch: Batch,
+    at: u64,
+    c: &IndexCommit,
+) -> Result<(), VIndexError> {
+    let root = index
+        .commit_batch(batch, at)
+        .map_err(|e| VIndexError::Index(e.to_string()))?;
+    if root != c.root || index.key_count() != c.keys {
+        // Only a faulty (or fault-injected) writer gets here; lookups
+        // against this commit will not verify, which clients and monitors
+        // report.
+        tracing::error!(
+            at,
+            "a logged index-commit differs from the index recomputed from the entries"
+        );
+    }
+    Ok(())
 }

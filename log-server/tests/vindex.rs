@@ -8,7 +8,9 @@
 //!   leaves a checkpoint whose index-commit disagrees with its entries;
 //! - every lookup proof the index serves, for the keys of every logged entry
 //!   and for random absent keys, verifies under the log key against the
-//!   stored checkpoint and lists exactly the entries that carry the key.
+//!   stored checkpoint and lists exactly the entries that carry the key;
+//! - a restart rebuilds the same index whatever chunks the rebuild applies
+//!   the entries in (as small as one pair, or all at once).
 
 mod common;
 
@@ -30,9 +32,15 @@ use provlog_server::sequencer::Sequencer;
 use provlog_server::storage::{LogStorage, StorageTiles, read_entry};
 use provlog_server::vindex::VIndex;
 
-fn open_indexed(store: &Arc<MemoryStorage>, now: u64) -> Option<(Sequencer, Arc<VIndex>)> {
+/// The sequencer and its index, rebuilt from the stored entries in chunks
+/// of `chunk` (key, entry) pairs.
+fn open_indexed(
+    store: &Arc<MemoryStorage>,
+    now: u64,
+    chunk: usize,
+) -> Option<(Sequencer, Arc<VIndex>)> {
     let mut seq = open(store, now).ok()?;
-    let v = Arc::new(VIndex::default());
+    let v = Arc::new(VIndex::default().with_rebuild_chunk(chunk));
     seq.set_vindex(v.clone()).ok()?;
     Some((seq, v))
 }
@@ -126,10 +134,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn index_commits_agree_with_the_entries_under_faults(ops in prop::collection::vec(op(), 1..12)) {
+    fn index_commits_agree_with_the_entries_under_faults(
+        ops in prop::collection::vec(op(), 1..12),
+        chunk in prop_oneof![1usize..24, Just(provlog_server::vindex::REBUILD_CHUNK_PAIRS)],
+    ) {
         let store = Arc::new(MemoryStorage::new());
         let mut now = 1_800_000_000_000u64;
-        let (mut seq, mut v) = open_indexed(&store, now).expect("the in-memory test store answers");
+        let (mut seq, mut v) = open_indexed(&store, now, chunk).expect("the in-memory test store answers");
         for (n, op) in ops.iter().enumerate() {
             now += 7;
             match op {
@@ -143,12 +154,12 @@ proptest! {
                 }
                 Op::Restart => {
                     drop(seq);
-                    (seq, v) = open_indexed(&store, now).expect("the in-memory test store answers");
+                    (seq, v) = open_indexed(&store, now, chunk).expect("the in-memory test store answers");
                 }
             }
             // A failed batch leaves the index stale until the next batch or
             // restart; check the state a restart recovers.
-            let (s2, v2) = open_indexed(&store, now).expect("the in-memory test store answers");
+            let (s2, v2) = open_indexed(&store, now, chunk).expect("the in-memory test store answers");
             check(&store, &v2, n as u64);
             drop(s2);
         }

@@ -20,20 +20,23 @@
 //! Memory: the index (~200 bytes per key) plus the entries of the current
 //! batch (at most [`MAX_BATCH_KEPT`] kept for the probe).
 
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 use provlog_client::http::LogClient;
 use provlog_core::hash::{Hash, sha256};
 use provlog_core::index::KeyHash;
 use provlog_core::index::entry::{IndexCommit, LogEntry};
 use provlog_core::index::evidence::{IndexEvidence, IndexEvidenceKind};
-use provlog_core::index::key::{IndexKey, claim_keys, entry_keys};
+use provlog_core::index::key::{IndexKey, claim_keys, log_entry_keys};
 use provlog_core::index::proof::{LookupError, LookupOutcome, LookupProof};
 use provlog_core::index::recompute::{CommitCheck, Recomputer};
 use provlog_core::policy::Policy;
-use provlog_core::signed_claim::SignedClaim;
+use provlog_core::signed_claim::{KeyCache, SignedClaim};
 
 use crate::monitor::{LogCtx, Monitor};
+
+/// Vendor keys decoded once for the entries the index audit classifies.
+static KEYS: LazyLock<KeyCache> = LazyLock::new(|| KeyCache::new(4096));
 
 /// Most entries of one batch kept for the probe (a log whose batches are
 /// larger is still checked root by root; the probe covers the last ones).
@@ -84,7 +87,7 @@ impl Default for IndexAudit {
 /// vendor-key): the follower then does not report it as an invalid claim.
 pub fn is_index_entry(entry: &[u8]) -> bool {
     matches!(
-        LogEntry::classify(entry),
+        LogEntry::classify_cached(entry, &KEYS),
         LogEntry::IndexCommit(_) | LogEntry::VendorKey(_)
     )
 }
@@ -122,8 +125,14 @@ impl IndexAudit {
             }
             return;
         }
-        let check = match LogEntry::classify(entry) {
-            LogEntry::IndexCommit(c) => match rec.push_commit(&c) {
+        // The follower has parsed a valid claim already; anything else is
+        // classified here (vendor keys decoded once per process).
+        let classified = match claim {
+            Some(_) => None,
+            None => Some(LogEntry::classify_cached(entry, &KEYS)),
+        };
+        let check = match classified {
+            Some(LogEntry::IndexCommit(c)) => match rec.push_commit(&c) {
                 Ok(check) => Some((c, check)),
                 Err(e) => {
                     tracing::error!(error = %e, "index recomputation failed; index audit stopped");
@@ -132,9 +141,10 @@ impl IndexAudit {
                 }
             },
             other => {
-                let keys: Vec<IndexKey> = match (claim, other) {
+                let keys: Vec<IndexKey> = match (claim, &other) {
                     (Some(c), _) => claim_keys(c),
-                    _ => entry_keys(entry),
+                    (None, Some(e)) => log_entry_keys(e),
+                    (None, None) => Vec::new(),
                 };
                 let hashes: Vec<KeyHash> = keys.iter().map(IndexKey::hash).collect();
                 rec.push_keys(&hashes);

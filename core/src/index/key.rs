@@ -350,8 +350,13 @@ pub fn claim_keys(claim: &SignedClaim) -> Vec<IndexKey> {
 /// vendor-key status keys of a vendor-key entry, and none for an
 /// index-commit or an entry of no known kind.
 pub fn entry_keys(entry: &[u8]) -> Vec<IndexKey> {
-    match super::entry::LogEntry::classify(entry) {
-        super::entry::LogEntry::Claim(c) => claim_keys(&c),
+    log_entry_keys(&super::entry::LogEntry::classify(entry))
+}
+
+/// [`entry_keys`] of an entry already classified.
+pub fn log_entry_keys(entry: &super::entry::LogEntry) -> Vec<IndexKey> {
+    match entry {
+        super::entry::LogEntry::Claim(c) => claim_keys(c),
         super::entry::LogEntry::VendorKey(v) => v.keys(),
         super::entry::LogEntry::IndexCommit(_) | super::entry::LogEntry::Other => Vec::new(),
     }

@@ -12,6 +12,8 @@
 
 use crate::hash::Hash;
 
+use crate::signed_claim::KeyCache;
+
 use super::entry::{IndexCommit, LogEntry};
 use super::key::{KeyHash, claim_keys};
 use super::store::{MemoryStore, NodeStore};
@@ -58,11 +60,15 @@ impl CommitCheck {
     }
 }
 
+/// Vendor keys kept decoded while recomputing (a log has few vendors).
+const RECOMPUTE_KEY_CACHE: usize = 4096;
+
 /// Recomputes the index from the log's entries.
 pub struct Recomputer<S: NodeStore = MemoryStore> {
     index: Index<S>,
     batch: Batch,
     next: u64,
+    keys: KeyCache,
 }
 
 impl Default for Recomputer<MemoryStore> {
@@ -78,6 +84,7 @@ impl<S: NodeStore> Recomputer<S> {
             index: Index::new(store),
             batch: Batch::new(),
             next: 0,
+            keys: KeyCache::new(RECOMPUTE_KEY_CACHE),
         }
     }
 
@@ -97,7 +104,7 @@ impl<S: NodeStore> Recomputer<S> {
         &mut self,
         entry: &[u8],
     ) -> Result<Option<CommitCheck>, IndexError<S::Error>> {
-        match LogEntry::classify(entry) {
+        match LogEntry::classify_cached(entry, &self.keys) {
             LogEntry::Claim(c) => {
                 let keys: Vec<KeyHash> = claim_keys(&c).iter().map(|k| k.hash()).collect();
                 self.push_keys(&keys);

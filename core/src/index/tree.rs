@@ -62,6 +62,11 @@ impl Batch {
         self.pairs.extend(keys.iter().map(|k| (*k, index)));
     }
 
+    /// Moves every pair of `other` into this batch.
+    pub fn append(&mut self, mut other: Batch) {
+        self.pairs.append(&mut other.pairs);
+    }
+
     /// Number of (key, index) pairs recorded.
     pub fn len(&self) -> usize {
         self.pairs.len()
