@@ -15,10 +15,12 @@ use clap::Args;
 use provlog_client::http::{HttpError, LogClient};
 use provlog_core::index::IndexKey;
 use provlog_core::index::proof::{LookupError, LookupOutcome, VerifiedLookup, verify_lookup};
+use provlog_core::policy::Policy;
 use provlog_core::signed_claim::SignedClaim;
 
 use crate::atomic::write_atomic;
 use crate::fail::{Fail, Kind, not_verified, usage};
+use crate::lookup_seq::SeqRange;
 use crate::net::LookupArgs;
 use crate::out::{outln, utc};
 
@@ -42,6 +44,15 @@ pub struct ProofArgs {
     /// Verify a saved proof bundle offline (no --log needed).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["file", "sha256", "similar", "save"])]
     pub bundle: Option<PathBuf>,
+    /// With --seq: the vendor whose sequence numbers to account for (its
+    /// vkey, or its key file).
+    #[arg(long, value_name = "VKEY|KEYFILE", requires = "seq",
+          conflicts_with_all = ["file", "sha256", "similar", "index_key", "bundle", "save"])]
+    pub vendor: Option<String>,
+    /// `A..B`: prove which claims the vendor logged with `seq` in [A, B]
+    /// (every one, as of a checkpoint), and print the gaps and repeats.
+    #[arg(long, value_name = "A..B", requires = "vendor", value_parser = SeqRange::parse)]
+    pub seq: Option<SeqRange>,
 }
 
 /// Dispatches `provlog lookup`.
@@ -63,6 +74,10 @@ pub async fn lookup(args: LookupArgs) -> Result<(), Fail> {
         .clone()
         .ok_or_else(|| usage("give --log URL (or --bundle FILE to verify a saved proof)"))?;
     let client = LogClient::new(&log)?;
+    if let (Some(vendor), Some(range)) = (&args.proof.vendor, args.proof.seq) {
+        let policy = args.trust.policy()?;
+        return crate::lookup_seq::lookup_seq(&client, policy, vendor, range, args.json).await;
+    }
     if let Some(k) = &args.proof.key {
         let key = parse_key(k)?;
         let bytes = fetch(&client, &key, args.proof.from)
@@ -88,7 +103,7 @@ pub async fn lookup(args: LookupArgs) -> Result<(), Fail> {
         (None, Some(f)) => crate::claim_args::hash_file(f)?.0,
         _ => {
             return Err(usage(
-                "give a FILE, --sha256 HEX, --key KEY or --bundle FILE",
+                "give a FILE, --sha256 HEX, --key KEY, --vendor VKEY --seq A..B or --bundle FILE",
             ));
         }
     };
@@ -145,16 +160,24 @@ fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, Fail> {
     Ok(bytes)
 }
 
-/// Verifies the bundle, and each carried claim's signature (the bundle
-/// proves which entries carry the key; a claim's signature is checked
-/// separately, as for receipts).
+/// Verifies the bundle under the `--log-key`/`--policy` trust.
 fn verify(
     bytes: &[u8],
     args: &LookupArgs,
     asked: Option<&IndexKey>,
 ) -> Result<VerifiedLookup, Fail> {
-    let policy = args.trust.policy()?;
-    let v = verify_lookup(bytes, &policy, asked).map_err(|e| match e {
+    verify_bundle(bytes, &args.trust.policy()?, asked)
+}
+
+/// Verifies the bundle, and each carried claim's signature (the bundle
+/// proves which entries carry the key; a claim's signature is checked
+/// separately, as for receipts). CPU work: call it off the reactor.
+pub(crate) fn verify_bundle(
+    bytes: &[u8],
+    policy: &Policy,
+    asked: Option<&IndexKey>,
+) -> Result<VerifiedLookup, Fail> {
+    let v = verify_lookup(bytes, policy, asked).map_err(|e| match e {
         LookupError::EntryLacksKey { index } => not_verified(format!(
             "NOT VERIFIED: entry {index} is listed under the key but does not carry it: the log's index is wrong (keep the bundle: it is evidence)"
         )),

@@ -10,8 +10,10 @@ mod config;
 mod evidence;
 mod fail;
 mod fetch;
+mod key_status;
 mod keys;
 mod load;
+mod lookup_seq;
 mod lookup_verify;
 mod net;
 mod out;
@@ -117,6 +119,15 @@ enum Command {
         /// PEM bundle of C2PA trust anchors for reading the file's manifest.
         #[arg(long)]
         c2pa_trust_anchors: Option<PathBuf>,
+        /// Also prove, from the log's verifiable index, that the claim's
+        /// vendor key was accepted at the claim's index (spec/lookup.md §5);
+        /// a revoked or never-added key fails the file. Asks the log.
+        #[arg(long)]
+        check_key_status: bool,
+        /// The log to ask for --check-key-status (default: the policy's URL
+        /// for the receipt's log).
+        #[arg(long, env = "PROVLOG_LOG")]
+        log: Option<String>,
     },
     /// Receipts: `provlog receipt fetch FILE` rebuilds a lost receipt from
     /// the log; `provlog receipt refresh FILE` moves one onto the log's
@@ -231,13 +242,23 @@ fn run(command: Command, json: bool) -> Result<(), Fail> {
             receipt,
             trust,
             c2pa_trust_anchors,
-        } => verify::verify_command(
-            &files,
-            receipt.as_deref(),
-            &trust,
-            json,
-            c2pa_trust_anchors.as_deref(),
-        ),
+            check_key_status,
+            log,
+        } => {
+            let key_status = if check_key_status {
+                Some(verify::KeyStatusCheck::new(log)?)
+            } else {
+                None
+            };
+            verify::verify_command(
+                &files,
+                receipt.as_deref(),
+                &trust,
+                json,
+                c2pa_trust_anchors.as_deref(),
+                key_status.as_ref(),
+            )
+        }
         Command::Receipt {
             command: ReceiptCommand::Fetch(args),
         } => run_async(fetch::fetch(args, json)),

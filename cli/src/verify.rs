@@ -14,6 +14,7 @@ use provlog_core::scitt::TransparentStatement;
 
 use crate::claim_args::{c2pa_options, hash_file, read_c2pa, sniff_media_type};
 use crate::fail::{Fail, Kind, not_verified};
+use crate::key_status::KeyStatusAnswer;
 use crate::out::{outln, utc};
 use crate::scitt::{SCITT_EXT, looks_like_transparent_statement, verify_transparent};
 use crate::trust::TrustArgs;
@@ -357,15 +358,82 @@ fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     files
 }
 
+/// `--check-key-status`: how to ask the log about a claim's vendor key.
+pub struct KeyStatusCheck {
+    rt: tokio::runtime::Runtime,
+    log: Option<String>,
+    /// The last log asked (a folder's files are usually from one log).
+    client: std::sync::Mutex<Option<(String, provlog_client::http::LogClient)>>,
+}
+
+impl KeyStatusCheck {
+    /// `log`: the `--log` URL (else the policy's URL for the receipt's origin).
+    pub fn new(log: Option<String>) -> Result<Self, Fail> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        Ok(KeyStatusCheck {
+            rt,
+            log,
+            client: std::sync::Mutex::new(None),
+        })
+    }
+
+    fn run(&self, policy: &Policy, v: &VerifiedReceipt) -> Result<KeyStatusAnswer, Fail> {
+        let url = crate::key_status::log_url(self.log.as_deref(), policy, &v.checkpoint.origin)?;
+        let client = {
+            let mut last = self.client.lock().map_err(|_| "internal: lock poisoned")?;
+            match &*last {
+                Some((u, c)) if *u == url => c.clone(),
+                _ => {
+                    let c = provlog_client::http::LogClient::new(&url)?;
+                    *last = Some((url, c.clone()));
+                    c
+                }
+            }
+        };
+        let answer = self
+            .rt
+            .block_on(crate::key_status::check(&client, policy, v))?;
+        if !answer.accepted() {
+            return Err(not_verified(format!(
+                "the claim's vendor key {} is {}",
+                v.signed_claim.kid(),
+                answer.describe()
+            )));
+        }
+        Ok(answer)
+    }
+}
+
+/// [`check_file`], then (with `--check-key-status`) the key's status.
+fn check_one(
+    file: &Path,
+    receipt: Option<&Path>,
+    policy: &Policy,
+    opts: &C2paOptions,
+    key_status: Option<&KeyStatusCheck>,
+) -> Result<(Checked, Option<KeyStatusAnswer>), Fail> {
+    let c = check_file(file, receipt, policy, opts)?;
+    let status = match key_status {
+        Some(k) => Some(k.run(policy, &c.verified)?),
+        None => None,
+    };
+    Ok((c, status))
+}
+
 /// `provlog verify`: one file gets the full verdict; several files or a
 /// folder get one line each and a summary line (`--json`: one object each
-/// and a `summary` object).
+/// and a `summary` object). With `key_status`, a file also needs its
+/// claim's vendor key accepted at its index (a lookup proof from the log).
 pub fn verify_command(
     paths: &[PathBuf],
     receipt: Option<&Path>,
     trust: &TrustArgs,
     json: bool,
     trust_anchors: Option<&Path>,
+    key_status: Option<&KeyStatusCheck>,
 ) -> Result<(), Fail> {
     let policy = trust.policy()?;
     let opts = c2pa_options(trust_anchors)?;
@@ -377,10 +445,14 @@ pub fn verify_command(
     }
     if single {
         let file = &paths[0];
-        return match check_file(file, receipt, &policy, &opts) {
-            Ok(c) => {
+        return match check_one(file, receipt, &policy, &opts, key_status) {
+            Ok((c, status)) => {
                 if json {
-                    outln!("{}", checked_json(file, &c));
+                    let mut j = checked_json(file, &c);
+                    if let Some(s) = &status {
+                        j["key_status"] = s.json();
+                    }
+                    outln!("{j}");
                 } else {
                     print_verdict(file, &c.verified);
                     outln!(
@@ -390,6 +462,9 @@ pub fn verify_command(
                     match &c.scitt {
                         Some(what) => outln!("  receipt     {} ({what})", c.source),
                         None => outln!("  receipt     {}", c.source),
+                    }
+                    if let Some(s) = &status {
+                        outln!("  key status  {}", s.describe());
                     }
                 }
                 Ok(())
@@ -407,11 +482,15 @@ pub fn verify_command(
     let (mut ok, mut not, mut unchecked) = (0usize, 0usize, 0usize);
     let mut kind = None;
     for file in &files {
-        match check_file(file, None, &policy, &opts) {
-            Ok(c) => {
+        match check_one(file, None, &policy, &opts, key_status) {
+            Ok((c, status)) => {
                 ok += 1;
                 if json {
-                    outln!("{}", checked_json(file, &c));
+                    let mut j = checked_json(file, &c);
+                    if let Some(s) = &status {
+                        j["key_status"] = s.json();
+                    }
+                    outln!("{j}");
                 } else {
                     outln!("VERIFIED {}: {}", file.display(), one_line(&c));
                 }

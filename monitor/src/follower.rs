@@ -527,6 +527,36 @@ fn vendor_key_change(mon: &Monitor, log: &LogCtx, index: u64, entry: &[u8], ev: 
         "issued_ms": ev.time_ms,
         "leaf_hash": hex::encode(leaf_hash(entry)),
     }));
+    // A `vendor_key` watch rule also fires on the log's changes to that
+    // key (added, revoked, rotated to or away from), so whoever watches a
+    // vendor hears when the log stops or starts accepting it.
+    for rule in mon.watch_rules() {
+        for m in &rule.matches {
+            let WatchMatch::VendorKey(k) = m else {
+                continue;
+            };
+            if ev.key != *k && ev.old.as_deref() != Some(k.as_str()) {
+                continue;
+            }
+            mon.alert(json!({
+                "alert": "watch",
+                "rule": rule.name,
+                "matched": "vendor_key",
+                "value": k,
+                "log": log.origin(),
+                "index": index,
+                "entry_url": entry_url,
+                "leaf_hash": hex::encode(leaf_hash(entry)),
+                "entry_sha256": hex::encode(sha256(entry)),
+                "vendor_key_change": {
+                    "op": ev.op.as_str(),
+                    "vendor_key": ev.key,
+                    "old": ev.old,
+                    "issued_ms": ev.time_ms,
+                },
+            }));
+        }
+    }
 }
 
 /// Checks one claim's structure and signature, and the watch rules.

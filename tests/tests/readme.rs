@@ -308,6 +308,13 @@ fn the_lookup_section() {
         shell.work().join("mine.lookup").exists(),
         "the bundle was saved"
     );
+    // The vendor's range: the 12 claims numbered 12-23 on this log.
+    assert!(
+        all.contains("VERIFIED: 12 claims with seq in [10, 25]")
+            && all.contains("  gap: seq 10..11 (2 sequence numbers, no claim)")
+            && all.contains("  gap: seq 24..25 (2 sequence numbers, no claim)"),
+        "{all}"
+    );
 }
 
 #[test]

@@ -104,8 +104,8 @@ fn accepted_keys_are_logged_changed_and_proved() {
     let mon = MonitorProcess::start(
         &dir.path().join("mon"),
         &format!(
-            "witness_name = \"mon.example\"\n[[log]]\nurl = \"{}\"\nvkey = \"{}\"\npoll_interval_ms = 200\nfreshness_secs = 30\n",
-            log.url, log.vkey
+            "witness_name = \"mon.example\"\n[[log]]\nurl = \"{}\"\nvkey = \"{}\"\npoll_interval_ms = 200\nfreshness_secs = 30\n[[watch]]\nname = \"vendor-a\"\nvendor_key = \"{}\"\n",
+            log.url, log.vkey, a.vkey
         ),
     );
     let first = wait_for(300, || {
@@ -149,6 +149,38 @@ fn accepted_keys_are_logged_changed_and_proved() {
     .expect("the monitor alerts every vendor-key entry");
     let ops: Vec<_> = changes.iter().map(|v| v["op"].clone()).collect();
     assert_eq!(ops, ["add", "add", "revoke"]);
+    // The watch rule on A fired for A's add and A's revoke (and for A's
+    // claim), not for B's add.
+    let watched = wait_for(300, || {
+        let v: Vec<_> = mon
+            .alerts_of("watch")
+            .into_iter()
+            .filter(|w| !w["vendor_key_change"].is_null())
+            .collect();
+        (v.len() >= 2).then_some(v)
+    })
+    .expect("the watch rule on A sees A's key changes");
+    let watched: Vec<_> = watched
+        .iter()
+        .map(|w| {
+            assert_eq!(w["rule"], "vendor-a");
+            assert_eq!(w["vendor_key_change"]["vendor_key"], a.vkey.as_str());
+            (w["index"].clone(), w["vendor_key_change"]["op"].clone())
+        })
+        .collect();
+    assert_eq!(
+        watched,
+        [
+            (serde_json::json!(0), serde_json::json!("add")),
+            (serde_json::json!(revoke_a.0), serde_json::json!("revoke"))
+        ]
+    );
+    assert!(
+        mon.alerts_of("watch")
+            .iter()
+            .any(|w| w["vendor_key_change"].is_null() && w["index"] == a1),
+        "A's claim matched the same rule"
+    );
     assert!(
         mon.alerts_of("invalid-entry").is_empty() && mon.alerts_of("index-mismatch").is_empty(),
         "vendor-key entries are neither invalid claims nor index faults"

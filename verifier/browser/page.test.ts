@@ -9,6 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -34,7 +35,7 @@ let base: string; // http://127.0.0.1:PORT of the log
 let logVkey: string;
 let proxy: http.Server;
 let proxyBase: string;
-let tamper: 'none' | 'lookup-proof' | 'checkpoint-sig' | 'bundle-commit-proof' | 'bundle-entry' = 'none';
+let tamper: 'none' | 'lookup-proof' | 'checkpoint-sig' | 'bundle-commit-proof' | 'bundle-entry' | 'similar-entry' = 'none';
 // The second log, started with --verifiable-index (lookup-proof bundles), and a tampering proxy to it.
 let vserverProc: ChildProcess;
 let vbase: string;
@@ -44,8 +45,16 @@ let vproxyBase: string;
 let vTreeSize = 0;
 let ctx: BrowserContext;
 const requests: string[] = [];
+/** Every request as "METHOD url", for the uploads find similar makes. */
+const methods: string[] = [];
 const consoleErrors: string[] = [];
 let files: { cat: string; dog: string; catModified: string; catReceipt: string; catTlog: string; catReceiptTampered: string };
+// Made with chromium (canvas) and registered on the second log: a picture, a resized JPEG copy of it, and (with
+// c2pa-python) a JPEG and a PNG signed with C2PA whose receipts `provlog submit --embed` put in their manifests.
+let pics: { sunset: string; sunsetSmall: string; embeddedJpg?: string; embeddedPng?: string; embeddedTampered?: string; embeddedAltered?: string };
+let sunsetSha = '';
+/** Why the C2PA fixtures could not be made (c2pa-python missing), else null. */
+let noC2pa: string | null = null;
 
 /** A small valid PNG (a colour gradient), so the claim's media type is image/png. */
 function png(w: number, h: number, seed: number): Buffer {
@@ -134,6 +143,14 @@ function startProxy(upstream: () => string): Promise<{ server: http.Server; base
           assert.ok(at > 0);
           body = Buffer.from(body);
           body[at + Math.floor(target.length / 2)]! ^= 1;
+        }
+        if (tamper === 'similar-entry' && req.url?.startsWith('/matches/byContent') && ur.statusCode === 200) {
+          // Flip one bit in the middle of the first match's signed claim.
+          const j = JSON.parse(body.toString()) as { matches: { entry: string }[] };
+          const e = Buffer.from(j.matches[0]!.entry, 'base64');
+          e[Math.floor(e.length / 2)]! ^= 1;
+          j.matches[0]!.entry = e.toString('base64');
+          body = Buffer.from(JSON.stringify(j));
         }
         // The legacy JSON answer only (not the bundle request's 404 on a log without an index).
         const legacy = req.url?.startsWith('/v1/lookup') && ur.statusCode === 200 && !isBundle;
@@ -235,11 +252,104 @@ before(async () => {
   run('submit', '--log', vbase, '--key', join(work, 'vendor.key'), '--log-key', vlogVkey, '--generator', 'Example AI/imagegen/2.1', '--disclosure', 'label', '--consent', 'not_applicable', vimg);
   ({ server: vproxy, base: vproxyBase } = await startProxy(() => vbase));
   ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'provlog-chromium-')), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1100, height: 900 } });
-  ctx.on('request', (r) => requests.push(r.url()));
+  ctx.on('request', (r) => {
+    requests.push(r.url());
+    methods.push(`${r.method()} ${r.url()}`);
+  });
   ctx.on('console', (msg) => {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
+  await makeC2paFixtures(run);
 });
+
+/** Pictures drawn in chromium: a seeded pattern with a disc; returned as base64 PNG/JPEG, and a resized JPEG copy. */
+async function drawPictures(): Promise<Record<'sunset' | 'sunsetSmall' | 'photoJpg' | 'photoPng', Buffer>> {
+  const page = await ctx.newPage();
+  const out = await page.evaluate(async () => {
+    const paint = (w: number, hh: number, seed: number): OffscreenCanvas => {
+      const c = new OffscreenCanvas(w, hh);
+      const g = c.getContext('2d')!;
+      const img = g.createImageData(w, hh);
+      for (let y = 0; y < hh; y++) {
+        for (let x = 0; x < w; x++) {
+          const fx = x / w;
+          const fy = y / hh;
+          const cx = fx - 0.5 - 0.2 * Math.sin(seed);
+          const cy = fy - 0.5;
+          const o = 4 * (y * w + x);
+          img.data[o] = 128 + 127 * Math.sin(6 * fx + seed);
+          img.data[o + 1] = 128 + 127 * Math.cos(5 * fy + 2 * seed);
+          img.data[o + 2] = cx * cx + cy * cy < 0.05 ? 240 : fx * fy * 255;
+          img.data[o + 3] = 255;
+        }
+      }
+      g.putImageData(img, 0, 0);
+      return c;
+    };
+    const b64 = async (b: Blob): Promise<string> => {
+      const a = new Uint8Array(await b.arrayBuffer());
+      let s = '';
+      for (let i = 0; i < a.length; i += 0x8000) s += String.fromCharCode(...a.subarray(i, i + 0x8000));
+      return btoa(s);
+    };
+    const sunset = paint(480, 320, 3);
+    const small = new OffscreenCanvas(336, 224);
+    small.getContext('2d')!.drawImage(sunset, 0, 0, 336, 224);
+    return {
+      sunset: await b64(await sunset.convertToBlob({ type: 'image/png' })),
+      sunsetSmall: await b64(await small.convertToBlob({ type: 'image/jpeg', quality: 0.7 })),
+      photoJpg: await b64(await paint(400, 300, 7).convertToBlob({ type: 'image/jpeg', quality: 0.9 })),
+      photoPng: await b64(await paint(320, 240, 9).convertToBlob({ type: 'image/png' })),
+    };
+  });
+  await page.close();
+  return { sunset: Buffer.from(out.sunset, 'base64'), sunsetSmall: Buffer.from(out.sunsetSmall, 'base64'), photoJpg: Buffer.from(out.photoJpg, 'base64'), photoPng: Buffer.from(out.photoPng, 'base64') };
+}
+
+/** Registers the pictures on the second log; with c2pa-python, C2PA-signs two and embeds their receipts. */
+async function makeC2paFixtures(run: (...args: string[]) => string): Promise<void> {
+  const d = await drawPictures();
+  const dir = join(work, 'pics');
+  mkdirSync(join(dir, 'plain'), { recursive: true });
+  mkdirSync(join(dir, 'c2pa'), { recursive: true });
+  writeFileSync(join(dir, 'plain', 'sunset.png'), d.sunset);
+  writeFileSync(join(dir, 'sunset-small.jpg'), d.sunsetSmall);
+  sunsetSha = createHash('sha256').update(d.sunset).digest('hex');
+  run('submit', '--log', vbase, '--key', join(work, 'vendor.key'), '--log-key', vlogVkey, '--generator', 'Example AI/imagegen/2.1', '--disclosure', 'label', '--consent', 'not_applicable', join(dir, 'plain'));
+  pics = { sunset: join(dir, 'plain', 'sunset.png'), sunsetSmall: join(dir, 'sunset-small.jpg') };
+  const py = process.env.PYTHON ?? 'python3';
+  try {
+    execFileSync(py, ['-c', 'import c2pa'], { stdio: 'ignore' });
+  } catch {
+    noC2pa = 'c2pa-python is not installed (pip install c2pa-python): the embedded-receipt fixtures need a C2PA-signed file';
+    return;
+  }
+  const tools = join(REPO_DIR, 'c2pa', 'tests', 'python');
+  execFileSync(py, [join(tools, 'make_test_credential.py'), join(dir, 'cred')], { stdio: 'ignore' });
+  for (const [name, bytes] of [['photo.jpg', d.photoJpg], ['photo.png', d.photoPng]] as const) {
+    writeFileSync(join(dir, `plain-${name}`), bytes);
+    execFileSync(py, [join(tools, 'c2pa_tool.py'), 'sign', join(dir, `plain-${name}`), join(dir, 'c2pa', name), '--cert', join(dir, 'cred', 'chain.pem'), '--key', join(dir, 'cred', 'key.pem')], { stdio: 'ignore' });
+  }
+  run('submit', '--log', vbase, '--key', join(work, 'vendor.key'), '--log-key', vlogVkey, '--consent', 'not_applicable', '--embed', '--c2pa-cert', join(dir, 'cred', 'chain.pem'), '--c2pa-key', join(dir, 'cred', 'key.pem'), join(dir, 'c2pa'));
+  const jpg = readFileSync(join(dir, 'c2pa', 'photo.jpg'));
+  assert.ok(!existsSync(join(dir, 'c2pa', 'photo.jpg.provlog')), 'the receipt is embedded, not a sidecar');
+  // One bit of the embedded receipt's first inclusion-proof hash flipped: the JUMBF
+  // boxes stay well formed (APP11 segments have no checksum), the proof does not verify.
+  const tampered = Buffer.from(jpg);
+  const at = tampered.indexOf(Buffer.from('org.provlog.receipt'));
+  const proofKey = tampered.indexOf(Buffer.concat([Buffer.from([0x65]), Buffer.from('proof')]), at);
+  assert.ok(at > 0 && proofKey > at, 'the receipt assertion and its proof are in the file');
+  assert.equal(tampered[proofKey + 7], 0x58);
+  tampered[proofKey + 9]! ^= 1; // key, array head, 58 20, then the hash
+  mkdirSync(join(dir, 'tampered'));
+  writeFileSync(join(dir, 'tampered', 'photo.jpg'), tampered);
+  // The content changed after embedding: a byte of the image data near the end.
+  const altered = Buffer.from(jpg);
+  altered[altered.length - 20]! ^= 0x5a;
+  mkdirSync(join(dir, 'altered'));
+  writeFileSync(join(dir, 'altered', 'photo.jpg'), altered);
+  pics = { ...pics, embeddedJpg: join(dir, 'c2pa', 'photo.jpg'), embeddedPng: join(dir, 'c2pa', 'photo.png'), embeddedTampered: join(dir, 'tampered', 'photo.jpg'), embeddedAltered: join(dir, 'altered', 'photo.jpg') };
+}
 
 after(async () => {
   await ctx?.close();
@@ -535,6 +645,102 @@ test('a log without a verifiable index: the page falls back to the legacy answer
   assert.match(v.text, /NO CLAIM FOUND/);
   assert.match(v.text, /not a proof\. Completeness cannot be proven on this log/);
   await shoot(page, 'desktop-fallback-not-found');
+  await page.close();
+});
+
+test('find similar: the notice comes first, the image is uploaded only on the click, and a resized copy gets a verified match', async () => {
+  const page = await open(`${vbase}/`);
+  const before = methods.length;
+  // The exact lookup first (only the SHA-256 leaves the browser): the resized copy is not registered.
+  const v = await verdict(page, [pics.sunsetSmall]);
+  assert.match(v.text, /VERIFIED no claim for this file/);
+  const panel = page.locator('#similar');
+  await panel.waitFor();
+  const notice = (await page.locator('#similar-notice').innerText()).replace(/\s+/g, ' ');
+  assert.match(notice, /This one uploads the image\./);
+  assert.match(notice, /sends the whole image \(\d+ bytes\) to this log at 127\.0\.0\.1:\d+/);
+  assert.match(notice, /sends at most its SHA-256/);
+  assert.match(notice, /Nothing is sent until you click the button/);
+  const uploads = (): string[] => methods.slice(before).filter((m) => m.includes('/matches/'));
+  assert.deepEqual(uploads(), [], 'nothing is uploaded before the click');
+  assert.ok(methods.slice(before).every((m) => m.startsWith('GET ')), methods.slice(before).join('\n'));
+  await shoot(page, 'desktop-similar-notice');
+  await page.click('#similar-go');
+  const r = page.locator('#similar-result .verdict');
+  await r.waitFor();
+  const text = (await r.innerText()).replace(/\s+/g, ' ');
+  assert.deepEqual(uploads(), [`POST ${vbase}/matches/byContent?maxResults=10`], 'one upload, to the log the page came from');
+  assert.match(await r.getAttribute('class') ?? '', /\bok\b/);
+  assert.match(text, /VERIFIED \d+ similar images? in the log/);
+  assert.match(text, /A near match is a perceptual similarity, not proof that it is the same file/);
+  assert.match(text, /signed by its vendor and proved included in the log's signed checkpoint/);
+  // The registered original is among the matches, at a small distance, shown with its claim.
+  assert.ok(text.includes(sunsetSha), `the original's claim is shown: ${text}`);
+  const m = new RegExp(`Match \\d+: entry #\\d+, distance (\\d+) of 40(?:(?!Match \\d+:)[^])*SHA-256 ${sunsetSha}`).exec(text);
+  assert.ok(m && Number(m[1]) <= 8, text);
+  assert.match(text, /imagegen\.example\+[0-9a-f]{8}\+/);
+  await shoot(page, 'desktop-similar');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shoot(page, 'phone-similar');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'fits a 390 px screen');
+  await page.close();
+});
+
+test('find similar: a tampered match is not shown as verified', async () => {
+  const page = await open(`${vproxyBase}/`);
+  try {
+    await verdict(page, [pics.sunsetSmall]);
+    tamper = 'similar-entry';
+    await page.click('#similar-go');
+    const r = page.locator('#similar-result .verdict');
+    await r.waitFor();
+    const text = (await r.innerText()).replace(/\s+/g, ' ');
+    assert.match(text, /COULD NOT VERIFY/);
+    assert.match(text, /Failed check (the inclusion proof|the vendor's signature on the claim|the signed claim('s encoding)?)/);
+    assert.doesNotMatch(text, /VERIFIED/);
+  } finally {
+    tamper = 'none';
+  }
+  await page.close();
+});
+
+test('a JPEG and a PNG with the receipt embedded in their C2PA manifest are VERIFIED offline, without any request', async (t) => {
+  if (noC2pa) return t.skip(noC2pa);
+  const page = await open(`${vbase}/`);
+  for (const f of [pics.embeddedJpg!, pics.embeddedPng!]) {
+    const before = requests.length;
+    const v = await verdict(page, [f]);
+    assert.match(v.cls, /\bok\b/, v.text);
+    assert.match(v.text, /VERIFIED photo\.(jpg|png) is registered in the log/);
+    assert.match(v.text, /Checked offline with the receipt embedded in its C2PA manifest store \(manifest urn:c2pa:[0-9a-f-]+\) \(provlog receipt\): no request was made/);
+    assert.match(v.text, /Matched by the claim's C2PA hard binding: the file's bytes outside its C2PA manifest store hash to the sha256 hash the vendor logged/);
+    assert.match(v.text, /Not checked here: the C2PA signatures/);
+    assert.match(v.text, /C2PA manifest urn:c2pa:/);
+    assert.match(v.text, /Example AI \/ c2pa-python-test-producer 1\.0/);
+    assert.ok(v.text.includes(vlogVkey));
+    assert.deepEqual(requests.slice(before), [], 'no request while verifying an embedded receipt');
+    if (f.endsWith('.jpg')) await shoot(page, 'desktop-embedded-verified');
+  }
+  await page.close();
+});
+
+test('an embedded receipt that was tampered with, or a file altered after embedding, fails naming the check', async (t) => {
+  if (noC2pa) return t.skip(noC2pa);
+  const page = await open(`${vbase}/`);
+  let before = requests.length;
+  let v = await verdict(page, [pics.embeddedTampered!]);
+  assert.match(v.cls, /\bfail\b/);
+  assert.match(v.text, /COULD NOT VERIFY/);
+  assert.match(v.text, /COULD NOT VERIFY for photo\.jpg \(the receipt embedded in its C2PA manifest store\)/);
+  assert.match(v.text, /Failed check the inclusion proof/);
+  assert.deepEqual(requests.slice(before), []);
+  await shoot(page, 'desktop-embedded-tampered');
+  before = requests.length;
+  v = await verdict(page, [pics.embeddedAltered!]);
+  assert.match(v.text, /COULD NOT VERIFY/);
+  assert.match(v.text, /Failed check the file's SHA-256/);
+  assert.match(v.text, /do not hash to the logged sha256 hard binding/);
+  assert.deepEqual(requests.slice(before), []);
   await page.close();
 });
 

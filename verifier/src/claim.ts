@@ -1,4 +1,4 @@
-// The provenance claim, schema v1 (spec/claim.md): strict decoding with
+// The provenance claim, schema v1 and v2 (spec/claim.md): strict decoding with
 // every schema rule, and the deterministic encoding it must equal.
 
 import { bytesEqual, toHex } from './bytes.js';
@@ -36,7 +36,13 @@ export const SOURCE_TYPES = [
 export const CONSENT = ['not_applicable', 'obtained', 'not_obtained', 'unknown'] as const;
 export const DIRECT = ['caption', 'label'] as const;
 export const INDIRECT = ['c2pa', 'metadata', 'watermark'] as const;
-export const SOFT_KINDS = ['perceptual', 'watermark'] as const;
+export const SOFT_KINDS = ['perceptual', 'watermark', 'c2pa'] as const;
+/** Hard-binding kinds (v2; a v1 hard binding is always `data`). */
+export const HARD_KINDS = ['data', 'bmff', 'boxes'] as const;
+export type HardKind = (typeof HARD_KINDS)[number];
+/** C2PA validation states (v2). */
+export const VALIDATION_STATES = ['trusted', 'valid', 'invalid'] as const;
+export const MAX_VALIDATION_CODES = 16;
 
 /** Base URI of the IPTC digital source type vocabulary. */
 export const IPTC_DIGITAL_SOURCE_TYPE = 'http://cv.iptc.org/newscodes/digitalsourcetype/';
@@ -49,7 +55,10 @@ export interface C2paBinding {
   readonly manifest: string;
   readonly claimAlg: HashAlg;
   readonly claimHash: Uint8Array;
-  readonly hard: { readonly alg: HashAlg; readonly hash: Uint8Array; readonly exclusions: readonly Exclusion[] };
+  /** `kind` is always set when decoded: `data` for a v1 claim (where it is not encoded). */
+  readonly hard: { readonly alg: HashAlg; readonly hash: Uint8Array; readonly exclusions: readonly Exclusion[]; readonly kind?: HardKind };
+  /** v2: the C2PA SDK's verdict when the claim was made. */
+  readonly validation?: { readonly state: (typeof VALIDATION_STATES)[number]; readonly codes: readonly string[] };
 }
 export interface SoftBinding {
   readonly kind: (typeof SOFT_KINDS)[number];
@@ -57,7 +66,7 @@ export interface SoftBinding {
   readonly value: Uint8Array;
 }
 export interface Claim {
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly asset: { readonly sha256: Uint8Array; readonly mediaType: string; readonly size: bigint };
   readonly c2pa?: C2paBinding;
   readonly soft?: readonly SoftBinding[];
@@ -109,6 +118,7 @@ function text256(i: Item | undefined, what: string): string {
   return s;
 }
 
+const ALG_NAME = /^[A-Za-z0-9._:/+-]{1,128}$/;
 const RESTRICTED_NAME = /^[a-z0-9][a-z0-9!#$&\-^_.+]{0,126}$/;
 
 function mediaType(i: Item | undefined): string {
@@ -134,7 +144,7 @@ function hashOf(alg: HashAlg, i: Item | undefined, what: string): Uint8Array {
 
 function termOf<T extends string>(terms: readonly T[], i: Item | undefined, what: string): T {
   const s = getText(i, what);
-  if (!(terms as readonly string[]).includes(s)) bad(`${what} ${JSON.stringify(s)} is not a term of schema v1`);
+  if (!(terms as readonly string[]).includes(s)) bad(`${what} ${JSON.stringify(s)} is not a term of the claim schema`);
   return s as T;
 }
 
@@ -156,7 +166,9 @@ export function claimFromItem(item: Item): Claim {
   const vEntry = item.v.find(([k]) => k.t === 'text' && k.v === 'v');
   if (!vEntry) bad('the claim has no version "v"');
   const v = vEntry[1];
-  if (v.t !== 'uint' || v.v !== 1n) bad(`unsupported claim version ${v.t === 'uint' ? v.v : kind(v)}; this verifier reads version 1`);
+  if (v.t !== 'uint' || (v.v !== 1n && v.v !== 2n)) bad(`unsupported claim version ${v.t === 'uint' ? v.v : kind(v)}; this verifier reads versions 1 and 2`);
+  const version = Number(v.v) as 1 | 2;
+  const v2 = version === 2;
   const top = closedMap(item, 'the claim', ['v', 'asset', 'c2pa', 'soft', 'gen', 'created', 'src', 'disc', 'consent', 'seq'], ['v', 'asset', 'gen', 'created', 'src', 'disc']);
 
   const a = closedMap(top.get('asset')!, 'asset', ['sha256', 'type', 'size'], ['sha256', 'type', 'size']);
@@ -166,12 +178,14 @@ export function claimFromItem(item: Item): Claim {
 
   let c2pa: C2paBinding | undefined;
   if (top.has('c2pa')) {
-    const c = closedMap(top.get('c2pa')!, 'c2pa', ['manifest', 'claim_alg', 'claim_hash', 'hard'], ['manifest', 'claim_alg', 'claim_hash', 'hard']);
+    const c = closedMap(top.get('c2pa')!, 'c2pa', v2 ? ['manifest', 'claim_alg', 'claim_hash', 'hard', 'validation'] : ['manifest', 'claim_alg', 'claim_hash', 'hard'], ['manifest', 'claim_alg', 'claim_hash', 'hard']);
     const claimAlg = hashAlg(c.get('claim_alg'), 'c2pa.claim_alg');
-    const h = closedMap(c.get('hard')!, 'c2pa.hard', ['alg', 'hash', 'exclusions'], ['alg', 'hash', 'exclusions']);
+    const h = closedMap(c.get('hard')!, 'c2pa.hard', v2 ? ['alg', 'hash', 'exclusions', 'kind'] : ['alg', 'hash', 'exclusions'], v2 ? ['alg', 'hash', 'exclusions', 'kind'] : ['alg', 'hash', 'exclusions']);
     const alg = hashAlg(h.get('alg'), 'c2pa.hard.alg');
+    const hardKind: HardKind = v2 ? termOf(HARD_KINDS, h.get('kind'), 'c2pa.hard.kind') : 'data';
     const ex = getArray(h.get('exclusions'), 'c2pa.hard.exclusions');
     if (ex.length > 64) bad(`c2pa.hard.exclusions has ${ex.length} ranges, over the limit of 64`);
+    if (hardKind !== 'data' && ex.length > 0) bad(`a ${hardKind} hard binding has no exclusions`);
     const exclusions = ex.map((e, n) => {
       const m = closedMap(e, `exclusion ${n}`, ['start', 'length'], ['start', 'length']);
       const start = getUint(m.get('start'), `exclusion ${n} start`);
@@ -179,11 +193,28 @@ export function claimFromItem(item: Item): Claim {
       if (start + length > asset.size) bad(`exclusion ${n} (${start}+${length}) does not lie within the ${asset.size}-byte asset`);
       return { start, length };
     });
+    let validation: C2paBinding['validation'];
+    if (c.has('validation')) {
+      const vm = closedMap(c.get('validation')!, 'c2pa.validation', ['state', 'codes'], ['state', 'codes']);
+      const state = termOf(VALIDATION_STATES, vm.get('state'), 'c2pa.validation.state');
+      const list = getArray(vm.get('codes'), 'c2pa.validation.codes');
+      if (list.length > MAX_VALIDATION_CODES) bad(`c2pa.validation.codes has ${list.length} codes, over the limit of ${MAX_VALIDATION_CODES}`);
+      const codes = list.map((x, n) => {
+        const s = getText(x, `c2pa.validation.codes[${n}]`);
+        if (!ALG_NAME.test(s)) bad(`c2pa.validation.codes[${n}] must be 1 to 128 characters of [A-Za-z0-9._:/+-]`);
+        return s;
+      });
+      for (let n = 1; n < codes.length; n++) if (!(codes[n - 1]! < codes[n]!)) bad('c2pa.validation.codes must be sorted and without duplicates');
+      if (state === 'trusted' && codes.length) bad('c2pa.validation: a trusted manifest has no failure codes');
+      if (state === 'invalid' && !codes.length) bad('c2pa.validation: an invalid manifest has at least one failure code');
+      validation = { state, codes };
+    }
     c2pa = {
       manifest: text256(c.get('manifest'), 'c2pa.manifest'),
       claimAlg,
       claimHash: hashOf(claimAlg, c.get('claim_hash'), 'c2pa.claim_hash'),
-      hard: { alg, hash: hashOf(alg, h.get('hash'), 'c2pa.hard.hash'), exclusions },
+      hard: { alg, hash: hashOf(alg, h.get('hash'), 'c2pa.hard.hash'), exclusions, kind: hardKind },
+      ...(validation ? { validation } : {}),
     };
   }
 
@@ -195,10 +226,11 @@ export function claimFromItem(item: Item): Claim {
     soft = list.map((s, n) => {
       const m = closedMap(s, `soft binding ${n}`, ['kind', 'alg', 'value'], ['kind', 'alg', 'value']);
       const algName = getText(m.get('alg'), `soft binding ${n} alg`);
-      if (!/^[A-Za-z0-9._:/+-]{1,128}$/.test(algName)) bad(`soft binding ${n} alg must be 1 to 128 characters of [A-Za-z0-9._:/+-]`);
+      if (!ALG_NAME.test(algName)) bad(`soft binding ${n} alg must be 1 to 128 characters of [A-Za-z0-9._:/+-]`);
       const value = getBytes(m.get('value'), `soft binding ${n} value`);
       if (value.length < 1 || value.length > 1024) bad(`soft binding ${n} value must be 1 to 1024 bytes`);
-      return { kind: termOf(SOFT_KINDS, m.get('kind'), `soft binding ${n} kind`), alg: algName, value };
+      const k = termOf(v2 ? SOFT_KINDS : SOFT_KINDS.slice(0, 2), m.get('kind'), `soft binding ${n} kind`);
+      return { kind: k, alg: algName, value };
     });
     for (let i = 0; i < soft.length; i++) {
       for (let j = 0; j < i; j++) {
@@ -215,7 +247,7 @@ export function claimFromItem(item: Item): Claim {
   const disclosure = { direct: sortedSet(DIRECT, d.get('direct'), 'disc.direct'), indirect: sortedSet(INDIRECT, d.get('indirect'), 'disc.indirect') };
 
   const claim: Claim = {
-    version: 1,
+    version,
     asset,
     ...(c2pa ? { c2pa } : {}),
     ...(soft ? { soft } : {}),
@@ -232,7 +264,7 @@ export function claimFromItem(item: Item): Claim {
 /** The claim as a CBOR item (the writer sorts map keys). */
 export function claimToItem(c: Claim): Item {
   const entries: [string, Item][] = [
-    ['v', uint(1)],
+    ['v', uint(c.version)],
     ['asset', map([['sha256', bytes(c.asset.sha256)], ['type', text(c.asset.mediaType)], ['size', uint(c.asset.size)]])],
     ['gen', map([['vendor', text(c.generator.vendor)], ['tool', text(c.generator.tool)], ['version', text(c.generator.version)]])],
     ['created', uint(c.created)],
@@ -247,7 +279,8 @@ export function claimToItem(c: Claim): Item {
         ['manifest', text(c.c2pa.manifest)],
         ['claim_alg', text(c.c2pa.claimAlg)],
         ['claim_hash', bytes(c.c2pa.claimHash)],
-        ['hard', map([['alg', text(h.alg)], ['hash', bytes(h.hash)], ['exclusions', array(h.exclusions.map((e) => map([['start', uint(e.start)], ['length', uint(e.length)]])))]])],
+        ['hard', map([['alg', text(h.alg)], ['hash', bytes(h.hash)], ['exclusions', array(h.exclusions.map((e) => map([['start', uint(e.start)], ['length', uint(e.length)]])))], ...(c.version === 2 ? [['kind', text(h.kind ?? 'data')] as [string, Item]] : [])])],
+        ...(c.c2pa.validation ? [['validation', map([['state', text(c.c2pa.validation.state)], ['codes', array(c.c2pa.validation.codes.map(text))]])] as [string, Item]] : []),
       ]),
     ]);
   }
@@ -290,7 +323,9 @@ export function claimToJson(c: Claim): Record<string, unknown> {
         alg: c.c2pa.hard.alg,
         hash: toHex(c.c2pa.hard.hash),
         exclusions: c.c2pa.hard.exclusions.map((e) => ({ start: Number(e.start), length: Number(e.length) })),
+        ...(c.version === 2 ? { kind: c.c2pa.hard.kind ?? 'data' } : {}),
       },
+      ...(c.c2pa.validation ? { validation: { state: c.c2pa.validation.state, codes: [...c.c2pa.validation.codes] } } : {}),
     };
   }
   if (c.soft) out.soft_bindings = c.soft.map((s) => ({ kind: s.kind, alg: s.alg, value: toHex(s.value) }));

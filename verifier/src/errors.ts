@@ -24,7 +24,8 @@ export type Check =
   | 'evidence' // evidence bundle
   | 'lookup' // lookup proof or response
   | 'scitt' // COSE receipt, transparent statement, COSE key
-  | 'index'; // verifiable index entries, keys, evidence
+  | 'index' // verifiable index entries, keys, evidence
+  | 'c2pa'; // a C2PA manifest store (JUMBF boxes) or the JPEG/PNG container holding it
 
 /** A rejection: `check` says which check, `message` why. */
 export class VerifyError extends Error {

@@ -186,8 +186,44 @@ test('claims: every schema rule rejects a complete input that breaks it', () => 
     assert.deepEqual(encodeClaim(decodeClaim(b)), b, what);
   }
   // Version is reported as a version error, not an unknown key, for a later version with new keys.
-  const later = encode({ t: 'map', v: [...(withField(c, "v", U(2)) as unknown as { v: (readonly [Item, Item])[] }).v, [T('newkey'), U(1)]] });
+  const later = encode({ t: 'map', v: [...(withField(c, "v", U(3)) as unknown as { v: (readonly [Item, Item])[] }).v, [T('newkey'), U(1)]] });
   assert.match(rejects(() => decodeClaim(later), 'v2 with new key').message, /version/);
+});
+
+test('claims v2: kind, validation and c2pa soft bindings; the version rules', () => {
+  const c = full();
+  const v2 = (x: Claim): Claim => ({ ...x, version: 2, c2pa: { ...x.c2pa!, hard: { ...x.c2pa!.hard, kind: 'data' }, validation: { state: 'valid', codes: ['signingCredential.untrusted'] } } });
+  const w = v2(c);
+  const b = encodeClaim(w);
+  const back = decodeClaim(b);
+  assert.equal(back.version, 2);
+  assert.equal(back.c2pa!.hard.kind, 'data');
+  assert.deepEqual(back.c2pa!.validation, { state: 'valid', codes: ['signingCredential.untrusted'] });
+  assert.deepEqual(encodeClaim(back), b);
+  // A v1 claim decodes with kind data (not encoded).
+  assert.equal(c.c2pa!.hard.kind, 'data');
+  const ok: [Claim, string][] = [
+    [{ ...w, c2pa: { ...w.c2pa!, hard: { ...w.c2pa!.hard, kind: 'bmff', exclusions: [] } } }, 'bmff'],
+    [{ ...w, c2pa: { ...w.c2pa!, validation: { state: 'trusted', codes: [] } } }, 'trusted'],
+    [{ ...w, soft: [{ kind: 'c2pa', alg: 'com.example.wm', value: Uint8Array.of(1) }] }, 'c2pa soft binding'],
+    [{ ...w, c2pa: { manifest: w.c2pa!.manifest, claimAlg: w.c2pa!.claimAlg, claimHash: w.c2pa!.claimHash, hard: w.c2pa!.hard } }, 'v2 without a validation record'],
+  ];
+  for (const [x, what] of ok) assert.deepEqual(encodeClaim(decodeClaim(encodeClaim(x))), encodeClaim(x), what);
+  const bad: [Item, string][] = [
+    [sub(w, ['c2pa', 'hard', 'kind'], undefined), 'v2 without kind'],
+    [sub(w, ['c2pa', 'hard', 'kind'], T('jumbf')), 'unknown kind'],
+    [sub({ ...w, c2pa: { ...w.c2pa!, hard: { ...w.c2pa!.hard, kind: 'boxes' } } }, ['v'], U(2)), 'boxes with exclusions'],
+    [sub(w, ['c2pa', 'validation', 'state'], T('ok')), 'unknown state'],
+    [sub(w, ['c2pa', 'validation', 'codes'], { t: 'array', v: [T('b.code'), T('a.code')] }), 'unsorted codes'],
+    [sub(w, ['c2pa', 'validation', 'codes'], { t: 'array', v: [T('a.code'), T('a.code')] }), 'duplicate codes'],
+    [sub(w, ['c2pa', 'validation', 'codes'], { t: 'array', v: [T('has space')] }), 'bad code'],
+    [sub(w, ['c2pa', 'validation', 'codes'], { t: 'array', v: Array.from({ length: 17 }, (_, i) => T(`c${String(i).padStart(2, '0')}`)) }), '17 codes'],
+    [sub(w, ['c2pa', 'validation', 'state'], T('trusted')), 'trusted with codes'],
+    [sub({ ...w, c2pa: { ...w.c2pa!, validation: { state: 'invalid', codes: [] } } }, ['v'], U(2)), 'invalid without codes'],
+    [sub(w, ['v'], U(1)), 'v1 with v2 fields'],
+    [sub({ ...c, soft: [{ kind: 'c2pa', alg: 'com.example.wm', value: Uint8Array.of(1) }] }, ['v'], U(1)), 'v1 with a c2pa soft binding'],
+  ];
+  for (const [item, what] of bad) rejects(() => decodeClaim(encode(item)), what);
 });
 
 const SEED = new Uint8Array(32).fill(7);
@@ -237,7 +273,7 @@ test('signed claims: a validly signed envelope in the canonical form verifies; e
     [envelope({ prot: concat(Uint8Array.of(0xb9, 0, 3), raw(prot([alg, ct, kid(KID)])).subarray(1)) }), 'non-shortest header map head'],
     [envelope({ unprot: { t: 'map', v: [kid(KID)] } }), 'kid in the unprotected header'],
     [envelope({ payload: { t: 'simple', v: 'null' } }), 'detached payload'],
-    [envelope({ payload: B(encode(withField(decodeClaim(vec('claim-0.cbor')), 'v', U(2)))) }), 'payload not a v1 claim'],
+    [envelope({ payload: B(encode(withField(decodeClaim(vec('claim-0.cbor')), 'v', U(3)))) }), 'payload of an unknown claim version'],
     [envelope({ sig: (s) => B(s.subarray(0, 63)) }), '63-byte signature'],
     [envelope({ sig: (s) => B(Uint8Array.of(...s, 0)) }), '65-byte signature'],
     [envelope({ arr: (p) => p.slice(0, 3) }), '3-element array'],

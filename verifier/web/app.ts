@@ -1,13 +1,15 @@
 // The verifier page the log serves at `/` and `/entry/<index>`.
 //
-// Extension points (filled by later work, deliberately without UI today):
-//   (absence and completeness proofs are done: `lookupFlow` asks for the
-//   lookup-proof bundle first and `renderProven` shows it.)
-//   - "find similar": uploading an image to the log's soft-binding endpoint
-//     (issue "C2PA") goes in `renderFindSimilar`, with its own notice that it
-//     uploads the image; nothing is uploaded today.
-//   - receipts embedded in a C2PA manifest (issue "C2PA"): `classify` learns
-//     to pull the receipt out of the asset; offline verification is the same.
+// Done extension points (issue 16):
+//   - absence and completeness proofs: `lookupFlow` asks for the lookup-proof
+//     bundle first and `renderProven` shows it.
+//   - "find similar": `renderFindSimilar` offers, for an image, an upload to
+//     the log's `POST /matches/byContent`, behind its own notice and an
+//     explicit click; `findSimilarFlow` verifies every match.
+//   - receipts embedded in a C2PA manifest: `readC2pa` finds the store in a
+//     JPEG or PNG (src/c2pa.ts), `embeddedReceiptFlow` verifies the receipt
+//     offline like a dropped one and matches the file by SHA-256 or the
+//     claim's C2PA hard binding.
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../src/bytes.js';
@@ -19,7 +21,9 @@ import type { Cosigner, PolicyVerified } from '../src/policy.js';
 import { ReceiptStepError } from '../src/receipt.js';
 import type { SignedClaim } from '../src/signedclaim.js';
 import { facts, h, replace } from './dom.js';
-import { entryFlow, type Fetch, lookupFlow, NetworkError, PageVerifyError, readLimited, receiptFlow, reportedCosigners } from './flows.js';
+import { containerOf, locateManifestStore, parseManifestStore } from '../src/c2pa.js';
+import { type AssetMatch, embeddedReceiptFlow, entryFlow, type Fetch, type FileC2pa, findSimilarFlow, lookupFlow, MAX_UPLOAD, NetworkError, PageVerifyError, type Post, readLimited, receiptFlow, reportedCosigners, type SimilarResult } from './flows.js';
+import { sha256 as sha256Bytes } from '../src/hash.js';
 import { currentTrust, describeError, loadPin, parsePin, parseServerInfo, savePin, type ServerInfo, type Trust } from './trust.js';
 
 const SOURCE_TYPE_MEANING: Record<string, string> = {
@@ -82,9 +86,17 @@ const CHECK_NAME: Record<string, string> = {
   'lookup-proof': "the log's lookup proof (its index path to the index-commit)",
   'commit-inclusion': "the index-commit's inclusion proof",
   'entry-inclusion': "a listed claim's inclusion proof",
+  c2pa: "the file's C2PA manifest store",
+  'embedded-receipt': 'the receipt embedded in the C2PA manifest store',
+  similar: "the log's find-similar answer",
 };
 
 const sameOrigin: Fetch = (path, init) => fetch(path, { credentials: 'omit', cache: 'no-store', redirect: 'error', ...(init?.headers ? { headers: init.headers } : {}) });
+/** The only upload the page makes (find similar), to a path of this origin. */
+const samePost: Post = (path, body, contentType) => {
+  if (!path.startsWith('/') || path.startsWith('//')) return Promise.reject(new Error('not a same-origin path'));
+  return fetch(path, { method: 'POST', body, headers: { 'content-type': contentType }, credentials: 'omit', cache: 'no-store', redirect: 'error', referrerPolicy: 'no-referrer' });
+};
 
 let server: ServerInfo | null = null;
 let serverError: string | null = null;
@@ -163,7 +175,13 @@ function claimRows(sc: SignedClaim): [string, HTMLElement | string | (HTMLElemen
     ['Consent', c.consent ? CONSENT_MEANING[c.consent]! : 'no statement'],
     ['File', `${c.asset.mediaType}, ${c.asset.size} bytes, SHA-256 ${toHex(c.asset.sha256)}`],
   ];
-  if (c.c2pa) rows.push(['C2PA manifest', `${c.c2pa.manifest} (claim ${c.c2pa.claimAlg} ${toHex(c.c2pa.claimHash)})`]);
+  if (c.c2pa) {
+    rows.push(['C2PA manifest', `${c.c2pa.manifest} (claim ${c.c2pa.claimAlg} ${toHex(c.c2pa.claimHash)})`]);
+    const hb = c.c2pa.hard;
+    rows.push(['C2PA hard binding', `${hb.kind ?? 'data'} ${hb.alg} ${toHex(hb.hash)}${hb.exclusions.length ? `, excluding ${hb.exclusions.map((e) => `${e.length} bytes at ${e.start}`).join(', ')}` : ''}`]);
+    const v = c.c2pa.validation;
+    if (v) rows.push(['C2PA validation when logged', `${v.state}${v.codes.length ? ` (${v.codes.join(', ')})` : ''}, as the vendor's C2PA validator found it`]);
+  }
   if (c.soft) rows.push(['Soft bindings', c.soft.map((s) => `${s.kind} ${s.alg}`).join('; ')]);
   if (c.sequence !== undefined) rows.push(["Vendor's sequence number", String(c.sequence)]);
   return rows;
@@ -294,6 +312,44 @@ async function classify(files: File[]): Promise<{ assets: File[]; receipts: File
   return { assets, receipts };
 }
 
+/** Files up to this size that look like a JPEG or PNG are read whole, to look for a C2PA manifest store. */
+const MAX_C2PA_INSPECT = 64 * 1024 * 1024;
+
+/** What the page found about a file's C2PA manifest store. */
+interface C2paRead {
+  readonly c2pa: FileC2pa | null;
+  /** The whole file, when it was read. */
+  readonly bytes: Uint8Array | null;
+  /** Why the store could not be read (the page then only looks the file up). */
+  readonly error?: unknown;
+  readonly tooLarge?: boolean;
+}
+
+async function readC2pa(f: File): Promise<C2paRead> {
+  const head = new Uint8Array(await f.slice(0, 8).arrayBuffer());
+  if (!containerOf(head)) return { c2pa: null, bytes: null };
+  if (f.size > MAX_C2PA_INSPECT) return { c2pa: null, bytes: null, tooLarge: true };
+  const bytes = new Uint8Array(await f.arrayBuffer());
+  try {
+    const location = locateManifestStore(bytes);
+    if (!location) return { c2pa: null, bytes };
+    return { c2pa: { bytes, location, store: parseManifestStore(location.store) }, bytes };
+  } catch (e) {
+    if (!(e instanceof VerifyError)) throw e;
+    return { c2pa: null, bytes, error: e };
+  }
+}
+
+/** The image type the find-similar upload is sent as, from the file's first bytes (the log sniffs too). */
+function imageType(head: Uint8Array): string | null {
+  const c = containerOf(head);
+  if (c) return c === 'jpeg' ? 'image/jpeg' : 'image/png';
+  const ascii = String.fromCharCode(...head.subarray(0, 12));
+  if (ascii.startsWith('GIF87a') || ascii.startsWith('GIF89a')) return 'image/gif';
+  if (ascii.startsWith('RIFF') && ascii.slice(8, 12) === 'WEBP') return 'image/webp';
+  return null;
+}
+
 async function handleFiles(files: File[], out: HTMLElement): Promise<void> {
   if (files.length === 0) return;
   if ('error' in trust) {
@@ -311,40 +367,70 @@ async function handleFiles(files: File[], out: HTMLElement): Promise<void> {
   const receiptFile = receipts[0];
   const status = h('p', { class: 'status', role: 'status' }, 'Reading…');
   replace(out, status);
+  void offerFindSimilar(asset ?? null);
+  let what = asset ? `for ${asset.name}` : 'the receipt';
   try {
     let assetHash: Hash | null = null;
+    let c2pa: C2paRead = { c2pa: null, bytes: null };
     if (asset) {
+      status.textContent = `Reading ${asset.name} in this browser…`;
+      c2pa = await readC2pa(asset);
       status.textContent = `Computing the SHA-256 of ${asset.name} in this browser…`;
-      assetHash = await hashFile(asset, (p) => (status.textContent = `Computing the SHA-256 of ${asset.name} in this browser… ${Math.round(p * 100)}%`));
+      assetHash = c2pa.bytes ? sha256Bytes(c2pa.bytes) : await hashFile(asset, (p) => (status.textContent = `Computing the SHA-256 of ${asset.name} in this browser… ${Math.round(p * 100)}%`));
     }
     if (receiptFile) {
       if (receiptFile.size > 512 * 1024) throw new VerifyError('receipt', 'the receipt file is larger than any receipt can be');
       const rb = new Uint8Array(await receiptFile.arrayBuffer());
       status.textContent = 'Verifying the receipt offline…';
-      const { verified, format, checkpointNote } = receiptFlow(rb, assetHash, t, true);
-      renderReceiptVerdict(out, verified, format, checkpointNote, asset?.name ?? null, receiptFile.name);
+      const { verified, format, checkpointNote, match } = receiptFlow(rb, assetHash, t, true, c2pa.c2pa);
+      renderReceiptVerdict(out, verified, format === 'cbor' ? 'provlog receipt' : 'C2SP tlog-proof', receiptFile.name, checkpointNote, asset?.name ?? null, match ?? null);
       return;
+    }
+    if (asset && assetHash && c2pa.c2pa) {
+      status.textContent = 'Verifying the receipt embedded in the C2PA manifest store offline…';
+      what = `for ${asset.name} (the receipt embedded in its C2PA manifest store)`;
+      const r = embeddedReceiptFlow(c2pa.c2pa, assetHash, t);
+      if (r) {
+        renderReceiptVerdict(out, r.verified, 'provlog receipt', `the receipt embedded in its C2PA manifest store (manifest ${r.manifest})`, r.checkpointNote, asset.name, r.match);
+        return;
+      }
     }
     if (asset && assetHash) {
       status.textContent = `Looking up SHA-256 ${toHex(assetHash)} in the log…`;
+      what = `for ${asset.name}`;
       const r = await lookupFlow(assetHash, t, sameOrigin);
       renderLookup(out, r, asset.name);
+      const note = c2pa.error ? `This page could not read the file's C2PA manifest store (${describeError(c2pa.error)}), so it did not look for a receipt embedded in it.` : c2pa.tooLarge ? `The file is over ${MAX_C2PA_INSPECT / 1024 / 1024} MiB, so this page did not look for a receipt embedded in a C2PA manifest store.` : null;
+      if (note) out.querySelector('.verdict')?.append(h('p', { class: 'warn' }, note));
     }
   } catch (e) {
-    replace(out, failure(asset ? `for ${asset.name}` : 'the receipt', e));
+    replace(out, failure(what, e));
+  } finally {
+    focusResult(out);
   }
-  focusResult(out);
 }
 
-function renderReceiptVerdict(out: HTMLElement, v: ReturnType<typeof receiptFlow>['verified'], format: string, note: Uint8Array, assetName: string | null, receiptName: string): void {
-  const title = assetName ? `${assetName} is registered in the log` : 'The receipt is valid';
+/** Plain words for how the file was tied to the claim; null when the file is the claim's exact bytes. */
+function matchWords(m: AssetMatch | null): HTMLElement[] {
+  if (!m || m.by === 'sha256') return [];
+  if (m.by === 'unchecked') return [h('p', { class: 'warn' }, h('strong', {}, 'C2PA hard binding not checked: '), `the file's SHA-256 is not the claim's, and ${m.reason}, so this page cannot tell whether this file is the one the claim is about. `, code('provlog verify', 'cmd'), ' checks it with the C2PA SDK.')];
+  return [
+    h('p', {}, `Matched by the claim's C2PA hard binding: the file's bytes outside its C2PA manifest store hash to the ${m.alg} hash the vendor logged for manifest ${m.manifest} (checked in this browser)${m.adjusted ? '; the store has grown since (an update manifest was added), the content has not' : ''}. The file's own SHA-256 differs from the claim's because its manifest store changed.`),
+    h('p', { class: 'under' }, 'Not checked here: the C2PA signatures and the rest of C2PA validation (', code('provlog verify', 'cmd'), ' does them with the C2PA SDK). The receipt does not depend on them: the claim is signed by the vendor and included in the log.'),
+  ];
+}
+
+function renderReceiptVerdict(out: HTMLElement, v: ReturnType<typeof receiptFlow>['verified'], format: string, source: string, note: Uint8Array, assetName: string | null, match: AssetMatch | null): void {
+  const unchecked = match?.by === 'unchecked';
+  const title = unchecked ? 'The receipt is valid; C2PA hard binding not checked' : assetName ? `${assetName} is registered in the log` : 'The receipt is valid';
   replace(
     out,
     h(
       'div',
-      { class: 'verdict ok' },
-      h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, 'VERIFIED'), ' ', title),
-      h('p', {}, `Checked offline with ${receiptName} (${format === 'cbor' ? 'provlog receipt' : 'C2SP tlog-proof'}): no request was made.`),
+      { class: unchecked ? 'verdict none' : 'verdict ok' },
+      h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, unchecked ? 'RECEIPT VALID' : 'VERIFIED'), ' ', title),
+      h('p', {}, `Checked offline with ${source} (${format}): no request was made.`),
+      ...matchWords(match),
       assetName ? null : h('p', { class: 'warn' }, 'No file was given, so this says nothing about which file you have: drop the file together with its receipt.'),
       trustLine(),
       facts([...claimRows(v.signedClaim), ['Entry', [entryLink(v.index), ` (leaf hash ${toHex(v.leafHash)})`]], ...checkpointRows(v), ...witnessRows(note, v.cosigners)]),
@@ -452,9 +538,106 @@ function renderLookup(out: HTMLElement, r: Awaited<ReturnType<typeof lookupFlow>
   );
 }
 
-/** Extension point for the soft-binding "find similar" search (issue "C2PA"): no UI until the endpoint exists. */
-function renderFindSimilar(): null {
-  return null;
+// ---- Find similar: the log's soft-binding search (uploads the image, only on an explicit click) ----
+
+let similarFile: File | null = null;
+let similarType = 'application/octet-stream';
+
+/** The find-similar panel: hidden until an image is chosen; shows its notice before anything is sent. */
+function renderFindSimilar(): HTMLElement {
+  return h('section', { id: 'similar', class: 'panel similar', hidden: true, 'aria-labelledby': 'similar-h' });
+}
+
+/** Offers find similar for `f` when it is an image (JPEG, PNG, WebP, GIF); nothing is uploaded here. */
+async function offerFindSimilar(f: File | null): Promise<void> {
+  const panel = document.getElementById('similar');
+  if (!panel) return;
+  const type = f ? imageType(new Uint8Array(await f.slice(0, 12).arrayBuffer())) : null;
+  if (!f || !type) {
+    similarFile = null;
+    panel.hidden = true;
+    replace(panel);
+    return;
+  }
+  similarFile = f;
+  similarType = type;
+  const result = h('div', { id: 'similar-result', 'aria-live': 'polite' });
+  const tooBig = f.size > MAX_UPLOAD;
+  const go = h('button', { type: 'button', id: 'similar-go', 'aria-describedby': 'similar-notice', disabled: tooBig }, `Upload ${f.name} and find similar images`);
+  go.addEventListener('click', () => void runFindSimilar(f, type, go, result));
+  replace(
+    panel,
+    h('h2', { id: 'similar-h' }, 'Find similar images'),
+    h(
+      'p',
+      { id: 'similar-notice', class: 'warn notice' },
+      h('strong', {}, 'This one uploads the image. '),
+      `To find registered images that look like ${f.name} (a re-encoded or resized copy has a different SHA-256), the log must compute its perceptual hash: this sends the whole image (${f.size} bytes) to this log at ${location.host}. The check above sends at most its SHA-256, computed here. Nothing is sent until you click the button.`,
+    ),
+    tooBig ? h('p', { class: 'help' }, `The image is over ${MAX_UPLOAD / 1024 / 1024} MiB, the most the log accepts.`) : null,
+    h('div', { class: 'buttons' }, go),
+    result,
+  );
+  panel.hidden = false;
+}
+
+async function runFindSimilar(f: File, type: string, go: HTMLButtonElement, out: HTMLElement): Promise<void> {
+  if (similarFile !== f) return;
+  if ('error' in trust) {
+    replace(out, failure('find similar: no log key to verify under', new Error(trust.error)));
+    return;
+  }
+  go.disabled = true;
+  replace(out, h('p', { class: 'status', role: 'status' }, `Uploading ${f.name} to the log and verifying the matches…`));
+  try {
+    const r = await findSimilarFlow(f, type, trust, samePost, sameOrigin);
+    renderSimilar(out, r, f.name);
+  } catch (e) {
+    replace(out, failure(`find similar for ${f.name}`, e));
+  } finally {
+    go.disabled = false;
+  }
+  focusResult(out);
+}
+
+function renderSimilar(out: HTMLElement, r: SimilarResult, name: string): void {
+  const n = r.matches.length;
+  const cons = r.latest.consistent === 'proved' ? `and consistent with the log's latest checkpoint of ${entries(r.latest.verified.checkpoint.size)} (consistency proof verified)` : "which is the log's latest checkpoint";
+  const caveat = h('p', { class: 'warn' }, h('strong', {}, 'A near match is a perceptual similarity, not proof that it is the same file. '), `The log compared perceptual hashes (${'org.provlog.dhash.double-gradient-8x8.v1'}): a match is a registered image that looks like ${name}; a different image can look alike, and it says nothing about edits to details. The distances are the log's computation, not checked here.`);
+  if (n === 0) {
+    replace(
+      out,
+      h(
+        'div',
+        { class: 'verdict none' },
+        h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, 'NO SIMILAR IMAGE FOUND'), ' ', `for ${name}`),
+        h('p', {}, `The log found no registered image whose perceptual hash is near this one's, as of its checkpoint of ${entries(r.checkpoint.checkpoint.size)}. This is the log's word, not a proof: the search gives no proof of completeness.`),
+        trustLine(),
+        facts(cpFacts(r.checkpoint)),
+      ),
+    );
+    return;
+  }
+  replace(
+    out,
+    h(
+      'div',
+      { class: 'verdict ok similar-matches' },
+      h('h2', { tabindex: '-1', class: 'verdict-title' }, h('span', { class: 'badge' }, 'VERIFIED'), ' ', n === 1 ? `1 similar image in the log` : `${n} similar images in the log`),
+      caveat,
+      h('p', {}, `${n === 1 ? 'The match is a claim' : 'Each match is a claim'} signed by its vendor and proved included in the log's signed checkpoint of ${entries(r.checkpoint.checkpoint.size)}, ${cons}; checked in this browser. The log gives no proof that it returned every near match.`),
+      trustLine(),
+      ...r.matches.map((m, i) =>
+        h(
+          'section',
+          { class: 'claim', 'aria-label': `Match ${i + 1} of ${n}` },
+          h('h3', {}, `Match ${i + 1}: entry #${m.index}, `, m.distance === null ? 'distance not given' : `distance ${m.distance} of 40`, m.similarityScore === null ? '' : ` (similarity score ${m.similarityScore})`),
+          facts([...claimRows(m.signedClaim), ['Entry', [entryLink(m.index), ` (${proofWords(m.proof.length)})`]]]),
+        ),
+      ),
+      facts(cpFacts(r.checkpoint)),
+    ),
+  );
 }
 
 function renderHome(): void {
@@ -464,7 +647,7 @@ function renderHome(): void {
     'label',
     { for: 'file', class: 'drop', id: 'drop' },
     h('span', { class: 'drop-title' }, 'Drop a file here, or choose one'),
-    h('span', { class: 'drop-help', id: 'drop-help' }, 'Its SHA-256 is computed here and looked up in the log. Add its receipt (.provlog or .tlog-proof) to check it offline instead.'),
+    h('span', { class: 'drop-help', id: 'drop-help' }, 'Its SHA-256 is computed here and looked up in the log. Add its receipt (.provlog or .tlog-proof) to check it offline instead; a JPEG or PNG carrying its receipt in its C2PA manifest is checked offline by itself.'),
     h('span', { class: 'button-like', 'aria-hidden': 'true' }, 'Choose a file…'),
   );
   input.addEventListener('change', () => {
@@ -484,8 +667,9 @@ function renderHome(): void {
   replace(
     app(),
     h('section', { id: 'trust', class: 'panel', 'aria-labelledby': 'trust-h' }),
-    h('section', { class: 'panel', 'aria-labelledby': 'check-h' }, h('h2', { id: 'check-h' }, 'Check a file'), input, zone, renderFindSimilar()),
+    h('section', { class: 'panel', 'aria-labelledby': 'check-h' }, h('h2', { id: 'check-h' }, 'Check a file'), input, zone),
     result,
+    renderFindSimilar(),
   );
   renderTrust(document.getElementById('trust')!);
 }
