@@ -34,13 +34,14 @@ Related commands:
   provlog-server init --data DIR        make the log key, print its vkey (for monitors and verifiers)
   provlog-server vkey --data DIR        print the log key that `provlog --log-key` pins
   provlog-server check --data DIR       full audit of a stopped log
+  provlog-server frontend --sequencer URL   a stateless verifying frontend (--print-vkey: its key)
   provlog submit|verify|lookup|audit    the client side (`provlog --help`)
   provlog-monitor init --log URL=VKEY   a monitor that audits and witnesses this log (`provlog-monitor --help`)
 
 Without --public-url the origin of a new log is derived from the listen address
 (127.0.0.1:7300 -> origin 127.0.0.1:7300); it never changes afterwards.
-README.md: \"Quick start\", \"Running a log on S3\", \"Running a log with two witnessing
-monitors\"; the HTTP API: spec/http-api.md.";
+README.md: \"Quick start\", \"Running a log on S3\", \"A log on S3 with two frontends\",
+\"Running a log with two witnessing monitors\"; the HTTP API: spec/http-api.md.";
 
 #[derive(Parser)]
 #[command(
@@ -106,7 +107,8 @@ enum Command {
     /// schema, accepted keys, vendor signatures), forward the verified
     /// requests to the sequencer signed with this frontend's key
     /// (DATA/frontend.key, made on first start; list its vkey in the
-    /// sequencer's `--frontend-keys` file), relay the sequencer's answers.
+    /// sequencer's `--frontend-keys` file; `--print-vkey` prints it), relay
+    /// the sequencer's answers (spec/frontend.md).
     Frontend(FrontendArgs),
     /// Rebuild the S3 backend's local indexes (DATA/s3-index) from the
     /// bucket's entry bundles alone (server stopped).
@@ -122,8 +124,12 @@ enum Command {
 #[derive(clap::Args)]
 struct FrontendArgs {
     /// Base URL of the sequencer (`provlog-server --frontend-keys FILE`).
+    #[arg(long, required_unless_present = "print_vkey")]
+    sequencer: Option<String>,
+    /// Print this frontend's vkey (making DATA/frontend.key if needed) and
+    /// exit: the line to add to the sequencer's --frontend-keys file.
     #[arg(long)]
-    sequencer: String,
+    print_vkey: bool,
     /// Directory holding the frontend key (`frontend.key`).
     #[arg(long, default_value = "./provlog-frontend")]
     data: PathBuf,
@@ -284,6 +290,18 @@ fn run_frontend(args: FrontendArgs) -> Result<(), String> {
     let (signer, created) =
         load_or_create_frontend_key(&args.data, &args.name).map_err(|e| e.to_string())?;
     let vkey = signer.verifier_key().to_vkey();
+    if args.print_vkey {
+        if created {
+            eprintln!(
+                "made the frontend key {} (mode 0600); add the vkey below to the sequencer's --frontend-keys file",
+                args.data
+                    .join(provlog_server::frontend::FRONTEND_KEY_FILE)
+                    .display()
+            );
+        }
+        println!("{vkey}");
+        return Ok(());
+    }
     if created {
         tracing::info!(path = %args.data.join(provlog_server::frontend::FRONTEND_KEY_FILE).display(), %vkey, "created a new frontend key; add its vkey to the sequencer's --frontend-keys file");
     }
@@ -299,7 +317,12 @@ fn run_frontend(args: FrontendArgs) -> Result<(), String> {
     let std_listener = std::net::TcpListener::bind(args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
-    let sequencer = args.sequencer.trim_end_matches('/').to_string();
+    let sequencer = args
+        .sequencer
+        .as_deref()
+        .ok_or("--sequencer URL is required")?
+        .trim_end_matches('/')
+        .to_string();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
