@@ -105,7 +105,7 @@ pub struct RunArgs {
     /// Accept signed batches from stateless frontends
     /// (`provlog-server frontend`) at `/internal/v1/forward`: FILE lists
     /// the trusted frontends' Ed25519 vkeys, one per line
-    /// (spec/log-server.md §10). Without it the endpoint does not exist.
+    /// (spec/frontend.md). Without it the endpoint does not exist.
     #[arg(long)]
     pub frontend_keys: Option<PathBuf>,
     /// Per-vendor-key rate limit in claims per second (0 = no limit).

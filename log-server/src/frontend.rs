@@ -1,5 +1,6 @@
 //! Stateless verifying frontends and the sequencer's side of their channel
-//! (`spec/log-server.md` §10, `spec/http-api.md` "Frontend channel").
+//! (`spec/frontend.md`; linked from `spec/log-server.md` and
+//! `spec/http-api.md`).
 //!
 //! A frontend (`provlog-server frontend --sequencer URL`) serves the public
 //! write API (`POST /v1/claims`, `POST /v1/claims/batch`). It does every
@@ -14,7 +15,9 @@
 //! FILE`) checks the signature before it decodes anything, then hashes each
 //! entry's leaf and appends: it neither parses claims nor verifies vendor
 //! signatures again. Its answer is the public API's answer to the same
-//! request, which the frontend relays unchanged (bounded while it streams).
+//! request, which the frontend relays unchanged (bounded while it streams);
+//! the channel's own refusals become the frontend's `502`. The frontend also
+//! relays `GET /checkpoint`, so a client can check the log key first.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
@@ -81,12 +84,12 @@ pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The largest forward body a sequencer reads, for a log whose largest
 /// public batch body is `max_batch_body`: the claims plus, per claim, the
-/// asset hash, the kid and the index keys (spec/log-server.md §10.2).
+/// asset hash, the kid and the index keys (spec/frontend.md §9).
 pub fn forward_limit(max_batch_body: usize) -> usize {
     max_batch_body.saturating_mul(2).saturating_add(1 << 20)
 }
 
-/// The bytes a frontend signs (spec/log-server.md §10.3): five lines, each
+/// The bytes a frontend signs (spec/frontend.md §5): five lines, each
 /// ended by `\n`: [`CONTEXT`], the sequencer's origin, the time, the nonce
 /// and the lowercase hex SHA-256 of the body.
 pub fn signed_message(origin: &str, time_ms: u64, nonce_hex: &str, body: &[u8]) -> Vec<u8> {
@@ -111,7 +114,7 @@ pub struct ForwardItem {
     pub index_keys: Vec<Hash>,
 }
 
-/// A forwarded request (spec/log-server.md §10.2).
+/// A forwarded request (spec/frontend.md §4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwardBody {
     /// [`KIND_SINGLE`] or [`KIND_BATCH`].
@@ -356,7 +359,7 @@ impl FrontendTrust {
     }
 
     /// Checks a forward's signature headers against `body`, in the order
-    /// of spec/log-server.md §10.4; remembers its nonce. Nothing of the
+    /// of spec/frontend.md §6; remembers its nonce. Nothing of the
     /// body is decoded here.
     pub fn check(&self, headers: &HeaderMap, body: &[u8], now: u64) -> Result<(), Problem> {
         let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -381,11 +384,18 @@ impl FrontendTrust {
                 format!("frontend key {key:?} is not in this sequencer's --frontend-keys file"),
             ));
         };
+        // Canonical decimal only (digits, no sign, no leading zero but
+        // `0`): the header is exactly the line that was signed.
         let time: u64 = time
             .parse()
             .ok()
-            .filter(|_| time.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| unauthorized("bad-forward-signature", "the time is not decimal"))?;
+            .filter(|t: &u64| time.bytes().all(|b| b.is_ascii_digit()) && t.to_string() == time)
+            .ok_or_else(|| {
+                unauthorized(
+                    "bad-forward-signature",
+                    "the time is not canonical decimal milliseconds",
+                )
+            })?;
         if time.abs_diff(now) > MAX_SKEW_MS {
             return Err(unauthorized(
                 "stale-forward",
@@ -672,7 +682,8 @@ pub async fn read_bounded(mut resp: reqwest::Response, limit: usize) -> Result<V
     Ok(out)
 }
 
-/// The frontend's router: the public write API, `/healthz`, `/metrics`.
+/// The frontend's router: the public write API, `/checkpoint` (relayed
+/// from the sequencer), `/healthz`, `/metrics`.
 pub fn frontend_router(state: Arc<Frontend>) -> Router {
     let single = MAX_ENTRY_SIZE;
     let batch = state.max_batch_body;
@@ -693,6 +704,7 @@ pub fn frontend_router(state: Arc<Frontend>) -> Router {
                     read_body_bounded(r, n, batch)
                 })),
         )
+        .route("/checkpoint", get(fe_checkpoint))
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
             "/metrics",
@@ -707,7 +719,9 @@ pub fn frontend_router(state: Arc<Frontend>) -> Router {
             }),
         )
         .fallback(|| async {
-            Problem::not_found("no such endpoint (a frontend serves only the write API)")
+            Problem::not_found(
+                "no such endpoint (a frontend serves only the write API and /checkpoint; read the log at its sequencer or bucket)",
+            )
         })
         .with_state(state)
 }
@@ -839,10 +853,11 @@ impl Frontend {
     }
 }
 
-/// The channel's own refusals (spec/log-server.md §10.4: 401, 403
-/// `unknown-frontend`, 409) are the frontend's or the operator's fault, not
-/// the client's: they become `502 frontend-refused` naming the sequencer's
-/// problem, instead of being relayed as if the claim were at fault.
+/// The channel's own refusals (spec/frontend.md §7: 401, 403
+/// `unknown-frontend`, 409, 400 `invalid-forward`, 415) are the frontend's
+/// or the operator's fault, not the client's: they become `502
+/// frontend-refused` naming the sequencer's problem, instead of being
+/// relayed as if the claim were at fault.
 fn channel_refusal(status: StatusCode, body: &[u8]) -> Option<Problem> {
     let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
     let field = |k: &str| {
@@ -855,8 +870,9 @@ fn channel_refusal(status: StatusCode, body: &[u8]) -> Option<Problem> {
     };
     let kind = field("type");
     let channel = match status.as_u16() {
-        401 | 409 => true,
+        401 | 409 | 415 => true,
         403 => kind == "urn:provlog:problem:unknown-frontend",
+        400 => kind == "urn:provlog:problem:invalid-forward",
         _ => false,
     };
     channel.then(|| {
@@ -870,6 +886,61 @@ fn channel_refusal(status: StatusCode, body: &[u8]) -> Option<Problem> {
             ),
         )
     })
+}
+
+/// Longest a frontend waits for the sequencer's checkpoint.
+pub const CHECKPOINT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `GET /checkpoint`, relayed from the sequencer (read bounded), so a
+/// client pointed at a frontend can check the log key before it submits
+/// (`provlog submit` does). The client verifies the note itself; the
+/// frontend only checks that it names the sequencer's origin.
+async fn fe_checkpoint(State(state): State<Arc<Frontend>>) -> Result<Response, Problem> {
+    let bad = |detail: String| {
+        state.refused("bad-sequencer-answer");
+        tracing::warn!(%detail, "refusing the sequencer's checkpoint");
+        Problem::with_status(
+            StatusCode::BAD_GATEWAY,
+            "bad-sequencer-answer",
+            "Bad Gateway",
+            format!("the sequencer's checkpoint was refused: {detail}"),
+        )
+    };
+    let resp = state
+        .client
+        .get(format!("{}/checkpoint", state.sequencer))
+        .timeout(CHECKPOINT_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| {
+            state.refused("sequencer-unavailable");
+            Problem::unavailable(1, format!("cannot reach the sequencer: {e}"))
+        })?;
+    if !resp.status().is_success() {
+        return Err(bad(format!("status {}", resp.status())));
+    }
+    let quorum = resp.headers().get(QUORUM_HEADER).cloned();
+    let body = read_bounded(resp, provlog_client::limits::CHECKPOINT)
+        .await
+        .map_err(&bad)?;
+    let first = body.split(|&b| b == b'\n').next().unwrap_or_default();
+    if first != state.origin.as_bytes() {
+        return Err(bad(format!(
+            "its first line is not the origin {:?}",
+            state.origin
+        )));
+    }
+    let mut out = Response::new(axum::body::Body::from(body));
+    let h = out.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(q) = quorum {
+        h.insert(header::HeaderName::from_static(QUORUM_HEADER), q);
+    }
+    Ok(out)
 }
 
 async fn fe_claim(
@@ -955,6 +1026,77 @@ mod tests {
     }
 
     #[test]
+    fn channel_refusals_are_the_frontends_502_and_claim_refusals_are_relayed() {
+        let problem = |slug: &str| {
+            format!(r#"{{"type":"urn:provlog:problem:{slug}","detail":"d"}}"#).into_bytes()
+        };
+        for (status, slug) in [
+            (401, "bad-forward-signature"),
+            (401, "stale-forward"),
+            (403, "unknown-frontend"),
+            (409, "replayed-forward"),
+            (400, "invalid-forward"),
+            (415, "unsupported-media-type"),
+        ] {
+            let p = channel_refusal(StatusCode::from_u16(status).unwrap(), &problem(slug))
+                .unwrap_or_else(|| panic!("{status} {slug} is the channel's"));
+            assert_eq!(p.slug(), "frontend-refused");
+            assert_eq!(p.status, 502);
+        }
+        for (status, slug) in [
+            (400, "invalid-claim"),
+            (403, "key-not-accepted"),
+            (413, "too-large"),
+            (429, "rate-limited"),
+            (503, "unavailable"),
+        ] {
+            assert!(
+                channel_refusal(StatusCode::from_u16(status).unwrap(), &problem(slug)).is_none(),
+                "{status} {slug} is relayed"
+            );
+        }
+        // Not JSON at all: a 400 is relayed, a 401 still the channel's.
+        assert!(channel_refusal(StatusCode::BAD_REQUEST, b"junk").is_none());
+        assert!(channel_refusal(StatusCode::UNAUTHORIZED, b"junk").is_some());
+    }
+
+    #[test]
+    fn a_time_must_be_canonical_decimal() {
+        let signer = NoteSigner::generate("fe.example").unwrap();
+        let vkey = signer.verifier_key().to_vkey();
+        let trust = FrontendTrust::new(
+            "log.example",
+            HashMap::from([(vkey.clone(), signer.signing_key().verifying_key())]),
+        );
+        let body = body().encode();
+        let now = 1_000_000_000u64;
+        let nonce = "00112233445566778899aabbccddeeff";
+        let sig = signer
+            .signing_key()
+            .sign(&signed_message("log.example", now, nonce, &body));
+        for time in [
+            format!("0{now}"),
+            format!("+{now}"),
+            String::new(),
+            format!("{now} "),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(KEY_HEADER, vkey.parse().unwrap());
+            h.insert(TIME_HEADER, time.parse().unwrap());
+            h.insert(NONCE_HEADER, nonce.parse().unwrap());
+            h.insert(
+                SIGNATURE_HEADER,
+                B64.encode(sig.to_bytes()).parse().unwrap(),
+            );
+            assert_eq!(
+                trust.check(&h, &body, now).unwrap_err().slug(),
+                "bad-forward-signature",
+                "{time:?}"
+            );
+        }
+    }
+
+    #[test]
     fn signature_checks_in_order() {
         let signer = NoteSigner::generate("fe.example").unwrap();
         let vkey = signer.verifier_key().to_vkey();
@@ -1019,7 +1161,7 @@ mod tests {
             trust.check(&h2, &body, now).unwrap_err().slug(),
             "unknown-frontend"
         );
-        // The message, byte for byte (spec/log-server.md §10.3).
+        // The message, byte for byte (spec/frontend.md §5).
         assert_eq!(
             signed_message("log.example", 5, n1, b""),
             format!(
