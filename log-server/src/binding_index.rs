@@ -31,7 +31,6 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use provlog_core::asset_match::hard_binding_key;
 use provlog_core::claim::{HardBinding, SoftBindingKind};
 use provlog_core::hash::{Hash, sha256};
-use provlog_core::signed_claim::SignedClaim;
 use provlog_media::{PHASH_ALG, phash_from_value};
 
 use crate::near_index::{NearIndex, NearMatch};
@@ -184,7 +183,10 @@ impl BindingIndex {
                         .ok_or_else(|| IndexError::Log(format!("entry {i} missing")))?;
                     // Entries were validated at admission; one that does
                     // not parse now is skipped (it has no bindings to find).
-                    if let Ok(signed) = SignedClaim::from_bytes(entry) {
+                    // The vendor-key cache spares decoding the kid's point
+                    // for every entry (it was a third of the sequencer
+                    // process's CPU with frontends, BENCHMARKS.md).
+                    if let Ok(signed) = crate::verify::parse(entry) {
                         let claim = signed.claim();
                         if let Some(c) = &claim.c2pa {
                             batch.insert(
