@@ -184,7 +184,7 @@ impl BindingIndex {
                     // Entries were validated at admission; one that does
                     // not parse now is skipped (it has no bindings to find).
                     // The vendor-key cache spares decoding the kid's point
-                    // for every entry (it was a third of the sequencer
+                    // for every entry (about 15% of the sequencer
                     // process's CPU with frontends, BENCHMARKS.md).
                     if let Ok(signed) = crate::verify::parse(entry) {
                         let claim = signed.claim();
