@@ -217,18 +217,35 @@ pub(crate) fn check_content_type(headers: &HeaderMap, want: &str) -> Result<(), 
 
 /// A claim that passed the stateless checks.
 pub(crate) struct Checked {
-    entry: Vec<u8>,
-    claim: SignedClaim,
+    pub(crate) entry: Vec<u8>,
+    pub(crate) claim: SignedClaim,
     /// Its verifiable-index keys, derived here (off the reactor, in
     /// parallel) when the log keeps the index.
-    index_keys: Option<Vec<provlog_core::index::KeyHash>>,
+    pub(crate) index_keys: Option<Vec<provlog_core::index::KeyHash>>,
 }
 
 /// Structure, schema, canonical encoding and accepted-key checks (no signature).
 pub(crate) fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result<Checked, Problem> {
+    check_claim_with(
+        state.accepted.as_ref(),
+        state.vindex.is_some(),
+        bytes,
+        which,
+    )
+}
+
+/// [`check_claim`] for a caller without an [`AppState`] (a frontend):
+/// `accepted` is the accepted-keys policy, `index` whether to derive the
+/// verifiable-index keys.
+pub(crate) fn check_claim_with(
+    accepted: Option<&AcceptedKeys>,
+    index: bool,
+    bytes: &[u8],
+    which: &str,
+) -> Result<Checked, Problem> {
     let claim = crate::verify::parse(bytes)
         .map_err(|e| Problem::bad_request("invalid-claim", format!("{which}{e}")))?;
-    if let Some(accepted) = &state.accepted
+    if let Some(accepted) = accepted
         && !accepted.contains(claim.kid())
     {
         return Err(Problem::forbidden(format!(
@@ -239,10 +256,7 @@ pub(crate) fn check_claim(state: &AppState, bytes: &[u8], which: &str) -> Result
                 .unwrap_or_else(|_| "unknown".into())
         )));
     }
-    let index_keys = state
-        .vindex
-        .is_some()
-        .then(|| crate::vindex::keys_of_claim(&claim));
+    let index_keys = index.then(|| crate::vindex::keys_of_claim(&claim));
     Ok(Checked {
         entry: bytes.to_vec(),
         claim,
@@ -311,7 +325,7 @@ pub(crate) fn append_problem(e: AppendError) -> Problem {
     }
 }
 
-fn receipt_response(body: Vec<u8>, witnesses: QuorumStatus) -> Response {
+pub(crate) fn receipt_response(body: Vec<u8>, witnesses: QuorumStatus) -> Response {
     let mut resp = cbor_response(body);
     if let Ok(v) = HeaderValue::from_str(&witnesses.header()) {
         resp.headers_mut().insert(QUORUM_HEADER, v);
@@ -377,7 +391,7 @@ async fn post_batch(
 /// A batch body is a CBOR array of byte strings, each one signed claim.
 /// The count is checked against the limit before anything is allocated,
 /// and bytes after the array are refused.
-fn decode_batch(body: &[u8], max_claims: usize) -> Result<Vec<&[u8]>, Problem> {
+pub(crate) fn decode_batch(body: &[u8], max_claims: usize) -> Result<Vec<&[u8]>, Problem> {
     decode_bytes_array(body, max_claims).map_err(|e| match e {
         ArrayError::TooMany { count, max } => Problem::too_large(format!(
             "the batch has {count} claims; the limit is {max} per request"

@@ -31,7 +31,6 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use provlog_core::asset_match::hard_binding_key;
 use provlog_core::claim::{HardBinding, SoftBindingKind};
 use provlog_core::hash::{Hash, sha256};
-use provlog_core::signed_claim::SignedClaim;
 use provlog_media::{PHASH_ALG, phash_from_value};
 
 use crate::near_index::{NearIndex, NearMatch};
@@ -185,9 +184,9 @@ impl BindingIndex {
                     // Entries were validated at admission; one that does
                     // not parse now is skipped (it has no bindings to find).
                     // The cached parse: decoding the vendor key again per
-                    // entry was a fifth of the server's CPU at full ingest.
-                    if let Ok(signed) = SignedClaim::from_bytes_cached(entry, &crate::verify::KEYS)
-                    {
+                    // entry was a fifth of the server's CPU at full ingest
+                    // (BENCHMARKS.md).
+                    if let Ok(signed) = crate::verify::parse(entry) {
                         let claim = signed.claim();
                         if let Some(c) = &claim.c2pa {
                             batch.insert(

@@ -102,6 +102,12 @@ pub struct RunArgs {
     /// differences), so acceptance is provable.
     #[arg(long)]
     pub accept_keys: Option<PathBuf>,
+    /// Accept signed batches from stateless frontends
+    /// (`provlog-server frontend`) at `/internal/v1/forward`: FILE lists
+    /// the trusted frontends' Ed25519 vkeys, one per line
+    /// (spec/frontend.md). Without it the endpoint does not exist.
+    #[arg(long)]
+    pub frontend_keys: Option<PathBuf>,
     /// Per-vendor-key rate limit in claims per second (0 = no limit).
     #[arg(long)]
     pub rate_limit: Option<f64>,

@@ -146,7 +146,7 @@ pub fn stored_verifier_keys(dir: &Path) -> Result<Vec<VerifierKey>, KeyError> {
 /// `path` exists), and the directory fsync'd. A crash leaves either no key
 /// file or a complete one (at worst a stray temporary file), never a
 /// truncated key. Returns false if `path` already existed.
-fn create_key_file(dir: &Path, path: &Path, skey: &str) -> Result<bool, KeyError> {
+pub(crate) fn create_key_file(dir: &Path, path: &Path, skey: &str) -> Result<bool, KeyError> {
     fs::create_dir_all(dir).map_err(io(dir))?;
     let name = path
         .file_name()

@@ -41,6 +41,8 @@
 //! - [`web`]: the verifier page at `/` and `GET /v1/log`.
 //! - [`vindex`]: the verifiable index the sequencer commits to (index-commit entries).
 //! - [`vendor_keys`]: the operator's accepted-keys file issued as vendor-key entries.
+//! - [`frontend`]: stateless verifying frontends and the sequencer's
+//!   signed channel for them (`--frontend-keys`).
 //! - [`lookup_api`]: `GET /v1/lookup` lookup proofs.
 
 pub mod api;
@@ -50,6 +52,7 @@ pub mod backend;
 pub mod binding_index;
 pub mod bundle_gzip;
 pub mod config;
+pub mod frontend;
 pub mod keys;
 pub mod local_index;
 pub mod lookup_api;

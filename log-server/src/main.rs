@@ -34,13 +34,14 @@ Related commands:
   provlog-server init --data DIR        make the log key, print its vkey (for monitors and verifiers)
   provlog-server vkey --data DIR        print the log key that `provlog --log-key` pins
   provlog-server check --data DIR       full audit of a stopped log
+  provlog-server frontend --sequencer URL   a stateless verifying frontend (--print-vkey: its key)
   provlog submit|verify|lookup|audit    the client side (`provlog --help`)
   provlog-monitor init --log URL=VKEY   a monitor that audits and witnesses this log (`provlog-monitor --help`)
 
 Without --public-url the origin of a new log is derived from the listen address
 (127.0.0.1:7300 -> origin 127.0.0.1:7300); it never changes afterwards.
-README.md: \"Quick start\", \"Running a log on S3\", \"Running a log with two witnessing
-monitors\"; the HTTP API: spec/http-api.md.";
+README.md: \"Quick start\", \"Running a log on S3\", \"A log on S3 with two frontends\",
+\"Running a log with two witnessing monitors\"; the HTTP API: spec/http-api.md.";
 
 #[derive(Parser)]
 #[command(
@@ -101,6 +102,14 @@ enum Command {
         #[arg(long, default_value = DEFAULT_DATA)]
         data: PathBuf,
     },
+    /// Run a stateless verifying frontend: serve the write API
+    /// (`POST /v1/claims`, `/v1/claims/batch`), check every claim (parse,
+    /// schema, accepted keys, vendor signatures), forward the verified
+    /// requests to the sequencer signed with this frontend's key
+    /// (DATA/frontend.key, made on first start; list its vkey in the
+    /// sequencer's `--frontend-keys` file; `--print-vkey` prints it), relay
+    /// the sequencer's answers (spec/frontend.md).
+    Frontend(FrontendArgs),
     /// Rebuild the S3 backend's local indexes (DATA/s3-index) from the
     /// bucket's entry bundles alone (server stopped).
     Reindex {
@@ -110,6 +119,36 @@ enum Command {
         #[command(flatten)]
         storage: StorageArgs,
     },
+}
+
+#[derive(clap::Args)]
+struct FrontendArgs {
+    /// Base URL of the sequencer (`provlog-server --frontend-keys FILE`).
+    #[arg(long, required_unless_present = "print_vkey")]
+    sequencer: Option<String>,
+    /// Print this frontend's vkey (making DATA/frontend.key if needed) and
+    /// exit: the line to add to the sequencer's --frontend-keys file.
+    #[arg(long)]
+    print_vkey: bool,
+    /// Directory holding the frontend key (`frontend.key`).
+    #[arg(long, default_value = "./provlog-frontend")]
+    data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7301")]
+    listen: std::net::SocketAddr,
+    /// Name of the frontend key when it is made.
+    #[arg(long, default_value = provlog_server::frontend::DEFAULT_FRONTEND_NAME)]
+    name: String,
+    /// Accept claims only from the vendor keys in FILE (the same file and
+    /// policy as the log's `--accept-keys`).
+    #[arg(long)]
+    accept_keys: Option<PathBuf>,
+    /// Largest batch body in bytes (as the log's `--max-batch-body`).
+    #[arg(long, default_value_t = 8 << 20)]
+    max_batch_body: usize,
+    /// Most claims per batch request (as the log's `--max-batch-claims`).
+    #[arg(long, default_value_t = 1024)]
+    max_batch_claims: usize,
 }
 
 /// Longest the shutdown waits for the storage engine's final flush.
@@ -137,6 +176,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Vkey { data, all, ml_dsa }) => print_vkey(&data, all, ml_dsa),
         Some(Command::Check { data }) => run_check(&data),
         Some(Command::Reindex { data, storage }) => run_reindex(&data, &storage),
+        Some(Command::Frontend(args)) => run_frontend(args),
         None => run(&cli.run, &cli.storage),
     };
     match result {
@@ -243,6 +283,89 @@ fn run_reindex(data: &std::path::Path, storage: &StorageArgs) -> Result<(), Stri
     Ok(())
 }
 
+fn run_frontend(args: FrontendArgs) -> Result<(), String> {
+    use provlog_server::frontend::{
+        Frontend, frontend_router, load_or_create_frontend_key, sequencer_client, sequencer_origin,
+    };
+    let (signer, created) =
+        load_or_create_frontend_key(&args.data, &args.name).map_err(|e| e.to_string())?;
+    let vkey = signer.verifier_key().to_vkey();
+    if args.print_vkey {
+        if created {
+            eprintln!(
+                "made the frontend key {} (mode 0600); add the vkey below to the sequencer's --frontend-keys file",
+                args.data
+                    .join(provlog_server::frontend::FRONTEND_KEY_FILE)
+                    .display()
+            );
+        }
+        println!("{vkey}");
+        return Ok(());
+    }
+    if created {
+        tracing::info!(path = %args.data.join(provlog_server::frontend::FRONTEND_KEY_FILE).display(), %vkey, "created a new frontend key; add its vkey to the sequencer's --frontend-keys file");
+    }
+    let accepted = match &args.accept_keys {
+        Some(path) => Some(AcceptedKeys::load(path).map_err(|e| e.to_string())?),
+        None => {
+            tracing::warn!(
+                "no --accept-keys file: this frontend forwards any validly signed claim"
+            );
+            None
+        }
+    };
+    let std_listener = std::net::TcpListener::bind(args.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
+    let sequencer = args
+        .sequencer
+        .as_deref()
+        .ok_or("--sequencer URL is required")?
+        .trim_end_matches('/')
+        .to_string();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let client = sequencer_client().map_err(|e| e.to_string())?;
+        let origin = sequencer_origin(&client, &sequencer)
+            .await
+            .map_err(|e| e.to_string())?;
+        let state = Arc::new(Frontend {
+            sequencer: sequencer.clone(),
+            origin: origin.clone(),
+            signer,
+            vkey: vkey.clone(),
+            accepted,
+            max_batch_body: args.max_batch_body,
+            max_batch_claims: args.max_batch_claims,
+            client,
+            metrics: Arc::new(Metrics::new()),
+        });
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let listener = tokio::net::TcpListener::from_std(std_listener)
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let signals = Signals::install().map_err(|e| format!("cannot handle signals: {e}"))?;
+        tracing::info!(listen = %addr, %sequencer, %origin, %vkey, "provlog frontend serving");
+        println!("listening on http://{addr}");
+        println!("vkey {vkey}");
+        let app = frontend_router(state).layer(axum::middleware::from_fn(
+            provlog_server::problem::error_bodies,
+        ));
+        provlog_serve::serve(
+            listener,
+            app,
+            provlog_serve::ConnLimits::resolve(&provlog_serve::ConnArgs::default(), None)?,
+            signals.wait(),
+        )
+        .await
+        .map_err(|e| format!("server error: {e}"))
+    })
+}
+
 fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     let cfg = Config::resolve(args).map_err(|e| e.to_string())?;
     // Bound first: a new log's default origin is derived from the address
@@ -283,6 +406,15 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
             );
             None
         }
+    };
+    let frontends = match &args.frontend_keys {
+        Some(path) => {
+            let trust = provlog_server::frontend::FrontendTrust::load(path, signer.name())
+                .map_err(|e| e.to_string())?;
+            tracing::info!(count = trust.len(), file = %path.display(), "accepting signed batches from these frontends at {}", provlog_server::frontend::FORWARD_PATH);
+            Some(Arc::new(trust))
+        }
+        None => None,
     };
     let backend = open_backend(storage, &cfg.data, &signer.verifier_key())?;
     let log: Arc<dyn LogStorage> = backend.log.clone();
@@ -453,7 +585,14 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
         let witness_keys: Vec<_> = cfg.witnesses.iter().map(|w| w.key.clone()).collect();
         let info = web::LogInfo::new(&signer.verifier_key(), &witness_keys, cfg.witness_quorum)
             .with_keys(&log_signer.verifier_keys());
-        let app = router(state.clone())
+        let mut app = router(state.clone());
+        if let Some(trust) = &frontends {
+            app = app.merge(provlog_server::frontend::sequencer_router(
+                state.clone(),
+                trust.clone(),
+            ));
+        }
+        let app = app
             .merge(web::router(info))
             .merge(provlog_server::sbr::router(state.clone(), index.clone()))
             .merge(provlog_server::scrapi::router(state.clone(), scitt))

@@ -84,6 +84,14 @@ pub struct Metrics {
     pub witness_inconsistent: Family<WitnessLabel, Counter>,
     /// Whether storage writes are failing (see [`StorageHealth`]).
     pub storage: StorageHealth,
+    /// Frontend channel (`crate::frontend`): signed batches forwarded (on
+    /// a frontend) or accepted (on the sequencer).
+    pub forwarded_batches: Counter,
+    /// Claims in those batches.
+    pub forwarded_claims: Counter,
+    /// Forwarded batches refused (on the sequencer: bad signature, unknown
+    /// key, replay...; on a frontend: the sequencer unreachable or hostile).
+    pub forward_refusals: Family<ReasonLabel, Counter>,
 }
 
 impl Metrics {
@@ -111,9 +119,27 @@ impl Metrics {
             lookups: Counter::default(),
             witness_inconsistent: Family::default(),
             storage: StorageHealth::default(),
+            forwarded_batches: Counter::default(),
+            forwarded_claims: Counter::default(),
+            forward_refusals: Family::default(),
             registry: Registry::default(),
         };
         registry.register("entries", "Entries appended to the log", m.entries.clone());
+        registry.register(
+            "forwarded_batches",
+            "Signed frontend batches forwarded (frontend) or accepted (sequencer)",
+            m.forwarded_batches.clone(),
+        );
+        registry.register(
+            "forwarded_claims",
+            "Claims in forwarded frontend batches",
+            m.forwarded_claims.clone(),
+        );
+        registry.register(
+            "forward_refusals",
+            "Forwarded frontend batches refused, by reason",
+            m.forward_refusals.clone(),
+        );
         registry.register("batches", "Batches committed", m.batches.clone());
         registry.register(
             "duplicates",

@@ -143,6 +143,17 @@ impl Problem {
         )
     }
 
+    /// A problem with any status, slug and title (the frontend channel's
+    /// 401 and 409 answers).
+    pub fn with_status(
+        status: StatusCode,
+        slug: &str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self::new(status, slug, title, detail)
+    }
+
     /// The stable slug at the end of `type`, used as the metrics label.
     pub fn slug(&self) -> &str {
         self.kind.rsplit(':').next().unwrap_or("unknown")

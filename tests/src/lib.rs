@@ -73,6 +73,16 @@ impl LogProcess {
         Self::try_start_cmd(Command::new(bin("provlog-server")), data, listen, extra)
     }
 
+    /// Starts a stateless frontend (`provlog-server frontend`) on
+    /// 127.0.0.1:0, its key in `data`, forwarding to `sequencer`, and waits
+    /// until it is listening (`vkey` is the frontend's key).
+    pub fn start_frontend(data: &Path, sequencer: &str, extra: &[&str]) -> LogProcess {
+        let mut cmd = Command::new(bin("provlog-server"));
+        cmd.args(["frontend", "--sequencer", sequencer]);
+        Self::try_start_cmd(cmd, data, "127.0.0.1:0", extra)
+            .unwrap_or_else(|e| panic!("frontend did not start: {e}"))
+    }
+
     /// Like [`LogProcess::start`], with the process's open-files limit
     /// (`ulimit -n`) set to `nofile` (through `prlimit`).
     pub fn start_with_fd_limit(data: &Path, extra: &[&str], nofile: u64) -> LogProcess {

@@ -50,6 +50,7 @@ pub const TESTS: &[(&str, &str)] = &[
     ("c2pa", "tests/tests/readme.rs"),
     ("lookup", "tests/tests/readme.rs"),
     ("s3", "tests/tests/readme.rs"),
+    ("s3-frontends", "tests/tests/readme.rs"),
     ("two-monitors", "tests/tests/readme.rs"),
 ];
 

@@ -350,6 +350,74 @@ fn the_s3_section() {
 }
 
 #[test]
+fn the_s3_two_frontends_section() {
+    let weed = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("weed").is_file()));
+    if !have("SeaweedFS `weed`", weed, provlog_e2e::seaweed::INSTALL) {
+        return;
+    }
+    let _ports = fixed_ports();
+    // The sequencer, the two frontends, and weed mini's default ports.
+    require_free_ports(&[
+        7300, 7301, 7302, 8333, 9333, 8080, 8888, 19333, 18080, 18888,
+    ]);
+    let mut shell = Shell::new();
+    // "any file `photo.png`".
+    write_images(&shell.work());
+    std::fs::copy(
+        shell.work().join("images/cat.png"),
+        shell.work().join("photo.png"),
+    )
+    .expect("photo.png");
+    let outs = run_blocks(&mut shell, "s3-frontends", &marked("s3-frontends"));
+    let out = outs.last().expect("output");
+    let work = shell.work();
+    // Two frontend keys, listed in the sequencer's file.
+    let keys = std::fs::read_to_string(work.join("frontend-keys")).expect("frontend-keys");
+    let listed: Vec<&str> = keys.lines().collect();
+    assert_eq!(listed.len(), 2, "{keys}");
+    assert!(
+        listed.iter().all(|k| k.starts_with("provlog-frontend+")),
+        "{keys}"
+    );
+    assert_ne!(listed[0], listed[1]);
+    for d in ["fe1", "fe2"] {
+        assert!(work.join(d).join("frontend.key").exists(), "{d}");
+    }
+    // Logged through the frontend, the receipt verified offline.
+    assert!(
+        out.contains("1 logged with verified receipts, 0 failed"),
+        "{out}"
+    );
+    assert!(out.contains("VERIFIED photo.png"), "{out}");
+    assert!(work.join("photo.png.provlog").exists());
+    // The claim went through frontend 1: the sequencer took one forward.
+    let (_, metrics) = get("http://127.0.0.1:7300/metrics", "text/plain").expect("metrics");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "provlog_forwarded_claims_total 1"),
+        "{metrics}"
+    );
+    let (_, fe1) = get("http://127.0.0.1:7301/metrics", "text/plain").expect("metrics");
+    assert!(
+        fe1.lines().any(|l| l == "provlog_forwarded_claims_total 1"),
+        "{fe1}"
+    );
+    // The bucket's checkpoint: the log's origin, size 1, its signature.
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "127.0.0.1:7300")
+        .unwrap_or_else(|| panic!("no checkpoint in:\n{out}"));
+    assert_eq!(lines.get(at + 1), Some(&"1"), "{out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("— 127.0.0.1:7300 ")),
+        "{out}"
+    );
+}
+
+#[test]
 fn the_two_monitor_walkthrough() {
     let _ports = fixed_ports();
     require_free_ports(&[7300, 7401, 7402]);
