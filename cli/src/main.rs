@@ -14,6 +14,7 @@ mod key_status;
 mod keys;
 mod load;
 mod lookup_seq;
+mod lookup_shards;
 mod lookup_verify;
 mod net;
 mod out;
