@@ -270,16 +270,21 @@ impl Config {
     fn from_file(mut f: FileConfig) -> Result<Config, ConfigError> {
         let mut logs: Vec<LogConfig> = Vec::new();
         if let Some(path) = &f.log_list {
-            // Each shard is one more [[log]] with the default intervals.
-            for shard in read_log_list(path)?.shards() {
-                f.log.push(FileLog {
+            // Each shard is one more [[log]] with the default intervals,
+            // in list order, before the [[log]] entries.
+            let mut shards: Vec<FileLog> = read_log_list(path)?
+                .shards()
+                .iter()
+                .map(|shard| FileLog {
                     url: shard.url.clone(),
                     vkey: shard.key.to_vkey(),
                     origin: Some(shard.origin.clone()),
                     poll_interval_ms: None,
                     freshness_secs: None,
-                });
-            }
+                })
+                .collect();
+            shards.append(&mut f.log);
+            f.log = shards;
         }
         for l in f.log {
             let key = VerifierKey::parse(&l.vkey)
