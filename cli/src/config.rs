@@ -4,7 +4,8 @@
 //!
 //! ```toml
 //! log = "http://127.0.0.1:7300"          # --log
-//! log_key = "127.0.0.1:7300+..."         # --log-key (or: policy = "FILE")
+//! log_key = "127.0.0.1:7300+..."         # --log-key (or: policy = "FILE",
+//!                                        #  or: log_list = "FILE")
 //! key = "vendor.key"                     # --key, the vendor key file
 //! ```
 //!
@@ -29,6 +30,8 @@ pub struct Config {
     pub log_key: Option<String>,
     /// A trust policy file.
     pub policy: Option<PathBuf>,
+    /// A log list file (temporal shards, spec/log-list.md).
+    pub log_list: Option<PathBuf>,
     /// The vendor private key file.
     pub key: Option<PathBuf>,
 }
@@ -57,14 +60,20 @@ pub fn load() -> Result<Config, Fail> {
     };
     let mut c: Config = toml::from_str(&text)
         .map_err(|e| usage(format!("config {}: {}", path.display(), e.message())))?;
-    if c.log_key.is_some() && c.policy.is_some() {
+    let trusts = [
+        c.log_key.is_some(),
+        c.policy.is_some(),
+        c.log_list.is_some(),
+    ];
+    if trusts.iter().filter(|t| **t).count() > 1 {
         return Err(usage(format!(
-            "config {}: give log_key or policy, not both",
+            "config {}: give one of log_key, policy and log_list",
             path.display()
         )));
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     c.policy = c.policy.map(|p| dir.join(p));
+    c.log_list = c.log_list.map(|p| dir.join(p));
     c.key = c.key.map(|p| dir.join(p));
     Ok(c)
 }
@@ -77,8 +86,10 @@ fn trust_given() -> bool {
             let a = a.to_string_lossy();
             a == "--log-key"
                 || a == "--policy"
+                || a == "--log-list"
                 || a.starts_with("--log-key=")
                 || a.starts_with("--policy=")
+                || a.starts_with("--log-list=")
         })
 }
 
@@ -96,6 +107,9 @@ pub fn apply(cmd: clap::Command, c: &Config) -> clap::Command {
         }
         if let Some(v) = &c.policy {
             defaults.push(("policy", v.display().to_string()));
+        }
+        if let Some(v) = &c.log_list {
+            defaults.push(("log_list", v.display().to_string()));
         }
     }
     if let Some(v) = &c.key {

@@ -66,6 +66,9 @@ pub async fn lookup(args: LookupArgs) -> Result<(), Fail> {
         let v = verify(&bytes, &args, asked.as_ref())?;
         return print(&v, &args);
     }
+    if let Some(list) = args.trust.log_list()? {
+        return crate::lookup_shards::lookup(&args, list).await;
+    }
     if args.similar {
         return crate::net::lookup(args).await;
     }
@@ -130,12 +133,16 @@ pub async fn lookup(args: LookupArgs) -> Result<(), Fail> {
     Ok(())
 }
 
-fn parse_key(k: &str) -> Result<IndexKey, Fail> {
+pub(crate) fn parse_key(k: &str) -> Result<IndexKey, Fail> {
     IndexKey::parse_cli(k.trim()).map_err(|e| usage(format!("--key {k:?}: {e}")))
 }
 
 /// The bundle, or `None` if the log keeps no verifiable index (404).
-async fn fetch(client: &LogClient, key: &IndexKey, from: u64) -> Result<Option<Vec<u8>>, Fail> {
+pub(crate) async fn fetch(
+    client: &LogClient,
+    key: &IndexKey,
+    from: u64,
+) -> Result<Option<Vec<u8>>, Fail> {
     match client.lookup_proof(key, from, true).await {
         Ok(b) => Ok(Some(b)),
         Err(HttpError::Status { status: 404, .. }) => Ok(None),
@@ -160,7 +167,7 @@ fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, Fail> {
     Ok(bytes)
 }
 
-/// Verifies the bundle under the `--log-key`/`--policy` trust.
+/// Verifies the bundle under the `--log-key`/`--policy`/`--log-list` trust.
 fn verify(
     bytes: &[u8],
     args: &LookupArgs,
@@ -204,7 +211,7 @@ fn save(args: &LookupArgs, bytes: &[u8]) -> Result<(), Fail> {
 }
 
 /// The §6.3 JSON object.
-fn json_of(v: &VerifiedLookup) -> serde_json::Value {
+pub(crate) fn json_of(v: &VerifiedLookup) -> serde_json::Value {
     let (outcome, count, from, indexes) = match &v.outcome {
         LookupOutcome::Found {
             count,

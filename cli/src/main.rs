@@ -14,6 +14,7 @@ mod key_status;
 mod keys;
 mod load;
 mod lookup_seq;
+mod lookup_shards;
 mod lookup_verify;
 mod net;
 mod out;
@@ -50,8 +51,9 @@ there as {\"error\": ..., \"kind\": ..., \"exit\": ...}.
 
 Configuration: $XDG_CONFIG_HOME/provlog/config.toml (else
 ~/.config/provlog/config.toml; PROVLOG_CONFIG=FILE names another) may set
-log, log_key or policy, and key (the vendor key file). A flag wins over an
-environment variable (PROVLOG_LOG, PROVLOG_LOG_KEY), which wins over the file.
+log, log_key, policy or log_list, and key (the vendor key file). A flag wins
+over an environment variable (PROVLOG_LOG, PROVLOG_LOG_KEY), which wins over
+the file.
 
 Related commands: provlog-server runs a log (`provlog-server vkey --data DIR`
 prints the log key that --log-key wants); provlog-monitor audits and

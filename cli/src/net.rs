@@ -21,8 +21,8 @@ use crate::trust::TrustArgs;
 /// Options of `provlog lookup`.
 #[derive(Args, Debug)]
 pub struct LookupArgs {
-    /// Base URL of the log.
-    #[arg(long, env = "PROVLOG_LOG")]
+    /// Base URL of the log (with --log-list, every shard's URL is asked instead).
+    #[arg(long, env = "PROVLOG_LOG", conflicts_with = "log_list")]
     pub log: Option<String>,
     #[command(flatten)]
     pub trust: TrustArgs,

@@ -178,7 +178,11 @@ pub async fn submit(args: SubmitArgs, json: bool) -> Result<(), Fail> {
     args.claim.check().map_err(usage)?;
     let policy = args.trust.policy()?;
     let signer = load_key(&args.key)?;
-    let client = LogClient::new(&args.log)?;
+    let log = args
+        .log
+        .as_deref()
+        .ok_or_else(|| usage("--scitt needs --log URL (not --log-list)"))?;
+    let client = LogClient::new(log)?;
     let (jobs, not_registered) = crate::submit::collect(&args.paths, args.out_dir.as_deref())?;
     for n in &not_registered {
         eprintln!("skipped {}: {}", n.path.display(), n.reason);

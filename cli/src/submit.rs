@@ -49,9 +49,15 @@ pub const PENDING_EXT: &str = "pending";
 /// Options of `provlog submit`.
 #[derive(Args, Debug)]
 pub struct SubmitArgs {
-    /// Base URL of the log (e.g. http://127.0.0.1:7300).
-    #[arg(long, env = "PROVLOG_LOG")]
-    pub log: String,
+    /// Base URL of the log (e.g. http://127.0.0.1:7300). With --log-list,
+    /// the chosen shard's URL is used instead.
+    #[arg(
+        long,
+        env = "PROVLOG_LOG",
+        required_unless_present = "log_list",
+        conflicts_with = "log_list"
+    )]
+    pub log: Option<String>,
     /// Vendor private key file.
     #[arg(long)]
     pub key: PathBuf,
@@ -94,7 +100,7 @@ pub struct SubmitArgs {
     /// (`POST /entries`) and write FILE.scitt, a transparent statement (the
     /// statement with the log's COSE receipts, Ed25519 and ML-DSA-44), which
     /// `provlog verify` accepts; one file at a time.
-    #[arg(long, conflicts_with_all = ["embed", "tlog_proof"])]
+    #[arg(long, conflicts_with_all = ["embed", "tlog_proof", "log_list"])]
     pub scitt: bool,
     /// Leave `seq` out of the claims. By default each new claim carries
     /// the next number of the key's counter `KEY.seq` (one run per key at
@@ -128,6 +134,50 @@ struct Output {
     embed: Option<(C2paSigner, provlog_c2pa::C2paOptions)>,
     /// The key's sequence counter, unless `--sequence` or `--no-seq`.
     seq: Option<SeqCounter>,
+    /// With `--log-list`: the shard this run submits to.
+    shard: Option<ShardRun>,
+}
+
+/// The shard a `--log-list` run submits to (spec/log-list.md §4): every
+/// claim it sends has its creation time in the shard's period, and an
+/// existing receipt from any shard of the list counts.
+struct ShardRun {
+    /// The shard's origin.
+    origin: String,
+    /// Its period, Unix seconds, `[start, end)`.
+    period: (u64, u64),
+    /// Every shard's key (for existing receipts).
+    any_shard: Policy,
+}
+
+impl ShardRun {
+    /// Refuses a claim whose creation time is outside the shard's period.
+    fn check(&self, created: u64, pending: bool) -> Result<(), Fail> {
+        let (start, end) = self.period;
+        if (start..end).contains(&created) {
+            return Ok(());
+        }
+        let when = provlog_core::log_list::format_time(created);
+        let period = format!(
+            "[{}, {})",
+            provlog_core::log_list::format_time(start),
+            provlog_core::log_list::format_time(end)
+        );
+        Err(usage(if pending {
+            format!(
+                "its pending claim (from an earlier run) was created at {when}, outside the \
+                 period {period} of shard {}: re-run with --created {created} to send it to its \
+                 own shard (the log deduplicates it), or remove the .pending file",
+                self.origin
+            )
+        } else {
+            format!(
+                "the claim's creation time {when} is past the period {period} of shard {} this \
+                 run submits to; re-run to submit it to the next shard",
+                self.origin
+            )
+        }))
+    }
 }
 
 /// Whether `name` is a file submit writes itself (receipts, pending claims,
@@ -390,18 +440,66 @@ fn watch_signals(bar: ProgressBar) -> Result<StopRx, String> {
 
 /// `provlog submit`.
 pub async fn submit(args: SubmitArgs, json: bool) -> Result<(), Fail> {
-    if args.trust.log_key.is_none() && args.trust.policy.is_none() {
+    if args.trust.log_key.is_none() && args.trust.policy.is_none() && args.trust.log_list.is_none()
+    {
         return Err(usage(
             "submit verifies every receipt before writing it, so it needs the log's key: \
              --log-key VKEY (the log operator publishes it; `provlog-server vkey --data DIR` \
-             prints it) or --policy FILE",
+             prints it), --policy FILE or --log-list FILE",
         ));
     }
     if args.scitt {
         return crate::scitt::submit(args, json).await;
     }
     args.claim.check().map_err(usage)?;
-    let policy = Arc::new(args.trust.policy()?);
+    let (policy, shard, submit_url, read_url) = match args.trust.log_list()? {
+        None => {
+            let log = args.log.clone().ok_or_else(|| usage("give --log URL"))?;
+            (args.trust.policy()?, None, log.clone(), log)
+        }
+        Some(list) => {
+            // The claims' creation time: --created, else now (one shard for
+            // the whole run).
+            let at = match args.claim.created {
+                Some(t) => t,
+                None => std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_err(|e| format!("the clock is before 1970: {e}"))?
+                    .as_secs(),
+            };
+            let shard = list.shard_at(at).ok_or_else(|| {
+                let periods: Vec<String> = list
+                    .shards()
+                    .iter()
+                    .map(|s| format!("{} {}", s.origin, s.period_text()))
+                    .collect();
+                usage(format!(
+                    "no shard of the log list covers the claims' creation time {} (shards: {}); \
+                     nothing was sent",
+                    provlog_core::log_list::format_time(at),
+                    periods.join(", ")
+                ))
+            })?;
+            eprintln!(
+                "log list: submitting to shard {} (period {}) at {}",
+                shard.origin,
+                shard.period_text(),
+                shard.submit_url()
+            );
+            let run = ShardRun {
+                origin: shard.origin.clone(),
+                period: (shard.start, shard.end),
+                any_shard: list.policy(),
+            };
+            (
+                provlog_core::log_list::LogList::shard_policy(shard),
+                Some(run),
+                shard.submit_url().to_string(),
+                shard.url.clone(),
+            )
+        }
+    };
+    let policy = Arc::new(policy);
     let signer = Arc::new(load_key(&args.key)?);
     let embed = match (&args.c2pa_cert, &args.c2pa_key) {
         (Some(cert), Some(key)) if args.embed => Some((
@@ -419,8 +517,10 @@ pub async fn submit(args: SubmitArgs, json: bool) -> Result<(), Fail> {
         tlog_proof: args.tlog_proof,
         embed,
         seq,
+        shard,
     });
-    let client = LogClient::new(&args.log)?;
+    let client = LogClient::new(&submit_url)?;
+    let read_client = LogClient::new(&read_url)?;
     let (mut jobs, mut not_registered) = collect(&args.paths, args.out_dir.as_deref())?;
     // The vendor key and its counter are never assets (a folder holding
     // the key may be submitted).
@@ -474,7 +574,7 @@ pub async fn submit(args: SubmitArgs, json: bool) -> Result<(), Fail> {
             },
         ));
     }
-    check_log_key(&client, &policy).await?;
+    check_log_key(&read_client, &policy).await?;
     let batch = args.batch.clamp(1, 1024);
     let total = jobs.len();
     let bar = ProgressBar::new(total as u64);
@@ -585,12 +685,13 @@ pub async fn submit(args: SubmitArgs, json: bool) -> Result<(), Fail> {
     }
     let sig = *stop.borrow();
     if json {
-        outln!(
-            "{}",
-            serde_json::json!({"summary": {"files": total, "logged": logged, "skipped": skipped,
-                "not_registered": not_registered.len(), "failed": failed.len() + unreadable, "not_started": total - dispatched,
-                "interrupted": sig != 0, "seconds": secs}})
-        );
+        let mut summary = serde_json::json!({"summary": {"files": total, "logged": logged, "skipped": skipped,
+            "not_registered": not_registered.len(), "failed": failed.len() + unreadable, "not_started": total - dispatched,
+            "interrupted": sig != 0, "seconds": secs}});
+        if let Some(s) = &output.shard {
+            summary["summary"]["shard"] = serde_json::json!(s.origin);
+        }
+        outln!("{summary}");
     }
     if sig != 0 {
         return Err(Fail::new(
@@ -836,11 +937,17 @@ fn existing_receipt(
 
 /// The claim an earlier run recorded as pending for this file, if it is
 /// still for this file's content and signed by this vendor key.
-fn pending_claim(job: &Job, sha: &[u8; 32], vkey: &str) -> Option<(Vec<u8>, String)> {
+/// Returns its bytes, media type and creation time.
+fn pending_claim(job: &Job, sha: &[u8; 32], vkey: &str) -> Option<(Vec<u8>, String, u64)> {
     let bytes = std::fs::read(job.pending_path()).ok()?;
     let signed = SignedClaim::from_bytes(&bytes).ok()?;
-    (signed.kid() == vkey && &signed.claim().asset.sha256 == sha)
-        .then(|| (bytes.clone(), signed.claim().asset.media_type.clone()))
+    (signed.kid() == vkey && &signed.claim().asset.sha256 == sha).then(|| {
+        (
+            bytes.clone(),
+            signed.claim().asset.media_type.clone(),
+            signed.claim().created,
+        )
+    })
 }
 
 /// Decides what to do with one file: skip it (its receipt verifies), send
@@ -860,11 +967,16 @@ fn prepare(
     let earlier = output.embed.is_some() || job.receipt_path.exists() || pending.exists();
     if earlier {
         let (sha, _, head) = hash_file(&job.file)?;
-        if let Some(index) = existing_receipt(job, &sha, &head, policy, output) {
+        // With a log list, a receipt from any of its shards counts.
+        let skip_policy = output.shard.as_ref().map_or(policy, |s| &s.any_shard);
+        if let Some(index) = existing_receipt(job, &sha, &head, skip_policy, output) {
             let _ = std::fs::remove_file(&pending);
             return Ok(Prep::Skip(index));
         }
-        if let Some((entry, media_type)) = pending_claim(job, &sha, &vkey) {
+        if let Some((entry, media_type, created)) = pending_claim(job, &sha, &vkey) {
+            if let Some(s) = &output.shard {
+                s.check(created, true)?;
+            }
             return Ok(Prep::Send(entry, (sha, media_type)));
         }
     }
@@ -881,6 +993,9 @@ fn prepare(
         (None, None) => None,
     };
     let claim = args.build_from(&facts).map_err(not_verified)?;
+    if let Some(s) = &output.shard {
+        s.check(claim.created, false)?;
+    }
     let signed = SignedClaim::sign(&claim, signer.signing_key(), &vkey)
         .map_err(|e| format!("cannot sign: {e}"))?;
     let entry = signed.to_bytes().to_vec();

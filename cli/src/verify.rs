@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use provlog_c2pa::C2paOptions;
 use provlog_core::asset_match::{AssetMatch, AssetMismatch, ObservedAsset, match_asset};
 use provlog_core::policy::Policy;
-use provlog_core::receipt::{Receipt, TLOG_PROOF_HEADER, VerifiedReceipt};
+use provlog_core::policy::PolicyError;
+use provlog_core::receipt::{Receipt, ReceiptError, TLOG_PROOF_HEADER, VerifiedReceipt};
 use provlog_core::scitt::TransparentStatement;
 
 use crate::claim_args::{c2pa_options, hash_file, read_c2pa, sniff_media_type};
@@ -61,10 +62,26 @@ impl AnyReceipt {
     /// which receipts verified.
     fn verify(&self, policy: &Policy) -> Result<(VerifiedReceipt, Option<String>), Fail> {
         match self {
-            AnyReceipt::Provlog(r) => r
-                .verify(policy)
-                .map(|v| (v, None))
-                .map_err(|e| not_verified(e.to_string())),
+            AnyReceipt::Provlog(r) => r.verify(policy).map(|v| (v, None)).map_err(|e| {
+                let origin = match &e {
+                    ReceiptError::Checkpoint(PolicyError::NotSignedByLog) => {
+                        r.checkpoint.split(|b| *b == b'\n').next().map(|o| {
+                            String::from_utf8_lossy(o)
+                                .chars()
+                                .take(80)
+                                .collect::<String>()
+                        })
+                    }
+                    _ => None,
+                };
+                match origin {
+                    // Say which log it is from (with --log-list: not a shard).
+                    Some(o) => not_verified(format!(
+                        "{e} (the receipt is from log {o:?}, which is not among the trusted logs)"
+                    )),
+                    None => not_verified(e.to_string()),
+                }
+            }),
             AnyReceipt::Scitt(t) => verify_transparent(t, policy).map(|(v, algs)| {
                 let what = format!(
                     "SCITT transparent statement, COSE receipts verified: {}",

@@ -34,6 +34,7 @@
 //! - [`witness`]: C2SP tlog-witness add-checkpoint formats and client.
 //! - [`index`]: the verifiable index (prefix tree, index-commit and
 //!   vendor-key entries, lookup proofs, recomputation, index evidence).
+//! - [`log_list`]: log lists (temporal shards: one log per period).
 //! - [`evidence`]: evidence bundles (contradictory checkpoints) and their
 //!   offline verification.
 
@@ -46,6 +47,7 @@ pub mod ed25519_zip215;
 pub mod evidence;
 pub mod hash;
 pub mod index;
+pub mod log_list;
 pub mod mldsa;
 pub mod note;
 pub mod policy;

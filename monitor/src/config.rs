@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use provlog_core::hash::Hash;
+use provlog_core::log_list::{LogList, MAX_LOG_LIST_SIZE};
 use provlog_core::note::{SIG_COSIGNATURE_V1, SIG_ED25519, SIG_ML_DSA_44, VerifierKey};
 use serde::Deserialize;
 
@@ -51,6 +52,8 @@ struct FileConfig {
     seq_gap_grace: Option<u64>,
     #[serde(default)]
     log: Vec<FileLog>,
+    /// A log list (spec/log-list.md): every shard is followed as a log.
+    log_list: Option<std::path::PathBuf>,
     #[serde(default)]
     peer: Vec<FilePeer>,
     #[serde(default)]
@@ -207,6 +210,24 @@ fn invalid<T>(m: String) -> Result<T, ConfigError> {
     Err(ConfigError::Invalid(m))
 }
 
+/// Reads and validates a log list file, reading at most
+/// [`MAX_LOG_LIST_SIZE`] + 1 bytes.
+fn read_log_list(path: &Path) -> Result<LogList, ConfigError> {
+    use std::io::Read as _;
+    let read = |source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(read)?
+        .take(MAX_LOG_LIST_SIZE as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read)?;
+    LogList::parse(&bytes)
+        .map_err(|e| ConfigError::Invalid(format!("log_list {}: {e}", path.display())))
+}
+
 impl Config {
     /// Reads and checks the config file (`None`: an empty config).
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
@@ -222,10 +243,16 @@ impl Config {
                     return invalid(format!("{} is over 1 MiB", p.display()));
                 }
                 let text = std::fs::read_to_string(p).map_err(read)?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                    path: p.display().to_string(),
-                    source,
-                })?
+                let mut file: FileConfig =
+                    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                        path: p.display().to_string(),
+                        source,
+                    })?;
+                // A relative log list is relative to the config file.
+                if let (Some(list), Some(dir)) = (&file.log_list, p.parent()) {
+                    file.log_list = Some(dir.join(list));
+                }
+                file
             }
         };
         Self::from_file(file)
@@ -240,8 +267,25 @@ impl Config {
         Self::from_file(file)
     }
 
-    fn from_file(f: FileConfig) -> Result<Config, ConfigError> {
+    fn from_file(mut f: FileConfig) -> Result<Config, ConfigError> {
         let mut logs: Vec<LogConfig> = Vec::new();
+        if let Some(path) = &f.log_list {
+            // Each shard is one more [[log]] with the default intervals,
+            // in list order, before the [[log]] entries.
+            let mut shards: Vec<FileLog> = read_log_list(path)?
+                .shards()
+                .iter()
+                .map(|shard| FileLog {
+                    url: shard.url.clone(),
+                    vkey: shard.key.to_vkey(),
+                    origin: Some(shard.origin.clone()),
+                    poll_interval_ms: None,
+                    freshness_secs: None,
+                })
+                .collect();
+            shards.append(&mut f.log);
+            f.log = shards;
+        }
         for l in f.log {
             let key = VerifierKey::parse(&l.vkey)
                 .map_err(|e| ConfigError::Invalid(format!("log vkey {}: {e}", l.vkey)))?;
@@ -426,6 +470,68 @@ mod tests {
         assert!(Config::parse("bogus = 1\n").is_err());
         assert!(Config::parse("witness_ml_dsa_44 = \"yes\"\n").is_err());
         assert!(Config::parse("[[watch]]\nname = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn a_log_list_adds_one_followed_log_per_shard() {
+        let a = NoteSigner::generate("shard-a.example")
+            .unwrap()
+            .verifier_key();
+        let b = NoteSigner::generate("shard-b.example")
+            .unwrap()
+            .verifier_key();
+        let extra = NoteSigner::generate("other.example")
+            .unwrap()
+            .verifier_key();
+        let dir = tempfile::tempdir().unwrap();
+        let list = serde_json::json!({"version": "provlog-log-list/v1", "shards": [
+            {"origin": "shard-a.example", "vkey": a.to_vkey(), "url": "http://127.0.0.1:1/",
+             "period": {"start": "2026-01-01T00:00:00Z", "end": "2026-07-01T00:00:00Z"}},
+            {"origin": "shard-b.example", "vkey": b.to_vkey(), "url": "http://127.0.0.1:2",
+             "period": {"start": "2026-07-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}},
+        ]});
+        std::fs::write(dir.path().join("list.json"), list.to_string()).unwrap();
+        let config = dir.path().join("config.toml");
+        // Relative to the config file; explicit [[log]] entries stay.
+        std::fs::write(
+            &config,
+            format!("log_list = \"list.json\"\n[[log]]\nurl = \"http://127.0.0.1:3\"\nvkey = \"{extra}\"\n"),
+        )
+        .unwrap();
+        let c = Config::load(Some(&config)).unwrap();
+        let logs: Vec<(&str, &str)> = c
+            .logs
+            .iter()
+            .map(|l| (l.origin(), l.url.as_str()))
+            .collect();
+        assert_eq!(
+            logs,
+            vec![
+                ("shard-a.example", "http://127.0.0.1:1"),
+                ("shard-b.example", "http://127.0.0.1:2"),
+                ("other.example", "http://127.0.0.1:3"),
+            ]
+        );
+        assert_eq!(c.logs[1].key, b);
+        // A shard also given as a [[log]] is listed twice.
+        std::fs::write(
+            &config,
+            format!(
+                "log_list = \"list.json\"\n[[log]]\nurl = \"http://127.0.0.1:3\"\nvkey = \"{a}\"\n"
+            ),
+        )
+        .unwrap();
+        let e = Config::load(Some(&config)).unwrap_err().to_string();
+        assert!(e.contains("listed twice"), "{e}");
+        // An invalid list (here: unsorted) and a missing one are errors.
+        let mut bad = list.clone();
+        bad["shards"].as_array_mut().unwrap().reverse();
+        std::fs::write(dir.path().join("list.json"), bad.to_string()).unwrap();
+        std::fs::write(&config, "log_list = \"list.json\"\n").unwrap();
+        let e = Config::load(Some(&config)).unwrap_err().to_string();
+        assert!(e.contains("sorted"), "{e}");
+        std::fs::write(&config, "log_list = \"missing.json\"\n").unwrap();
+        assert!(Config::load(Some(&config)).is_err());
     }
 
     #[test]
