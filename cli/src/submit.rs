@@ -49,14 +49,12 @@ pub const PENDING_EXT: &str = "pending";
 /// Options of `provlog submit`.
 #[derive(Args, Debug)]
 pub struct SubmitArgs {
-    /// Base URL of the log (e.g. http://127.0.0.1:7300). With --log-list,
-    /// the chosen shard's URL is used instead.
-    #[arg(
-        long,
-        env = "PROVLOG_LOG",
-        required_unless_present = "log_list",
-        conflicts_with = "log_list"
-    )]
+    /// Base URL of the log (e.g. http://127.0.0.1:7300; or the config
+    /// file's `log`). Required unless --log-list is given: then the chosen
+    /// shard's URL is used.
+    // Checked when the command runs, not by clap: clap's
+    // required_unless_present would ignore the config file's default.
+    #[arg(long, env = "PROVLOG_LOG", conflicts_with = "log_list")]
     pub log: Option<String>,
     /// Vendor private key file.
     #[arg(long)]
@@ -454,7 +452,10 @@ pub async fn submit(args: SubmitArgs, json: bool) -> Result<(), Fail> {
     args.claim.check().map_err(usage)?;
     let (policy, shard, submit_url, read_url) = match args.trust.log_list()? {
         None => {
-            let log = args.log.clone().ok_or_else(|| usage("give --log URL"))?;
+            let log = args
+                .log
+                .clone()
+                .ok_or_else(|| usage("give --log URL (or --log-list FILE)"))?;
             (args.trust.policy()?, None, log.clone(), log)
         }
         Some(list) => {
