@@ -12,7 +12,7 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(claim_cbor signed_claim note checkpoint tile_path tile_data receipt policy proof witness_request evidence index_lookup index_entry index_evidence cose_receipt transparent_statement pq_checkpoint)
+    targets=(claim_cbor signed_claim note checkpoint tile_path tile_data receipt policy proof witness_request evidence index_lookup index_entry index_evidence cose_receipt transparent_statement pq_checkpoint log_list)
 fi
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 export RUSTC_BOOTSTRAP=1
