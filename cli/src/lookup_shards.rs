@@ -12,12 +12,11 @@ use provlog_client::http::LogClient;
 use provlog_core::index::IndexKey;
 use provlog_core::index::proof::{LookupOutcome, VerifiedLookup};
 use provlog_core::log_list::{LogList, Shard};
-use provlog_core::signed_claim::SignedClaim;
 use tokio::sync::Semaphore;
 
 use crate::fail::{Fail, Kind, usage};
 use crate::net::LookupArgs;
-use crate::out::{outln, utc};
+use crate::out::outln;
 
 /// Shards asked at once.
 pub const SHARD_CONCURRENCY: usize = 4;
@@ -180,22 +179,7 @@ fn report(key: &IndexKey, answers: &[ShardAnswer], json: bool) -> Result<(), Fai
             match &a.result {
                 Ok(v) => {
                     outln!("{name}: {}", v.summary());
-                    for (i, e) in &v.entries {
-                        match SignedClaim::from_bytes(e) {
-                            Ok(s) => {
-                                let c = s.claim();
-                                outln!(
-                                    "  #{i}: {} / {} {} | created {} | signed by {}",
-                                    c.generator.vendor,
-                                    c.generator.tool,
-                                    c.generator.version,
-                                    utc(c.created),
-                                    s.kid()
-                                );
-                            }
-                            Err(_) => outln!("  #{i}: (not a claim: a log entry of another kind)"),
-                        }
-                    }
+                    crate::lookup_verify::print_entries(v);
                 }
                 Err(e) => {
                     let word = if e.kind == Kind::NotVerified {

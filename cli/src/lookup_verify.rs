@@ -251,6 +251,12 @@ fn print(v: &VerifiedLookup, args: &LookupArgs) -> Result<(), Fail> {
         return Ok(());
     }
     outln!("{}", v.summary());
+    print_entries(v);
+    Ok(())
+}
+
+/// One line per claim a verified lookup carries (indented under its verdict).
+pub fn print_entries(v: &VerifiedLookup) {
     for (i, e) in &v.entries {
         match SignedClaim::from_bytes(e) {
             Ok(s) => {
@@ -267,5 +273,4 @@ fn print(v: &VerifiedLookup, args: &LookupArgs) -> Result<(), Fail> {
             Err(_) => outln!("  #{i}: (not a claim: a log entry of another kind)"),
         }
     }
-    Ok(())
 }
