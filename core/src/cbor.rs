@@ -382,6 +382,17 @@ pub fn write_head(out: &mut Vec<u8>, major: u8, arg: u64) {
     }
 }
 
+/// The length of a CBOR head with argument `arg` in shortest form.
+pub fn head_len(arg: u64) -> usize {
+    match arg {
+        0..24 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    }
+}
+
 /// Writes a definite-length byte string.
 pub fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
     write_head(out, 2, b.len() as u64);
@@ -461,11 +472,35 @@ impl Item<'_> {
         }
     }
 
-    /// The deterministic encoding of this item.
+    /// The deterministic encoding of this item, in one allocation of
+    /// exactly [`Item::encoded_len`] bytes.
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.encoded_len());
         self.encode(&mut out);
         out
+    }
+
+    /// The length of this item's encoding, without encoding it.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Item::Uint(n) => head_len(*n),
+            Item::Int(n) => head_len(if *n >= 0 { *n as u64 } else { (-1 - *n) as u64 }),
+            Item::Raw(b) => b.len(),
+            Item::Bytes(b) => head_len(b.len() as u64) + b.len(),
+            Item::Text(t) => head_len(t.len() as u64) + t.len(),
+            Item::Array(items) => {
+                head_len(items.len() as u64) + items.iter().map(Item::encoded_len).sum::<usize>()
+            }
+            Item::Map(entries) => {
+                head_len(entries.len() as u64)
+                    + entries
+                        .iter()
+                        .map(|(k, v)| k.encoded_len() + v.encoded_len())
+                        .sum::<usize>()
+            }
+            Item::Tag(t, inner) => head_len(*t) + inner.encoded_len(),
+            Item::Bool(_) | Item::Null => 1,
+        }
     }
 }
 
@@ -492,6 +527,64 @@ fn key_order(a: &Item<'_>, b: &Item<'_>) -> Ordering {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn encoded_len_is_the_encodings_length() {
+        // Every head boundary, for every kind of item that has a head, and
+        // nesting of each container kind.
+        let args = [
+            0u64,
+            23,
+            24,
+            255,
+            256,
+            65_535,
+            65_536,
+            u32::MAX as u64,
+            u32::MAX as u64 + 1,
+            u64::MAX,
+        ];
+        let blob = vec![7u8; 70_000];
+        let mut items: Vec<Item<'_>> =
+            vec![Item::Null, Item::Bool(true), Item::Raw(&[0x83, 1, 2, 3])];
+        for &a in &args {
+            items.push(Item::Uint(a));
+            items.push(Item::Int(a as i64));
+            items.push(Item::Int(-1 - (a >> 1) as i64));
+            items.push(Item::Tag(a, Box::new(Item::Uint(a))));
+        }
+        for n in [0, 23, 24, 255, 256, 65_535, 65_536, 70_000] {
+            items.push(Item::Bytes(&blob[..n]));
+        }
+        items.push(Item::Text("text"));
+        for item in &items {
+            assert_eq!(item.encoded_len(), item.to_vec().len(), "{item:?}");
+        }
+        let array = Item::Array(items.clone());
+        let map = Item::Map(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Item::Uint(i as u64), v.clone()))
+                .collect(),
+        );
+        let nested = Item::Array(vec![
+            array.clone(),
+            map.clone(),
+            Item::Tag(18, Box::new(map)),
+        ]);
+        for item in [array, nested] {
+            let enc = item.to_vec();
+            assert_eq!(item.encoded_len(), enc.len());
+            assert_eq!(
+                enc.capacity(),
+                enc.len(),
+                "one allocation of the exact size"
+            );
+        }
+        let long = Item::Array(vec![Item::Null; 300]);
+        assert_eq!(long.encoded_len(), 3 + 300);
+    }
 
     #[test]
     fn map_keys_sort_by_encoding() {

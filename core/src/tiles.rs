@@ -467,33 +467,83 @@ pub fn encode_bundle(entries: &[&[u8]]) -> Result<Vec<u8>, TileError> {
 /// or an entry, and bundles of more than 256 entries. An empty input is an
 /// empty bundle (which [`Tile::parse_bundle`] rejects, as no tile is empty).
 pub fn decode_bundle(data: &[u8]) -> Result<Vec<&[u8]>, TileError> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    while !rest.is_empty() {
-        let offset = data.len() - rest.len();
-        let index = out.len();
+    BundleEntries::new(data).collect()
+}
+
+/// Entry `k` of a bundle, found by walking the length prefixes before it:
+/// no allocation, and nothing after entry `k` is read (so a damaged tail
+/// goes unnoticed; [`decode_bundle`] checks the whole bundle). `Ok(None)`
+/// when the bundle has `k` entries or fewer; an error in or before entry
+/// `k` is returned.
+pub fn bundle_entry(data: &[u8], k: usize) -> Result<Option<&[u8]>, TileError> {
+    for (j, entry) in BundleEntries::new(data).enumerate() {
+        // An error before entry k is the answer: the entry cannot be located.
+        let entry = entry?;
+        if j == k {
+            return Ok(Some(entry));
+        }
+    }
+    Ok(None)
+}
+
+/// The entries of a bundle in order, each checked as [`decode_bundle`]
+/// checks it; the first error ends the iteration.
+#[derive(Clone, Debug)]
+pub struct BundleEntries<'a> {
+    data: &'a [u8],
+    offset: usize,
+    index: usize,
+    failed: bool,
+}
+
+impl<'a> BundleEntries<'a> {
+    /// Iterates over the entries of `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        BundleEntries {
+            data,
+            offset: 0,
+            index: 0,
+            failed: false,
+        }
+    }
+
+    fn fail(&mut self, e: TileError) -> Option<Result<&'a [u8], TileError>> {
+        self.failed = true;
+        Some(Err(e))
+    }
+}
+
+impl<'a> Iterator for BundleEntries<'a> {
+    type Item = Result<&'a [u8], TileError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (offset, index) = (self.offset, self.index);
+        let rest = self.data.get(offset..).unwrap_or_default();
+        if self.failed || rest.is_empty() {
+            return None;
+        }
         if index as u64 >= TILE_WIDTH {
-            return Err(TileError::TooManyEntries(index + 1));
+            return self.fail(TileError::TooManyEntries(index + 1));
         }
         let Some((prefix, body)) = rest.split_first_chunk::<2>() else {
-            return Err(TileError::TruncatedBundle {
+            return self.fail(TileError::TruncatedBundle {
                 offset,
                 index,
                 needed: 2 - rest.len(),
             });
         };
         let len = usize::from(u16::from_be_bytes(*prefix));
-        let Some((entry, tail)) = body.split_at_checked(len) else {
-            return Err(TileError::TruncatedBundle {
+        let Some(entry) = body.get(..len) else {
+            return self.fail(TileError::TruncatedBundle {
                 offset,
                 index,
                 needed: len - body.len(),
             });
         };
-        out.push(entry);
-        rest = tail;
+        self.offset = offset + 2 + len;
+        self.index = index + 1;
+        Some(Ok(entry))
     }
-    Ok(out)
 }
 
 /// Reads raw tile bytes (server: from storage; client: over HTTP; tests: from memory).

@@ -12,8 +12,8 @@ use merkle_common::entry;
 use proptest::prelude::*;
 use provlog_core::hash::leaf_hash;
 use provlog_core::tiles::{
-    MemoryTiles, Tile, TileError, TileLevel, TileNodeReader, TileReader, decode_bundle,
-    encode_bundle, entry_bundle, hash_tile, hash_tiles_for_size, tile_at_size,
+    MemoryTiles, Tile, TileError, TileLevel, TileNodeReader, TileReader, bundle_entry,
+    decode_bundle, encode_bundle, entry_bundle, hash_tile, hash_tiles_for_size, tile_at_size,
 };
 use provlog_core::tree::{
     MemoryTree, NodeId, NodeReader, TreeError, consistency_proof, inclusion_proof, tree_root,
@@ -39,6 +39,42 @@ proptest! {
     fn parse_never_panics_and_accepts_only_canonical(s in "[tile/entrisx0-9.p]{0,40}") {
         if let Ok(t) = Tile::parse_path(&s) {
             prop_assert_eq!(t.path(), s);
+        }
+    }
+
+    #[test]
+    fn one_entry_agrees_with_the_whole_decode(data in proptest::collection::vec(any::<u8>(), 0..2_000), seed in any::<u64>()) {
+        // Any bytes, well-formed or not (often well-formed: short prefixes
+        // of random data), and every k: entry k is what decode_bundle gives,
+        // or the first error at or before k is the same error.
+        let mut entries: Vec<Vec<u8>> = Vec::new();
+        let mut x = seed;
+        for _ in 0..(seed % 40) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            entries.push(vec![(x >> 56) as u8; (x >> 40) as usize % 70]);
+        }
+        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        let good = encode_bundle(&refs).unwrap();
+        for input in [&data[..], &good[..], &good[..good.len().saturating_sub(1)]] {
+            let all = provlog_core::tiles::BundleEntries::new(input).collect::<Vec<_>>();
+            for k in 0..all.len() + 2 {
+                let one = bundle_entry(input, k);
+                match all.get(k) {
+                    Some(Ok(e)) => prop_assert_eq!(one.unwrap(), Some(*e)),
+                    Some(Err(e)) => prop_assert_eq!(one.unwrap_err(), e.clone()),
+                    None => {
+                        // Past the end: no entry, or the error that ended it.
+                        match all.last() {
+                            Some(Err(e)) => prop_assert_eq!(one.unwrap_err(), e.clone()),
+                            _ => prop_assert_eq!(one.unwrap(), None),
+                        }
+                    }
+                }
+            }
+            match decode_bundle(input) {
+                Ok(v) => prop_assert_eq!(v.len(), all.len()),
+                Err(e) => prop_assert_eq!(all.last().cloned().unwrap().unwrap_err(), e),
+            }
         }
     }
 

@@ -48,7 +48,7 @@ fn main() -> Result<(), String> {
                 .tile(level, index)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("{} is not stored", tile.path()))?;
-            let bytes = tile_prefix(&tile, &raw)?;
+            let bytes = tile_prefix(&tile, raw)?;
             let path = out.join(tile.path());
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;

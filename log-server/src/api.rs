@@ -452,7 +452,7 @@ async fn get_tile(
                 .ok_or_else(|| {
                     Problem::internal(format!("{} should exist but is not stored", tile.path()))
                 })?;
-            tile_prefix(&tile, &raw).map_err(Problem::internal)
+            tile_prefix(&tile, raw).map_err(Problem::internal)
         }
     };
     let mut encoding = None;

@@ -115,7 +115,7 @@ pub fn check_storage(
             }
         };
         let want = usize::from(tile.width);
-        let raw = match tile_prefix(&tile, &raw) {
+        let raw = match tile_prefix(&tile, raw) {
             Ok(r) => r,
             Err(e) => {
                 report.problem(format!(

@@ -92,7 +92,7 @@ impl LocalIndex {
             let raw = log.tile(TileLevel::Entries, bundle)?.ok_or_else(|| {
                 StorageError::Corrupt(format!("entry bundle {} is not stored", tile.path()))
             })?;
-            let raw = tile_prefix(&tile, &raw).map_err(StorageError::Corrupt)?;
+            let raw = tile_prefix(&tile, raw).map_err(StorageError::Corrupt)?;
             let entries = decode_bundle(&raw).map_err(|e| {
                 StorageError::Corrupt(format!("entry bundle {} is corrupt: {e}", tile.path()))
             })?;

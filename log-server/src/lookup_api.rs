@@ -27,15 +27,15 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use provlog_core::index::key::{IndexKey, MAX_KEY_MATERIAL};
-use provlog_core::index::proof::ProvenEntry;
-use provlog_core::tiles::{TILE_WIDTH, TileLevel, decode_bundle, tile_at_size};
+use provlog_core::index::proof::{LookupProof, ProvenEntry};
+use provlog_core::tiles::{TILE_WIDTH, TileLevel, bundle_entry, tile_at_size};
 use provlog_core::tree::inclusion_proof;
 use serde::Deserialize;
 
 use crate::api::AppState;
 use crate::problem::Problem;
 use crate::storage::tile_prefix;
-use crate::vindex::VIndexError;
+use crate::vindex::{LookupAnswer, Published, VIndexError};
 
 /// Media type of a lookup-proof bundle.
 pub const LOOKUP_MEDIA_TYPE: &str = "application/vnd.provlog.lookup+cbor";
@@ -167,80 +167,58 @@ pub async fn get_lookup(
             "this log does not keep a verifiable index (start it with --verifiable-index)",
         ));
     };
-    let st = state.clone();
-    let bundle = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Problem> {
-        let state = st;
-        let built = vindex.lookup(&key, from, |a| -> Result<Vec<u8>, Problem> {
-            let s = a.published.tree_size;
-            // The checkpoint ending with this commit: the published one (with
-            // cosignatures) if it is that tree, else the committed one.
-            let published = state.publication.current();
-            let note = if published.checkpoint.size == s {
-                if cosigned && !published.quorum_met() {
-                    return Err(not_cosigned());
-                }
-                published.note.clone()
-            } else {
-                if cosigned {
-                    return Err(not_cosigned());
-                }
-                let c = state.publication.committed();
-                if c.checkpoint.size != s {
-                    return Err(Problem::unavailable(1, "the index is between batches"));
-                }
-                c.note.clone()
-            };
-            let reader = state.nodes.reader(&*state.log, s);
-            let mut proof = a.proof;
-            proof.commit_proof = inclusion_proof(&reader, a.published.commit_index, s)
-                .map_err(|e| Problem::internal(e.to_string()))?;
-            proof.checkpoint = note;
-            if with_entries {
-                // Consecutive indexes share a bundle: read each once, from
-                // the tile cache when it is full (no copy), and copy out
-                // only the entries the proof names.
-                let mut bundle: Option<(u64, Bytes)> = None;
-                let indexes = proof.indexes().to_vec();
-                for i in indexes {
-                    let b = i / TILE_WIDTH;
-                    if bundle.as_ref().is_none_or(|(n, _)| *n != b) {
-                        bundle = Some((b, bundle_bytes(&state, b, s)?));
-                    }
-                    let entry = bundle
-                        .as_ref()
-                        .map(|(_, raw)| decode_bundle(raw))
-                        .transpose()
-                        .map_err(|e| {
-                            Problem::internal(format!("entry bundle {b} is corrupt: {e}"))
-                        })?
-                        .and_then(|es| es.get((i % TILE_WIDTH) as usize).map(|e| e.to_vec()))
-                        .ok_or_else(|| Problem::internal(format!("entry {i} missing")))?;
-                    let p = inclusion_proof(&reader, i, s)
-                        .map_err(|e| Problem::internal(e.to_string()))?;
-                    proof.entries.push(ProvenEntry {
-                        index: i,
-                        entry,
-                        proof: p,
-                    });
-                }
+    // The index proof, from the index under its read lock: on the reactor
+    // when the lock is free (an in-memory walk of O(depth) nodes), else on
+    // the blocking pool, as the sequencer holds the lock while a batch
+    // becomes durable.
+    let answer = {
+        let st = state.clone();
+        match vindex.try_lookup(&key, from, |a| choose_checkpoint(&st, a, cosigned)) {
+            Some(r) => r,
+            None => {
+                let vindex = vindex.clone();
+                tokio::task::spawn_blocking(move || {
+                    vindex.lookup(&key, from, |a| choose_checkpoint(&st, a, cosigned))
+                })
+                .await
+                .map_err(|e| Problem::internal(format!("lookup task failed: {e}")))?
             }
-            Ok(proof.to_cbor())
-        });
-        match built {
-            Ok(r) => r,
-            Err(VIndexError::NotReady) => Err(Problem::unavailable(
+        }
+    };
+    let (proof, at) = match answer {
+        Ok(r) => r?,
+        Err(VIndexError::NotReady) => {
+            return Err(Problem::unavailable(
                 2,
                 "the verifiable index is being rebuilt",
-            )),
-            Err(VIndexError::NoCommit) => Err(Problem::unavailable(
+            ));
+        }
+        Err(VIndexError::NoCommit) => {
+            return Err(Problem::unavailable(
                 2,
                 "the log has no index-commit yet (it is written with the next batch)",
-            )),
-            Err(e) => Err(Problem::internal(e.to_string())),
+            ));
         }
-    })
-    .await
-    .map_err(|e| Problem::internal(format!("lookup task failed: {e}")))??;
+        Err(e) => return Err(Problem::internal(e.to_string())),
+    };
+    // The rest reads immutable tree state (the tree of the commit's
+    // checkpoint) through the shared caches. A short answer is finished
+    // here, as an inclusion proof is; a long list (up to
+    // MAX_LOOKUP_INDEXES entries, each a bundle read and an inclusion
+    // proof) goes to the blocking pool.
+    let listed = if with_entries {
+        proof.indexes().len()
+    } else {
+        0
+    };
+    let bundle = if listed <= INLINE_ENTRIES {
+        finish_bundle(&state, proof, &at, with_entries)?
+    } else {
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || finish_bundle(&st, proof, &at, with_entries))
+            .await
+            .map_err(|e| Problem::internal(format!("lookup task failed: {e}")))??
+    };
     state.metrics.lookups.inc();
     Ok((
         [
@@ -251,6 +229,87 @@ pub async fn get_lookup(
         bundle,
     )
         .into_response())
+}
+
+/// Answers with at most this many entries are finished on the reactor: the
+/// issue's typical key (<= 4 entries) costs about what as many inclusion
+/// proofs do, which are also served there.
+const INLINE_ENTRIES: usize = 4;
+
+/// Attaches to a lookup answer the note of the checkpoint that ends with its
+/// commit: the published one (with cosignatures) if it is that tree, else
+/// the committed one. Called under the index's read lock, so the sequencer
+/// cannot publish in between. Returns the proof with its checkpoint, and the
+/// commit.
+fn choose_checkpoint(
+    state: &AppState,
+    a: LookupAnswer,
+    cosigned: bool,
+) -> Result<(LookupProof, Published), Problem> {
+    let s = a.published.tree_size;
+    let published = state.publication.current();
+    let note = if published.checkpoint.size == s {
+        if cosigned && !published.quorum_met() {
+            return Err(not_cosigned());
+        }
+        published.note.clone()
+    } else {
+        if cosigned {
+            return Err(not_cosigned());
+        }
+        let c = state.publication.committed();
+        if c.checkpoint.size != s {
+            return Err(Problem::unavailable(1, "the index is between batches"));
+        }
+        c.note.clone()
+    };
+    let mut proof = a.proof;
+    proof.checkpoint = note;
+    Ok((proof, a.published))
+}
+
+/// Adds the commit's inclusion proof and (if asked) each listed entry with
+/// its inclusion proof, all in the tree of the proof's checkpoint, and
+/// encodes the bundle.
+fn finish_bundle(
+    state: &AppState,
+    mut proof: LookupProof,
+    at: &Published,
+    with_entries: bool,
+) -> Result<Vec<u8>, Problem> {
+    // The checkpoint's tree ends with the commit (spec/lookup.md §6.1).
+    let s = at.tree_size;
+    let reader = state.nodes.reader(&*state.log, s);
+    proof.commit_proof = inclusion_proof(&reader, at.commit_index, s)
+        .map_err(|e| Problem::internal(e.to_string()))?;
+    if with_entries {
+        // Consecutive indexes share a bundle: read each once, from the tile
+        // cache when it is full (no copy), and copy out only the entries the
+        // proof names.
+        let mut bundle: Option<(u64, Bytes)> = None;
+        let indexes = proof.indexes().to_vec();
+        for i in indexes {
+            let b = i / TILE_WIDTH;
+            if bundle.as_ref().is_none_or(|(n, _)| *n != b) {
+                bundle = Some((b, bundle_bytes(state, b, s)?));
+            }
+            let entry = bundle
+                .as_ref()
+                .map(|(_, raw)| bundle_entry(raw, (i % TILE_WIDTH) as usize))
+                .transpose()
+                .map_err(|e| Problem::internal(format!("entry bundle {b} is corrupt: {e}")))?
+                .flatten()
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| Problem::internal(format!("entry {i} missing")))?;
+            let p = inclusion_proof(&reader, i, s).map_err(|e| Problem::internal(e.to_string()))?;
+            proof.entries.push(ProvenEntry {
+                index: i,
+                entry,
+                proof: p,
+            });
+        }
+    }
+    Ok(proof.to_cbor())
 }
 
 /// The raw bytes of entry bundle `b` as of tree size `s`: a full bundle
@@ -266,7 +325,7 @@ fn bundle_bytes(state: &AppState, b: u64, s: u64) -> Result<Bytes, Problem> {
             .tile(TileLevel::Entries, b)
             .map_err(|e| Problem::internal(e.to_string()))?
             .ok_or_else(|| Problem::internal(format!("entry bundle {b} is not stored")))?;
-        tile_prefix(&tile, &raw).map_err(Problem::internal)
+        tile_prefix(&tile, raw).map_err(Problem::internal)
     };
     if tile.is_full() {
         state.tiles.full(TileLevel::Entries, b, read)

@@ -213,26 +213,28 @@ impl TileReader for StorageTiles<'_> {
                 message: e.to_string(),
             })?
             .ok_or_else(|| TileError::NotFound(tile.path()))?;
-        tile_prefix(tile, &raw).map_err(|message| TileError::Read {
+        tile_prefix(tile, raw).map_err(|message| TileError::Read {
             path: tile.path(),
             message,
         })
     }
 }
 
-/// Cuts a stored tile down to the width `tile` asks for.
-pub fn tile_prefix(tile: &Tile, raw: &[u8]) -> Result<Vec<u8>, String> {
+/// Cuts a stored tile down to the width `tile` asks for, in place (no copy).
+pub fn tile_prefix(tile: &Tile, mut raw: Vec<u8>) -> Result<Vec<u8>, String> {
     let width = usize::from(tile.width);
     match tile.level {
         TileLevel::Hash(_) => {
             let want = width * provlog_core::hash::HASH_SIZE;
-            raw.get(..want).map(<[u8]>::to_vec).ok_or_else(|| {
-                format!(
+            if raw.len() < want {
+                return Err(format!(
                     "tile {} is stored with width {}, narrower than asked",
                     tile.path(),
                     raw.len() / provlog_core::hash::HASH_SIZE
-                )
-            })
+                ));
+            }
+            raw.truncate(want);
+            Ok(raw)
         }
         TileLevel::Entries => {
             // Walk `width` length-prefixed entries.
@@ -247,7 +249,8 @@ pub fn tile_prefix(tile: &Tile, raw: &[u8]) -> Result<Vec<u8>, String> {
                     return Err(format!("bundle {} is truncated", tile.path()));
                 }
             }
-            Ok(raw[..pos].to_vec())
+            raw.truncate(pos);
+            Ok(raw)
         }
     }
 }
@@ -267,7 +270,7 @@ pub fn read_bundle(
     let raw = log
         .tile(TileLevel::Entries, bundle)?
         .ok_or_else(|| StorageError::Corrupt(format!("entry bundle {bundle} is not stored")))?;
-    let raw = tile_prefix(&tile, &raw).map_err(StorageError::Corrupt)?;
+    let raw = tile_prefix(&tile, raw).map_err(StorageError::Corrupt)?;
     let entries = provlog_core::tiles::decode_bundle(&raw)
         .map_err(|e| StorageError::Corrupt(format!("entry bundle {bundle} is corrupt: {e}")))?;
     Ok(entries.into_iter().map(|e| e.to_vec()).collect())

@@ -301,7 +301,33 @@ impl VIndex {
         from: u64,
         with: impl FnOnce(LookupAnswer) -> T,
     ) -> Result<T, VIndexError> {
-        let g = self.read();
+        Self::lookup_in(&self.read(), key, from, with)
+    }
+
+    /// [`VIndex::lookup`] if the index can be read without waiting, `None`
+    /// while a batch holds it (the sequencer holds it from the batch's index
+    /// update until the batch is durable). Never blocks, so it may run on
+    /// the async reactor.
+    pub fn try_lookup<T>(
+        &self,
+        key: &IndexKey,
+        from: u64,
+        with: impl FnOnce(LookupAnswer) -> T,
+    ) -> Option<Result<T, VIndexError>> {
+        let g = match self.state.try_read() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(Self::lookup_in(&g, key, from, with))
+    }
+
+    fn lookup_in<T>(
+        g: &State,
+        key: &IndexKey,
+        from: u64,
+        with: impl FnOnce(LookupAnswer) -> T,
+    ) -> Result<T, VIndexError> {
         if !g.valid {
             return Err(VIndexError::NotReady);
         }

@@ -316,9 +316,7 @@ impl LookupProof {
 
     /// Deterministic CBOR encoding (spec/lookup.md §6.1).
     pub fn to_cbor(&self) -> Vec<u8> {
-        let hashes = |hs: &[Hash]| -> Vec<u8> {
-            Item::Array(hs.iter().map(|h| Item::Bytes(h)).collect()).to_vec()
-        };
+        let hashes = |hs: &[Hash]| -> Vec<u8> { crate::cbor::encode_bytes_array(hs) };
         let commit_proof = hashes(&self.commit_proof);
         let found_peaks = match &self.result {
             LookupResult::Found(f) => hashes(&f.peaks),
