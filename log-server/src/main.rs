@@ -470,6 +470,11 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
         .collect();
     let publication = Publication::new(committed, &targets, cfg.witness_quorum, witness_wait);
     seq.set_publication(publication.clone());
+    // Admission derives each claim's binding records from its parse (or a
+    // frontend sends them); the sequencer hands them to the binding index,
+    // which then neither reads those entries back nor parses them again.
+    let binding_hints = Arc::new(provlog_server::binding_index::BindingHints::new());
+    seq.set_binding_hints(binding_hints.clone());
     let mut slots = Vec::new();
     for g in &groups {
         let client = WitnessClient::new(&g.url, cfg.witness_timeout).map_err(|e| e.to_string())?;
@@ -537,7 +542,12 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     // by a follower thread (the near-match index is rebuilt in memory first,
     // off the start-up path).
     let index: provlog_server::sbr::IndexSlot = Arc::new(std::sync::OnceLock::new());
-    spawn_index_follower(index.clone(), state.clone(), cfg.data.clone());
+    spawn_index_follower(
+        index.clone(),
+        state.clone(),
+        cfg.data.clone(),
+        binding_hints,
+    );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -671,6 +681,7 @@ fn spawn_index_follower(
     slot: provlog_server::sbr::IndexSlot,
     state: Arc<AppState>,
     data: std::path::PathBuf,
+    hints: Arc<provlog_server::binding_index::BindingHints>,
 ) {
     let spawned = std::thread::Builder::new()
         .name("binding-index".into())
@@ -701,7 +712,7 @@ fn spawn_index_follower(
                     }
                 }
             };
-            let index = slot.get_or_init(|| opened);
+            let index = slot.get_or_init(|| opened.with_hints(hints));
             match index.load_near() {
                 Ok(n) => tracing::info!(
                     hashes = n,

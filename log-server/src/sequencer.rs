@@ -29,6 +29,7 @@ use provlog_core::tiles::TileNodeReader;
 use provlog_core::tree::{NodeId, NodeReader, TreeError, inclusion_proof};
 use tokio::sync::oneshot;
 
+use crate::binding_index::{BindingHints, EntryBindings};
 use crate::metrics::Metrics;
 use crate::publisher::{Committed, Publication};
 use crate::storage::{IndexStorage, LogStorage, StagedBatch, StorageError, StorageTiles, TreeHead};
@@ -51,6 +52,11 @@ pub struct Claim {
     /// one thread does not parse the claim again); `None`: derived from
     /// `entry` at commit.
     pub index_keys: Option<Vec<KeyHash>>,
+    /// The entry's binding-index records, when admission already derived
+    /// them from its parse; handed to the binding index once the entry is
+    /// durable ([`BindingHints`]). `None`: the binding index parses the
+    /// entry.
+    pub bindings: Option<EntryBindings>,
 }
 
 /// One claim of a batch committed: its receipt (against the committed,
@@ -173,6 +179,8 @@ pub struct Sequencer {
     metrics: Arc<Metrics>,
     /// The verifiable index (spec/lookup.md §9.1), `None`: no index-commits.
     vindex: Option<Arc<VIndex>>,
+    /// Where committed claims' binding records go, `None`: nowhere.
+    binding_hints: Option<Arc<BindingHints>>,
 }
 
 impl Sequencer {
@@ -198,6 +206,7 @@ impl Sequencer {
             publication: None,
             metrics,
             vindex: None,
+            binding_hints: None,
         };
         if seq.log.checkpoint()?.is_none() {
             seq.create(now_ms)?;
@@ -295,6 +304,12 @@ impl Sequencer {
         })?;
         self.vindex = Some(vindex);
         Ok(())
+    }
+
+    /// Hands the binding records of every claim that carries them to
+    /// `hints` once its batch is durable, from now on.
+    pub fn set_binding_hints(&mut self, hints: Arc<BindingHints>) {
+        self.binding_hints = Some(hints);
     }
 
     /// Reports every commit to `publication` from now on.
@@ -491,6 +506,13 @@ impl Sequencer {
                 }
             };
         }
+        // One binding-index hint per new index (the index-commit entry has
+        // none), pushed once the batch is durable.
+        let mut hint_run: Vec<Option<EntryBindings>> = if self.binding_hints.is_some() {
+            (old_size..size).map(|_| None).collect()
+        } else {
+            Vec::new()
+        };
         // Receipts, built from the nodes this batch computed and the tiles
         // of the old tree (every node of the new tree is one or the other).
         let results: Vec<Result<Sequenced, SequencerError>> = {
@@ -498,11 +520,19 @@ impl Sequencer {
                 return all(SequencerError::Storage("no durable state".into()));
             };
             let reader = CachedNodes::new(d.builder.nodes(), &old_tiles);
+            let hints = &mut hint_run;
             claims
                 .into_iter()
                 .zip(slots)
                 .map(|(c, slot)| {
                     let (i, duplicate) = slot?;
+                    if !duplicate
+                        && let Some(h) = i
+                            .checked_sub(old_size)
+                            .and_then(|j| hints.get_mut(j as usize))
+                    {
+                        *h = c.bindings;
+                    }
                     let proof =
                         inclusion_proof(&reader, i, size).map_err(|e| SequencerError::Proof {
                             index: i,
@@ -550,6 +580,11 @@ impl Sequencer {
                 d.note = note.clone();
                 d.checkpoint = cp.clone();
                 d.log_time_ms = log_time_ms;
+            }
+            // Durable: the binding index may take these records from now
+            // on (before the publication, which the index follows).
+            if let Some(h) = &self.binding_hints {
+                h.push(old_size, hint_run);
             }
             self.metrics.entries.inc_by(appended);
             self.metrics.batches.inc();
