@@ -428,6 +428,7 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
         now_ms(),
     )
     .map_err(|e| e.to_string())?;
+    spawn_dedup_filter(&mut seq, index.clone());
     let vindex = if args.verifiable_index {
         let v = Arc::new(provlog_server::vindex::VIndex::new(
             args.unsafe_test_index_omit
@@ -670,6 +671,41 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Attaches a dedup filter to the sequencer, then fills it from the dedup
+/// index on its own thread (until it is full, every claim is looked up as
+/// before; `provlog_server::dedup_filter` has the rule that keeps it from
+/// ever hiding a logged claim).
+fn spawn_dedup_filter(seq: &mut Sequencer, index: Arc<dyn IndexStorage>) {
+    let size = seq.committed().map(|c| c.checkpoint.size).unwrap_or(0);
+    let Some(filter) = provlog_server::dedup_filter::DedupFilter::for_leaves(size) else {
+        tracing::info!(
+            size,
+            "the log is too large for an in-memory dedup filter; every claim is looked up"
+        );
+        return;
+    };
+    let filter = Arc::new(filter);
+    seq.set_dedup_filter(filter.clone());
+    let spawned = std::thread::Builder::new()
+        .name("dedup-filter".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            match filter.fill(&*index) {
+                Ok(Some(n)) => tracing::info!(
+                    leaves = n,
+                    bytes = filter.bytes(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "dedup filter ready"
+                ),
+                Ok(None) => tracing::info!("this backend lists no leaves; every claim is looked up"),
+                Err(e) => tracing::warn!(error = %e, "cannot fill the dedup filter; every claim is looked up"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the dedup-filter thread; every claim is looked up");
+    }
 }
 
 /// Opens the binding index and loads the near-match index, off the

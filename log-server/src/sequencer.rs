@@ -30,6 +30,7 @@ use provlog_core::tree::{NodeId, NodeReader, TreeError, inclusion_proof};
 use tokio::sync::oneshot;
 
 use crate::binding_index::{BindingHints, EntryBindings};
+use crate::dedup_filter::DedupFilter;
 use crate::metrics::Metrics;
 use crate::publisher::{Committed, Publication};
 use crate::storage::{IndexStorage, LogStorage, StagedBatch, StorageError, StorageTiles, TreeHead};
@@ -181,6 +182,9 @@ pub struct Sequencer {
     vindex: Option<Arc<VIndex>>,
     /// Where committed claims' binding records go, `None`: nowhere.
     binding_hints: Option<Arc<BindingHints>>,
+    /// Spares the dedup look-up of a certainly new claim, `None`: every
+    /// claim is looked up.
+    dedup_filter: Option<Arc<DedupFilter>>,
 }
 
 impl Sequencer {
@@ -207,6 +211,7 @@ impl Sequencer {
             metrics,
             vindex: None,
             binding_hints: None,
+            dedup_filter: None,
         };
         if seq.log.checkpoint()?.is_none() {
             seq.create(now_ms)?;
@@ -310,6 +315,13 @@ impl Sequencer {
     /// `hints` once its batch is durable, from now on.
     pub fn set_binding_hints(&mut self, hints: Arc<BindingHints>) {
         self.binding_hints = Some(hints);
+    }
+
+    /// Consults `filter` before each dedup look-up from now on, and adds
+    /// every leaf to it before staging it (the rule in
+    /// [`crate::dedup_filter`]: fill the filter only after this call).
+    pub fn set_dedup_filter(&mut self, filter: Arc<DedupFilter>) {
+        self.dedup_filter = Some(filter);
     }
 
     /// Reports every commit to `publication` from now on.
@@ -419,7 +431,18 @@ impl Sequencer {
                     slots.push(Ok((i, true)));
                     continue;
                 }
-                match logged_at(&*index, &old_tiles, &c.leaf, old_size) {
+                // Certainly not in the dedup index: certainly not logged
+                // (what a look-up finding nothing says), without reading.
+                let look_up = self
+                    .dedup_filter
+                    .as_ref()
+                    .is_none_or(|f| f.may_hold(&c.leaf));
+                let at = if look_up {
+                    logged_at(&*index, &old_tiles, &c.leaf, old_size)
+                } else {
+                    Ok(None)
+                };
+                match at {
                     Ok(Some(i)) => {
                         slots.push(Ok((i, true)));
                         continue;
@@ -439,6 +462,10 @@ impl Sequencer {
                         // log's own entries (vendor-key, spec/lookup.md §4)
                         // are in the verifiable index instead.
                         if !c.entry.starts_with(&PROVLOG_TAG_PREFIX) {
+                            // In the filter before it can be in the index.
+                            if let Some(f) = &self.dedup_filter {
+                                f.add(&c.leaf);
+                            }
                             dedup.push((c.leaf, i));
                             assets.push((c.asset, i));
                         }
