@@ -876,8 +876,9 @@ fn forwarded_binding_records_index_the_claims() {
     );
     let fe = LogProcess::start_frontend(&fe_dir, &seq.url, &[]);
     let vendor = Vendor::new("vendor.example");
-    // (claim bytes, hard binding, watermark value, image)
-    let made: Vec<(Vec<u8>, HardBinding, Vec<u8>, Vec<u8>)> = (0..4u32)
+    /// Claim bytes, hard binding, watermark value, image.
+    type Made = (Vec<u8>, HardBinding, Vec<u8>, Vec<u8>);
+    let made: Vec<Made> = (0..4u32)
         .map(|i| {
             let image = png(i + 1);
             let phash = provlog_media::perceptual_hash_of(&image).expect("phash");
