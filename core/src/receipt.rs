@@ -15,7 +15,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use crate::cbor::{Cbor, Item, decode as read_cbor};
+use crate::cbor::{Cbor, decode as read_cbor, write_bytes, write_head, write_text};
 use crate::checkpoint::Checkpoint;
 use crate::claim::Claim;
 use crate::hash::{Hash, leaf_hash};
@@ -108,17 +108,31 @@ impl VerifiedReceipt {
 impl Receipt {
     /// Encodes the receipt as deterministic CBOR.
     pub fn to_cbor(&self) -> Vec<u8> {
-        let proof = self.proof.iter().map(|h| Item::Bytes(h)).collect();
-        let map = Item::Map(vec![
-            (Item::Text("v"), Item::Uint(RECEIPT_VERSION)),
-            (Item::Text("entry"), Item::Bytes(&self.entry)),
-            (Item::Text("index"), Item::Uint(self.index)),
-            (Item::Text("proof"), Item::Array(proof)),
-            (Item::Text("checkpoint"), Item::Bytes(&self.checkpoint)),
-        ]);
         let mut out = Vec::with_capacity(self.entry.len() + self.checkpoint.len() + 64 * 33);
-        map.encode(&mut out);
+        self.encode_into(&mut out);
         out
+    }
+
+    /// Appends [`Receipt::to_cbor`]'s bytes to `out`, written field by
+    /// field (a sequencer encodes hundreds per batch answer; no item tree,
+    /// no intermediate buffer).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        // A map of five; keys in deterministic order (shorter first, then
+        // bytewise): v, entry, index, proof, checkpoint.
+        write_head(out, 5, 5);
+        write_text(out, "v");
+        write_head(out, 0, RECEIPT_VERSION);
+        write_text(out, "entry");
+        write_bytes(out, &self.entry);
+        write_text(out, "index");
+        write_head(out, 0, self.index);
+        write_text(out, "proof");
+        write_head(out, 4, self.proof.len() as u64);
+        for h in &self.proof {
+            write_bytes(out, h);
+        }
+        write_text(out, "checkpoint");
+        write_bytes(out, &self.checkpoint);
     }
 
     /// Decodes a CBOR receipt. Checks structure and limits only; use
@@ -358,4 +372,92 @@ fn parse_decimal(s: &str) -> Option<u64> {
         return None;
     }
     s.parse().ok()
+}
+
+/// A CBOR array of byte strings, each one receipt's [`Receipt::to_cbor`]
+/// bytes: the body of a batch answer (spec/http-api.md), the same bytes as
+/// `encode_bytes_array` over each receipt's `to_cbor`, with each receipt
+/// written once, straight into the array.
+pub fn encode_receipt_array(receipts: &[Receipt]) -> Vec<u8> {
+    let total: usize = receipts
+        .iter()
+        .map(|r| r.entry.len() + r.checkpoint.len() + 33 * r.proof.len() + 64)
+        .sum();
+    let mut out = Vec::with_capacity(total + 9);
+    write_head(&mut out, 4, receipts.len() as u64);
+    for r in receipts {
+        // A receipt is almost always 256 ..= 65,535 bytes: its byte-string
+        // head is then 3 bytes, written after the receipt is (its length is
+        // known only then). Otherwise its bytes move to a shorter or longer
+        // head.
+        let at = out.len();
+        out.extend_from_slice(&[0x59, 0, 0]);
+        r.encode_into(&mut out);
+        let len = out.len() - at - 3;
+        match u16::try_from(len) {
+            Ok(n) if n >= 256 => out[at + 1..at + 3].copy_from_slice(&n.to_be_bytes()),
+            _ => {
+                let bytes = out.split_off(at + 3);
+                out.truncate(at);
+                write_bytes(&mut out, &bytes);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod encode_tests {
+    use super::*;
+    use crate::cbor::{Item, encode_bytes_array};
+
+    /// The receipt as a generic CBOR map (the encoding before
+    /// [`Receipt::encode_into`]).
+    fn by_items(r: &Receipt) -> Vec<u8> {
+        let proof = r.proof.iter().map(|h| Item::Bytes(h)).collect();
+        Item::Map(vec![
+            (Item::Text("v"), Item::Uint(RECEIPT_VERSION)),
+            (Item::Text("entry"), Item::Bytes(&r.entry)),
+            (Item::Text("index"), Item::Uint(r.index)),
+            (Item::Text("proof"), Item::Array(proof)),
+            (Item::Text("checkpoint"), Item::Bytes(&r.checkpoint)),
+        ])
+        .to_vec()
+    }
+
+    #[test]
+    fn direct_encodings_are_the_item_encodings() {
+        // Sizes on both sides of every head width, the array's included.
+        let receipts: Vec<Receipt> = [
+            (0usize, 0usize, 0u64),
+            (10, 20, 3),
+            (300, 200, 1 << 20),
+            (70_000, 10, u64::MAX),
+            (2, 1, 24),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(n, &(entry, cp, index))| Receipt {
+            entry: vec![n as u8; entry],
+            index,
+            proof: (0..n * 5).map(|i| [i as u8; 32]).collect(),
+            checkpoint: vec![b'c'; cp],
+        })
+        .collect();
+        for r in &receipts {
+            assert_eq!(r.to_cbor(), by_items(r));
+        }
+        for n in 0..=receipts.len() {
+            let each: Vec<Vec<u8>> = receipts[..n].iter().map(Receipt::to_cbor).collect();
+            assert_eq!(
+                encode_receipt_array(&receipts[..n]),
+                encode_bytes_array(&each),
+                "{n}"
+            );
+        }
+        let many: Vec<Receipt> = (0..30).map(|_| receipts[2].clone()).collect();
+        let each: Vec<Vec<u8>> = many.iter().map(Receipt::to_cbor).collect();
+        assert_eq!(encode_receipt_array(&many), encode_bytes_array(&each));
+    }
 }

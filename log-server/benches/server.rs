@@ -75,6 +75,7 @@ fn one_batch(r: &mut Running) -> Duration {
                 asset: sha256(&e),
                 entry: e,
                 index_keys: None,
+                bindings: None,
             }
         })
         .collect();
@@ -176,6 +177,7 @@ fn checkpoint_signing(c: &mut Criterion) {
                     asset: sha256(&e),
                     entry: e,
                     index_keys: None,
+                    bindings: None,
                 }],
                 now,
             );

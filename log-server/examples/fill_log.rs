@@ -48,6 +48,7 @@ fn main() {
                     asset: sha256(&e),
                     entry: e,
                     index_keys: None,
+                    bindings: None,
                 }
             })
             .collect();

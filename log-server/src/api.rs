@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use provlog_core::cbor::{ArrayError, decode_bytes_array, encode_bytes_array};
+use provlog_core::cbor::{ArrayError, decode_bytes_array};
 use provlog_core::hash::{Hash, leaf_hash};
 use provlog_core::note::VerifierKey;
-use provlog_core::receipt::Receipt;
+use provlog_core::receipt::encode_receipt_array;
 use provlog_core::signed_claim::{MAX_ENTRY_SIZE, SignedClaim, SignedClaimError};
 use provlog_core::tiles::{Tile, TileLevel, TileNodeReader, tile_at_size};
 use provlog_core::tree::{consistency_proof, inclusion_proof};
@@ -222,6 +222,9 @@ pub(crate) struct Checked {
     /// Its verifiable-index keys, derived here (off the reactor, in
     /// parallel) when the log keeps the index.
     pub(crate) index_keys: Option<Vec<provlog_core::index::KeyHash>>,
+    /// Its binding-index records, derived here too, so the binding index
+    /// does not parse the entry again.
+    pub(crate) bindings: crate::binding_index::EntryBindings,
 }
 
 /// Structure, schema, canonical encoding and accepted-key checks (no signature).
@@ -257,10 +260,12 @@ pub(crate) fn check_claim_with(
         )));
     }
     let index_keys = index.then(|| crate::vindex::keys_of_claim(&claim));
+    let bindings = crate::binding_index::EntryBindings::of_claim(claim.claim());
     Ok(Checked {
         entry: bytes.to_vec(),
         claim,
         index_keys,
+        bindings,
     })
 }
 
@@ -294,6 +299,7 @@ pub(crate) async fn submit(state: &AppState, claims: Vec<Checked>) -> Result<App
                 asset: c.claim.claim().asset.sha256,
                 entry: c.entry,
                 index_keys: c.index_keys,
+                bindings: Some(c.bindings),
             },
         })
         .collect();
@@ -379,9 +385,8 @@ async fn post_batch(
         })
         .await?;
         let appended = submit(&state, claims).await?;
-        let encoded: Vec<Vec<u8>> = appended.receipts.iter().map(Receipt::to_cbor).collect();
         Ok(receipt_response(
-            encode_bytes_array(&encoded),
+            encode_receipt_array(&appended.receipts),
             appended.witnesses,
         ))
     };

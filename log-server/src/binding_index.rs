@@ -23,13 +23,14 @@
 //! (measured in BENCHMARKS.md: 1.1 s and 3.9 s at 10 million hashes). A crash can leave the index behind the log, never ahead:
 //! the indexed size is written in the same batch as the keys.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch};
 use provlog_core::asset_match::hard_binding_key;
-use provlog_core::claim::{HardBinding, SoftBindingKind};
+use provlog_core::claim::{Claim, HardBinding, SoftBindingKind};
 use provlog_core::hash::{Hash, sha256};
 use provlog_media::{PHASH_ALG, phash_from_value};
 
@@ -79,6 +80,168 @@ pub struct BindingIndex {
     /// Serialises catch-up (and the near-index load) so every entry is
     /// indexed once.
     writer: Mutex<()>,
+    /// Records of freshly appended entries, from admission (see
+    /// [`BindingHints`]); `None`: every entry is parsed.
+    hints: Option<Arc<BindingHints>>,
+}
+
+/// What the binding index records for one claim: its C2PA hard-binding key
+/// ([`hard_binding_key`]), each soft binding's [`soft_key`] in the claim's
+/// order, and each perceptual hash of [`PHASH_ALG`] in the claim's order.
+/// Derived from a parse ([`EntryBindings::of_claim`]), once: at admission,
+/// by a frontend (spec/frontend.md §4), or by the index itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryBindings {
+    /// The hard-binding key, if the claim has a C2PA binding.
+    pub hard: Option<Hash>,
+    /// The soft-binding keys (at most
+    /// [`provlog_core::claim::MAX_SOFT_BINDINGS`]).
+    pub soft: Vec<Hash>,
+    /// The perceptual hashes (at most one per soft binding).
+    pub phash: Vec<u64>,
+}
+
+impl EntryBindings {
+    /// The records of `claim`, exactly as the index derives them from the
+    /// entry.
+    pub fn of_claim(claim: &Claim) -> EntryBindings {
+        EntryBindings {
+            hard: claim
+                .c2pa
+                .as_ref()
+                .map(|c| hard_binding_key(&c.hard_binding)),
+            soft: claim
+                .soft_bindings
+                .iter()
+                .map(|s| soft_key(&s.alg, &s.value))
+                .collect(),
+            phash: claim
+                .soft_bindings
+                .iter()
+                .filter(|s| s.kind == SoftBindingKind::Perceptual && s.alg == PHASH_ALG)
+                .filter_map(|s| phash_from_value(&s.value))
+                .collect(),
+        }
+    }
+
+    /// Heap and inline bytes, for [`BindingHints`]' budget.
+    fn weight(&self) -> usize {
+        // Never below an empty slot's weight (`take` subtracts the difference).
+        NONE_WEIGHT + 32 * self.soft.len() + 8 * self.phash.len()
+    }
+}
+
+/// Most bytes of [`EntryBindings`] a [`BindingHints`] holds: at about 100
+/// bytes per plain claim, some 300,000 entries, several seconds of ingest
+/// at full rate, while the index follows within 200 ms.
+pub const MAX_HINT_BYTES: usize = 32 << 20;
+
+/// The binding records of entries the sequencer has just committed, in
+/// memory, for the binding index to take instead of reading the entry
+/// bundles back and parsing every claim a second time (the claims were
+/// parsed at admission, here or by a frontend).
+///
+/// Contract: a hint is pushed for index `i` only once the entry at `i` is
+/// durable, and it is the record of exactly that entry; an index without a
+/// hint is read from the log and parsed as before. So a hint can only save
+/// work, never change what is indexed (for claims from frontends it is the
+/// frontend's word, as their verifiable-index keys are: spec/frontend.md
+/// §1). Bounded by [`MAX_HINT_BYTES`]: when the index falls behind, the
+/// oldest hints are dropped and those entries parsed.
+#[derive(Default)]
+pub struct BindingHints {
+    queue: Mutex<HintQueue>,
+}
+
+#[derive(Default)]
+struct HintQueue {
+    /// Runs of consecutive indexes: (first index, one hint per index), in
+    /// increasing order.
+    runs: VecDeque<(u64, Vec<Option<EntryBindings>>)>,
+    bytes: usize,
+}
+
+/// What an empty slot of a run weighs.
+const NONE_WEIGHT: usize = std::mem::size_of::<Option<EntryBindings>>();
+
+fn run_weight(run: &[Option<EntryBindings>]) -> usize {
+    run.iter()
+        .map(|h| h.as_ref().map_or(NONE_WEIGHT, EntryBindings::weight))
+        .sum()
+}
+
+impl BindingHints {
+    /// An empty queue.
+    pub fn new() -> BindingHints {
+        BindingHints::default()
+    }
+
+    /// Records hints for the entries `start..start + hints.len()` (`None`:
+    /// that entry has none; it is parsed). Runs are pushed in increasing
+    /// index order (the sequencer's commit order); a run that does not
+    /// start past the last one is dropped. Drops the oldest runs while over
+    /// [`MAX_HINT_BYTES`].
+    pub fn push(&self, start: u64, hints: Vec<Option<EntryBindings>>) {
+        if hints.iter().all(Option::is_none) {
+            return;
+        }
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((s, run)) = q.runs.back()
+            && start < s + run.len() as u64
+        {
+            return;
+        }
+        q.bytes += run_weight(&hints);
+        q.runs.push_back((start, hints));
+        while q.bytes > MAX_HINT_BYTES {
+            let Some((_, old)) = q.runs.pop_front() else {
+                break;
+            };
+            q.bytes = q.bytes.saturating_sub(run_weight(&old));
+        }
+    }
+
+    /// Takes the hints of the entries `from..to` (one per index, `None`
+    /// where there is none) and forgets every hint below `to`.
+    pub fn take(&self, from: u64, to: u64) -> Vec<Option<EntryBindings>> {
+        let mut out: Vec<Option<EntryBindings>> = (from..to).map(|_| None).collect();
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let HintQueue { runs, bytes } = &mut *q;
+        while let Some((start, run)) = runs.front_mut() {
+            let start = *start;
+            if start >= to {
+                break;
+            }
+            let end = start + run.len() as u64;
+            for i in start.max(from)..end.min(to) {
+                if let (Some(slot), Some(h)) = (
+                    out.get_mut((i - from) as usize),
+                    run.get_mut((i - start) as usize),
+                ) && let Some(taken) = h.take()
+                {
+                    // The slot stays, as a `None`.
+                    *bytes = bytes.saturating_sub(taken.weight() - NONE_WEIGHT);
+                    *slot = Some(taken);
+                }
+            }
+            if end > to {
+                break;
+            }
+            let w = run_weight(run);
+            runs.pop_front();
+            *bytes = bytes.saturating_sub(w);
+        }
+        out
+    }
+
+    /// How many runs are held (for tests).
+    pub fn runs(&self) -> usize {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .runs
+            .len()
+    }
 }
 
 /// The soft-binding key: SHA-256(alg || 0x00 || value).
@@ -123,7 +286,39 @@ impl BindingIndex {
             near_ready: AtomicBool::new(false),
             indexed: AtomicU64::new(indexed),
             writer: Mutex::new(()),
+            hints: None,
         })
+    }
+
+    /// Takes the records of fresh entries from `hints` from now on, instead
+    /// of reading those entries back and parsing them.
+    pub fn with_hints(mut self, hints: Arc<BindingHints>) -> Self {
+        self.hints = Some(hints);
+        self
+    }
+
+    /// Adds entry `i`'s records to `batch` (and its perceptual hashes to
+    /// `near_new`).
+    fn record(
+        &self,
+        batch: &mut OwnedWriteBatch,
+        near_new: &mut Vec<(u64, u64)>,
+        i: u64,
+        b: &EntryBindings,
+    ) {
+        if let Some(hard) = &b.hard {
+            batch.insert(&self.hard, key_with_index(hard, i), []);
+        }
+        for soft in &b.soft {
+            batch.insert(&self.soft, key_with_index(soft, i), []);
+        }
+        for (n, h) in b.phash.iter().enumerate() {
+            let mut k = [0u8; 9];
+            k[..8].copy_from_slice(&i.to_be_bytes());
+            k[8] = u8::try_from(n).unwrap_or(u8::MAX);
+            batch.insert(&self.phash, k, h.to_be_bytes());
+            near_new.push((*h, i));
+        }
     }
 
     /// How many log entries are indexed.
@@ -171,13 +366,27 @@ impl BindingIndex {
             let to = size.min((from / BATCH_ENTRIES + 1) * BATCH_ENTRIES);
             let mut batch = self.db.batch();
             let mut near_new = Vec::new();
+            let mut hints = match &self.hints {
+                Some(h) => h.take(from, to),
+                None => Vec::new(),
+            };
             let mut i = from;
             while i < to {
                 let bundle = i / 256;
-                let entries =
-                    read_bundle(log, bundle, to).map_err(|e| IndexError::Log(e.to_string()))?;
                 let end = to.min((bundle + 1) * 256);
+                let hinted = |j: u64| matches!(hints.get((j - from) as usize), Some(Some(_)));
+                // A bundle whose entries all have hints is not read at all.
+                let entries = if (i..end).all(hinted) {
+                    Vec::new()
+                } else {
+                    read_bundle(log, bundle, to).map_err(|e| IndexError::Log(e.to_string()))?
+                };
                 while i < end {
+                    if let Some(Some(b)) = hints.get_mut((i - from) as usize).map(Option::take) {
+                        self.record(&mut batch, &mut near_new, i, &b);
+                        i += 1;
+                        continue;
+                    }
                     let entry = entries
                         .get((i % 256) as usize)
                         .ok_or_else(|| IndexError::Log(format!("entry {i} missing")))?;
@@ -187,33 +396,8 @@ impl BindingIndex {
                     // entry was a fifth of the server's CPU at full ingest
                     // (BENCHMARKS.md).
                     if let Ok(signed) = crate::verify::parse(entry) {
-                        let claim = signed.claim();
-                        if let Some(c) = &claim.c2pa {
-                            batch.insert(
-                                &self.hard,
-                                key_with_index(&hard_binding_key(&c.hard_binding), i),
-                                [],
-                            );
-                        }
-                        let mut n_phash = 0u8;
-                        for s in &claim.soft_bindings {
-                            batch.insert(
-                                &self.soft,
-                                key_with_index(&soft_key(&s.alg, &s.value), i),
-                                [],
-                            );
-                            if s.kind == SoftBindingKind::Perceptual
-                                && s.alg == PHASH_ALG
-                                && let Some(h) = phash_from_value(&s.value)
-                            {
-                                let mut k = [0u8; 9];
-                                k[..8].copy_from_slice(&i.to_be_bytes());
-                                k[8] = n_phash;
-                                n_phash = n_phash.saturating_add(1);
-                                batch.insert(&self.phash, k, h.to_be_bytes());
-                                near_new.push((h, i));
-                            }
-                        }
+                        let b = EntryBindings::of_claim(signed.claim());
+                        self.record(&mut batch, &mut near_new, i, &b);
                     }
                     i += 1;
                 }

@@ -34,10 +34,10 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, Signer as _, VerifyingKey};
-use provlog_core::cbor::encode_bytes_array;
+use provlog_core::claim::MAX_SOFT_BINDINGS;
 use provlog_core::hash::{Hash, leaf_hash, sha256};
 use provlog_core::note::{NoteSigner, VerifierKey};
-use provlog_core::receipt::Receipt;
+use provlog_core::receipt::encode_receipt_array;
 use provlog_core::signed_claim::MAX_ENTRY_SIZE;
 
 use crate::api::{
@@ -45,6 +45,7 @@ use crate::api::{
     check_content_type, decode_batch, read_body_bounded, receipt_response, verify_signatures,
 };
 use crate::appender::Submission;
+use crate::binding_index::EntryBindings;
 use crate::keys::{AcceptedKeys, KeyError, load_private_key};
 use crate::metrics::{Metrics, ReasonLabel};
 use crate::problem::Problem;
@@ -72,8 +73,11 @@ pub const SIGNATURE_HEADER: &str = "provlog-frontend-signature";
 pub const MAX_SKEW_MS: u64 = 30_000;
 /// Most nonces remembered (those within the skew window); beyond, 503.
 pub const MAX_NONCES: usize = 4 << 20;
-/// Body format version.
-pub const FORWARD_VERSION: u8 = 1;
+/// Body format version a frontend sends: 2 (with binding-index records).
+pub const FORWARD_VERSION: u8 = 2;
+/// The first body version (no binding-index records), still decoded: a
+/// sequencer takes forwards from frontends not yet upgraded.
+pub const FORWARD_VERSION_1: u8 = 1;
 /// Kind: answer as `POST /v1/claims` (exactly one claim).
 pub const KIND_SINGLE: u8 = 0;
 /// Kind: answer as `POST /v1/claims/batch`.
@@ -82,11 +86,19 @@ pub const KIND_BATCH: u8 = 1;
 /// wait for a witness round).
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The most bytes an item adds to its entry and kid: the lengths and the
+/// asset hash (42), 20 index keys (640), and the binding-index records at
+/// their bounds (1 + 32, 1 + 16 x 32, 1 + 16 x 8: 675).
+pub const MAX_ITEM_OVERHEAD: usize = 42 + 20 * 32 + 675;
+
 /// The largest forward body a sequencer reads, for a log whose largest
-/// public batch body is `max_batch_body`: the claims plus, per claim, the
-/// asset hash, the kid and the index keys (spec/frontend.md §9).
-pub fn forward_limit(max_batch_body: usize) -> usize {
-    max_batch_body.saturating_mul(2).saturating_add(1 << 20)
+/// public batch body is `max_batch_body` and whose batches have at most
+/// `max_batch_claims` claims: each claim and its kid (shorter than it)
+/// twice over, plus [`MAX_ITEM_OVERHEAD`] per claim (spec/frontend.md §9).
+pub fn forward_limit(max_batch_body: usize, max_batch_claims: usize) -> usize {
+    max_batch_body
+        .saturating_mul(2)
+        .saturating_add(max_batch_claims.saturating_mul(MAX_ITEM_OVERHEAD))
 }
 
 /// The bytes a frontend signs (spec/frontend.md §5): five lines, each
@@ -112,6 +124,9 @@ pub struct ForwardItem {
     pub kid: String,
     /// The verifiable-index keys.
     pub index_keys: Vec<Hash>,
+    /// The binding-index records (version 2); `None` from a version-1
+    /// body, whose entries the sequencer's binding index parses itself.
+    pub bindings: Option<EntryBindings>,
 }
 
 /// A forwarded request (spec/frontend.md §4).
@@ -159,7 +174,19 @@ impl ForwardBody {
         let size: usize = self
             .items
             .iter()
-            .map(|i| 4 + i.entry.len() + 32 + 2 + i.kid.len() + 4 + 32 * i.index_keys.len())
+            .map(|i| {
+                let b = i.bindings.as_ref();
+                4 + i.entry.len()
+                    + 32
+                    + 2
+                    + i.kid.len()
+                    + 4
+                    + 32 * i.index_keys.len()
+                    + 3
+                    + b.map_or(0, |b| {
+                        32 * usize::from(b.hard.is_some()) + 32 * b.soft.len() + 8 * b.phash.len()
+                    })
+            })
             .sum();
         let mut out = Vec::with_capacity(6 + size);
         out.push(FORWARD_VERSION);
@@ -175,6 +202,29 @@ impl ForwardBody {
             for k in &i.index_keys {
                 out.extend_from_slice(k);
             }
+            // Version 2: an item without records is sent as one without
+            // bindings. A valid claim's counts are within the decoder's
+            // bounds (its schema check), so the cuts below never drop a
+            // record of one; they keep the encoding within the format.
+            let empty = EntryBindings::default();
+            let b = i.bindings.as_ref().unwrap_or(&empty);
+            match &b.hard {
+                Some(h) => {
+                    out.push(1);
+                    out.extend_from_slice(h);
+                }
+                None => out.push(0),
+            }
+            let soft = &b.soft[..b.soft.len().min(MAX_SOFT_BINDINGS)];
+            out.push(soft.len() as u8);
+            for k in soft {
+                out.extend_from_slice(k);
+            }
+            let phash = &b.phash[..b.phash.len().min(soft.len())];
+            out.push(phash.len() as u8);
+            for h in phash {
+                out.extend_from_slice(&h.to_be_bytes());
+            }
         }
         out
     }
@@ -184,7 +234,7 @@ impl ForwardBody {
     pub fn decode(body: &[u8], max_claims: usize) -> Result<ForwardBody, ForwardError> {
         let mut r = Reader(body);
         let version = r.u8("the header")?;
-        if version != FORWARD_VERSION {
+        if version != FORWARD_VERSION && version != FORWARD_VERSION_1 {
             return Err(ForwardError::Version(version));
         }
         let kind = r.u8("the header")?;
@@ -233,11 +283,17 @@ impl ForwardBody {
             for _ in 0..nkeys {
                 index_keys.push(r.hash("an index key")?);
             }
+            let bindings = if version == FORWARD_VERSION_1 {
+                None
+            } else {
+                Some(r.bindings()?)
+            };
             items.push(ForwardItem {
                 entry,
                 asset,
                 kid,
                 index_keys,
+                bindings,
             });
         }
         if !r.0.is_empty() {
@@ -247,8 +303,9 @@ impl ForwardBody {
     }
 }
 
-/// The smallest encoded item: entry length, a one-byte entry, the asset
-/// hash, the kid length, an empty kid and the index-key count.
+/// The smallest encoded item (version 1): entry length, a one-byte entry,
+/// the asset hash, the kid length, an empty kid and the index-key count.
+/// A version-2 item adds at least three bytes.
 const MIN_ITEM: usize = 4 + 1 + 32 + 2 + 4;
 
 struct Reader<'a>(&'a [u8]);
@@ -277,6 +334,56 @@ impl<'a> Reader<'a> {
         let mut h = [0u8; 32];
         h.copy_from_slice(self.take(32, what)?);
         Ok(h)
+    }
+    /// A version-2 item's binding-index records: each count checked
+    /// against its bound and the bytes left before anything is allocated.
+    fn bindings(&mut self) -> Result<EntryBindings, ForwardError> {
+        let hard = match self.u8("a hard-binding flag")? {
+            0 => None,
+            1 => Some(self.hash("a hard-binding key")?),
+            n => {
+                return Err(ForwardError::Count {
+                    what: "hard-binding flag",
+                    count: u64::from(n),
+                    max: 1,
+                });
+            }
+        };
+        let nsoft = usize::from(self.u8("a soft-binding count")?);
+        if nsoft > MAX_SOFT_BINDINGS {
+            return Err(ForwardError::Count {
+                what: "soft-binding count",
+                count: nsoft as u64,
+                max: MAX_SOFT_BINDINGS as u64,
+            });
+        }
+        let soft_bytes = self.take(32 * nsoft, "the soft-binding keys")?;
+        let soft = soft_bytes
+            .chunks_exact(32)
+            .map(|c| {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(c);
+                h
+            })
+            .collect();
+        let nphash = usize::from(self.u8("a perceptual-hash count")?);
+        if nphash > nsoft {
+            return Err(ForwardError::Count {
+                what: "perceptual-hash count",
+                count: nphash as u64,
+                max: nsoft as u64,
+            });
+        }
+        let phash_bytes = self.take(8 * nphash, "the perceptual hashes")?;
+        let phash = phash_bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                u64::from_be_bytes(b)
+            })
+            .collect();
+        Ok(EntryBindings { hard, soft, phash })
     }
 }
 
@@ -473,7 +580,7 @@ fn unauthorized(slug: &str, detail: impl Into<String>) -> Problem {
 
 /// The sequencer's [`FORWARD_PATH`], trusting `trust`.
 pub fn sequencer_router(state: Arc<AppState>, trust: Arc<FrontendTrust>) -> Router {
-    let limit = forward_limit(state.max_batch_body);
+    let limit = forward_limit(state.max_batch_body, state.max_batch_claims);
     Router::new()
         .route(
             FORWARD_PATH,
@@ -493,7 +600,7 @@ async fn post_forward(
 ) -> Result<Response, Problem> {
     let metrics = state.metrics.clone();
     let run = async {
-        let limit = forward_limit(state.max_batch_body);
+        let limit = forward_limit(state.max_batch_body, state.max_batch_claims);
         let body = body.map_err(|r| crate::api::body_problem(r, limit))?;
         let st = state.clone();
         let (kind, submissions) = crate::verify::off_reactor(move || {
@@ -541,6 +648,7 @@ async fn post_forward(
                         asset: i.asset,
                         entry: i.entry,
                         index_keys: index.then_some(i.index_keys),
+                        bindings: i.bindings,
                     },
                 })
                 .collect();
@@ -562,9 +670,8 @@ async fn post_forward(
                 .ok_or_else(|| Problem::internal("no receipt"))?;
             Ok(receipt_response(receipt.to_cbor(), appended.witnesses))
         } else {
-            let encoded: Vec<Vec<u8>> = appended.receipts.iter().map(Receipt::to_cbor).collect();
             Ok(receipt_response(
-                encode_bytes_array(&encoded),
+                encode_receipt_array(&appended.receipts),
                 appended.witnesses,
             ))
         }
@@ -760,6 +867,7 @@ impl Frontend {
                         asset: c.claim.claim().asset.sha256,
                         kid: c.claim.kid().to_string(),
                         index_keys: c.index_keys.unwrap_or_default(),
+                        bindings: Some(c.bindings),
                         entry: c.entry,
                     })
                     .collect(),
@@ -985,12 +1093,18 @@ mod tests {
                     asset: [7; 32],
                     kid: "v+1+abc".into(),
                     index_keys: vec![[1; 32], [2; 32]],
+                    bindings: Some(EntryBindings {
+                        hard: Some([3; 32]),
+                        soft: vec![[4; 32], [5; 32]],
+                        phash: vec![0x0102_0304_0506_0708],
+                    }),
                 },
                 ForwardItem {
                     entry: vec![9],
                     asset: [8; 32],
                     kid: String::new(),
                     index_keys: vec![],
+                    bindings: Some(EntryBindings::default()),
                 },
             ],
         }
@@ -1020,9 +1134,123 @@ mod tests {
             items: vec![b.items[1].clone()],
         }
         .encode();
-        let at = huge.len() - 4;
-        huge[at..].copy_from_slice(&u32::MAX.to_be_bytes());
+        // (the empty records are the last 3 bytes)
+        let at = huge.len() - 3 - 4;
+        huge[at..at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(ForwardBody::decode(&huge, 10).is_err());
+    }
+
+    /// The offset of item 0's binding records in [`body`]'s encoding.
+    fn records_at() -> usize {
+        6 + 4 + 3 + 32 + 2 + 7 + 4 + 2 * 32
+    }
+
+    #[test]
+    fn binding_records_are_bounded_and_strict() {
+        let b = body();
+        let enc = b.encode();
+        let at = records_at();
+        assert_eq!(enc[at], 1, "the hard-binding flag");
+        assert_eq!(&enc[at + 1..at + 33], &[3; 32]);
+        assert_eq!(enc[at + 33], 2, "two soft-binding keys");
+        assert_eq!(enc[at + 33 + 65], 1, "one perceptual hash");
+        assert_eq!(
+            &enc[at + 33 + 66..at + 33 + 74],
+            &0x0102_0304_0506_0708u64.to_be_bytes()
+        );
+        let with = |i: usize, v: u8| {
+            let mut e = enc.clone();
+            e[i] = v;
+            ForwardBody::decode(&e, 10)
+        };
+        // A flag other than 0 or 1.
+        assert!(matches!(
+            with(at, 2),
+            Err(ForwardError::Count {
+                what: "hard-binding flag",
+                ..
+            })
+        ));
+        // More soft bindings than a claim may have: refused before the
+        // bytes are even looked for.
+        assert!(matches!(
+            with(at + 33, 17),
+            Err(ForwardError::Count {
+                what: "soft-binding count",
+                count: 17,
+                max: 16
+            })
+        ));
+        // More perceptual hashes than soft bindings.
+        assert!(matches!(
+            with(at + 33 + 65, 3),
+            Err(ForwardError::Count {
+                what: "perceptual-hash count",
+                count: 3,
+                max: 2
+            })
+        ));
+        // Counts the bytes left cannot hold.
+        assert!(matches!(with(at + 33, 16), Err(ForwardError::Truncated(_))));
+        // Flag 0 reads the hard-binding key as the next fields: the body
+        // no longer parses to the same items (here, the counts run out).
+        assert_ne!(with(at, 0).ok(), Some(b.clone()));
+        // The most records a claim can have round-trip.
+        let full = ForwardBody {
+            kind: KIND_SINGLE,
+            items: vec![ForwardItem {
+                bindings: Some(EntryBindings {
+                    hard: Some([1; 32]),
+                    soft: (0..16u8).map(|i| [i; 32]).collect(),
+                    phash: (0..16).collect(),
+                }),
+                ..b.items[1].clone()
+            }],
+        };
+        let enc_full = full.encode();
+        assert_eq!(
+            enc_full.len(),
+            6 + 4 + 1 + 32 + 2 + 4 + 1 + 32 + 1 + 16 * 32 + 1 + 16 * 8
+        );
+        assert_eq!(ForwardBody::decode(&enc_full, 10).unwrap(), full);
+        for n in 0..enc_full.len() {
+            assert!(
+                ForwardBody::decode(&enc_full[..n], 10).is_err(),
+                "prefix {n}"
+            );
+        }
+        // Within MAX_ITEM_OVERHEAD of the entry and kid, with 20 index keys.
+        let mut twenty = full.clone();
+        twenty.items[0].index_keys = vec![[9; 32]; 20];
+        let item = twenty.encode().len() - 6;
+        assert_eq!(item, 1 + MAX_ITEM_OVERHEAD);
+    }
+
+    #[test]
+    fn a_version_1_body_decodes_without_records() {
+        // Version 1 is version 2 without the three record fields.
+        let b = ForwardBody {
+            kind: KIND_SINGLE,
+            items: vec![ForwardItem {
+                bindings: None,
+                ..body().items[0].clone()
+            }],
+        };
+        let mut v1 = b.encode();
+        v1[0] = FORWARD_VERSION_1;
+        v1.truncate(v1.len() - 3);
+        assert_eq!(ForwardBody::decode(&v1, 10).unwrap(), b);
+        // Sent as version 2, an item without records has empty ones.
+        let v2 = ForwardBody::decode(&b.encode(), 10).unwrap();
+        assert_eq!(v2.items[0].bindings, Some(EntryBindings::default()));
+        for version in [0u8, 3, 255] {
+            let mut e = b.encode();
+            e[0] = version;
+            assert_eq!(
+                ForwardBody::decode(&e, 10),
+                Err(ForwardError::Version(version))
+            );
+        }
     }
 
     #[test]

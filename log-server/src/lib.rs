@@ -52,6 +52,7 @@ pub mod backend;
 pub mod binding_index;
 pub mod bundle_gzip;
 pub mod config;
+pub mod dedup_filter;
 pub mod frontend;
 pub mod keys;
 pub mod local_index;

@@ -150,6 +150,11 @@ impl IndexStorage for LocalIndex {
         Ok(self.assets.contains_key(asset_key(asset, index))?)
     }
 
+    fn for_each_leaf(&self, f: &mut dyn FnMut(&Hash)) -> Result<bool, StorageError> {
+        crate::store::dedup_leaves(&self.dedup, f)?;
+        Ok(true)
+    }
+
     /// One atomic, unsynced fjall batch: the entries and the mark
     /// `head.size` (see the module docs for why no fsync).
     fn stage_indexes(

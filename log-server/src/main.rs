@@ -428,6 +428,7 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
         now_ms(),
     )
     .map_err(|e| e.to_string())?;
+    spawn_dedup_filter(&mut seq, index.clone());
     let vindex = if args.verifiable_index {
         let v = Arc::new(provlog_server::vindex::VIndex::new(
             args.unsafe_test_index_omit
@@ -470,6 +471,11 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
         .collect();
     let publication = Publication::new(committed, &targets, cfg.witness_quorum, witness_wait);
     seq.set_publication(publication.clone());
+    // Admission derives each claim's binding records from its parse (or a
+    // frontend sends them); the sequencer hands them to the binding index,
+    // which then neither reads those entries back nor parses them again.
+    let binding_hints = Arc::new(provlog_server::binding_index::BindingHints::new());
+    seq.set_binding_hints(binding_hints.clone());
     let mut slots = Vec::new();
     for g in &groups {
         let client = WitnessClient::new(&g.url, cfg.witness_timeout).map_err(|e| e.to_string())?;
@@ -537,7 +543,12 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     // by a follower thread (the near-match index is rebuilt in memory first,
     // off the start-up path).
     let index: provlog_server::sbr::IndexSlot = Arc::new(std::sync::OnceLock::new());
-    spawn_index_follower(index.clone(), state.clone(), cfg.data.clone());
+    spawn_index_follower(
+        index.clone(),
+        state.clone(),
+        cfg.data.clone(),
+        binding_hints,
+    );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -662,6 +673,41 @@ fn run(args: &RunArgs, storage: &StorageArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Attaches a dedup filter to the sequencer, then fills it from the dedup
+/// index on its own thread (until it is full, every claim is looked up as
+/// before; `provlog_server::dedup_filter` has the rule that keeps it from
+/// ever hiding a logged claim).
+fn spawn_dedup_filter(seq: &mut Sequencer, index: Arc<dyn IndexStorage>) {
+    let size = seq.committed().map(|c| c.checkpoint.size).unwrap_or(0);
+    let Some(filter) = provlog_server::dedup_filter::DedupFilter::for_leaves(size) else {
+        tracing::info!(
+            size,
+            "the log is too large for an in-memory dedup filter; every claim is looked up"
+        );
+        return;
+    };
+    let filter = Arc::new(filter);
+    seq.set_dedup_filter(filter.clone());
+    let spawned = std::thread::Builder::new()
+        .name("dedup-filter".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            match filter.fill(&*index) {
+                Ok(Some(n)) => tracing::info!(
+                    leaves = n,
+                    bytes = filter.bytes(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "dedup filter ready"
+                ),
+                Ok(None) => tracing::info!("this backend lists no leaves; every claim is looked up"),
+                Err(e) => tracing::warn!(error = %e, "cannot fill the dedup filter; every claim is looked up"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the dedup-filter thread; every claim is looked up");
+    }
+}
+
 /// Opens the binding index and loads the near-match index, off the
 /// start-up path (the log serves meanwhile; the binding endpoints answer
 /// 503 until each part is ready), then keeps the indexes caught up with the
@@ -671,6 +717,7 @@ fn spawn_index_follower(
     slot: provlog_server::sbr::IndexSlot,
     state: Arc<AppState>,
     data: std::path::PathBuf,
+    hints: Arc<provlog_server::binding_index::BindingHints>,
 ) {
     let spawned = std::thread::Builder::new()
         .name("binding-index".into())
@@ -701,7 +748,7 @@ fn spawn_index_follower(
                     }
                 }
             };
-            let index = slot.get_or_init(|| opened);
+            let index = slot.get_or_init(|| opened.with_hints(hints));
             match index.load_near() {
                 Ok(n) => tracing::info!(
                     hashes = n,

@@ -257,6 +257,15 @@ impl IndexStorage for MemoryStorage {
         Ok(s.assets.contains(&(*asset, index)))
     }
 
+    fn for_each_leaf(&self, f: &mut dyn FnMut(&Hash)) -> Result<bool, StorageError> {
+        let s = self.lock();
+        s.up()?;
+        for leaf in s.dedup.keys() {
+            f(leaf);
+        }
+        Ok(true)
+    }
+
     fn stage_indexes(
         &self,
         _head: &TreeHead,

@@ -29,6 +29,8 @@ use provlog_core::tiles::TileNodeReader;
 use provlog_core::tree::{NodeId, NodeReader, TreeError, inclusion_proof};
 use tokio::sync::oneshot;
 
+use crate::binding_index::{BindingHints, EntryBindings};
+use crate::dedup_filter::DedupFilter;
 use crate::metrics::Metrics;
 use crate::publisher::{Committed, Publication};
 use crate::storage::{IndexStorage, LogStorage, StagedBatch, StorageError, StorageTiles, TreeHead};
@@ -51,6 +53,11 @@ pub struct Claim {
     /// one thread does not parse the claim again); `None`: derived from
     /// `entry` at commit.
     pub index_keys: Option<Vec<KeyHash>>,
+    /// The entry's binding-index records, when admission already derived
+    /// them from its parse; handed to the binding index once the entry is
+    /// durable ([`BindingHints`]). `None`: the binding index parses the
+    /// entry.
+    pub bindings: Option<EntryBindings>,
 }
 
 /// One claim of a batch committed: its receipt (against the committed,
@@ -173,6 +180,11 @@ pub struct Sequencer {
     metrics: Arc<Metrics>,
     /// The verifiable index (spec/lookup.md §9.1), `None`: no index-commits.
     vindex: Option<Arc<VIndex>>,
+    /// Where committed claims' binding records go, `None`: nowhere.
+    binding_hints: Option<Arc<BindingHints>>,
+    /// Spares the dedup look-up of a certainly new claim, `None`: every
+    /// claim is looked up.
+    dedup_filter: Option<Arc<DedupFilter>>,
 }
 
 impl Sequencer {
@@ -198,6 +210,8 @@ impl Sequencer {
             publication: None,
             metrics,
             vindex: None,
+            binding_hints: None,
+            dedup_filter: None,
         };
         if seq.log.checkpoint()?.is_none() {
             seq.create(now_ms)?;
@@ -295,6 +309,19 @@ impl Sequencer {
         })?;
         self.vindex = Some(vindex);
         Ok(())
+    }
+
+    /// Hands the binding records of every claim that carries them to
+    /// `hints` once its batch is durable, from now on.
+    pub fn set_binding_hints(&mut self, hints: Arc<BindingHints>) {
+        self.binding_hints = Some(hints);
+    }
+
+    /// Consults `filter` before each dedup look-up from now on, and adds
+    /// every leaf to it before staging it (the rule in
+    /// [`crate::dedup_filter`]: fill the filter only after this call).
+    pub fn set_dedup_filter(&mut self, filter: Arc<DedupFilter>) {
+        self.dedup_filter = Some(filter);
     }
 
     /// Reports every commit to `publication` from now on.
@@ -404,7 +431,18 @@ impl Sequencer {
                     slots.push(Ok((i, true)));
                     continue;
                 }
-                match logged_at(&*index, &old_tiles, &c.leaf, old_size) {
+                // Certainly not in the dedup index: certainly not logged
+                // (what a look-up finding nothing says), without reading.
+                let look_up = self
+                    .dedup_filter
+                    .as_ref()
+                    .is_none_or(|f| f.may_hold(&c.leaf));
+                let at = if look_up {
+                    logged_at(&*index, &old_tiles, &c.leaf, old_size)
+                } else {
+                    Ok(None)
+                };
+                match at {
                     Ok(Some(i)) => {
                         slots.push(Ok((i, true)));
                         continue;
@@ -424,6 +462,10 @@ impl Sequencer {
                         // log's own entries (vendor-key, spec/lookup.md §4)
                         // are in the verifiable index instead.
                         if !c.entry.starts_with(&PROVLOG_TAG_PREFIX) {
+                            // In the filter before it can be in the index.
+                            if let Some(f) = &self.dedup_filter {
+                                f.add(&c.leaf);
+                            }
                             dedup.push((c.leaf, i));
                             assets.push((c.asset, i));
                         }
@@ -491,6 +533,13 @@ impl Sequencer {
                 }
             };
         }
+        // One binding-index hint per new index (the index-commit entry has
+        // none), pushed once the batch is durable.
+        let mut hint_run: Vec<Option<EntryBindings>> = if self.binding_hints.is_some() {
+            (old_size..size).map(|_| None).collect()
+        } else {
+            Vec::new()
+        };
         // Receipts, built from the nodes this batch computed and the tiles
         // of the old tree (every node of the new tree is one or the other).
         let results: Vec<Result<Sequenced, SequencerError>> = {
@@ -498,11 +547,19 @@ impl Sequencer {
                 return all(SequencerError::Storage("no durable state".into()));
             };
             let reader = CachedNodes::new(d.builder.nodes(), &old_tiles);
+            let hints = &mut hint_run;
             claims
                 .into_iter()
                 .zip(slots)
                 .map(|(c, slot)| {
                     let (i, duplicate) = slot?;
+                    if !duplicate
+                        && let Some(h) = i
+                            .checked_sub(old_size)
+                            .and_then(|j| hints.get_mut(j as usize))
+                    {
+                        *h = c.bindings;
+                    }
                     let proof =
                         inclusion_proof(&reader, i, size).map_err(|e| SequencerError::Proof {
                             index: i,
@@ -550,6 +607,11 @@ impl Sequencer {
                 d.note = note.clone();
                 d.checkpoint = cp.clone();
                 d.log_time_ms = log_time_ms;
+            }
+            // Durable: the binding index may take these records from now
+            // on (before the publication, which the index follows).
+            if let Some(h) = &self.binding_hints {
+                h.push(old_size, hint_run);
             }
             self.metrics.entries.inc_by(appended);
             self.metrics.batches.inc();

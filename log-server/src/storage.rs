@@ -180,6 +180,15 @@ pub trait IndexStorage: Send + Sync {
     /// Whether `index` is staged under `asset`.
     fn has_asset_entry(&self, asset: &Hash, index: u64) -> Result<bool, StorageError>;
 
+    /// Calls `f` with every leaf hash the dedup index holds, as of one
+    /// snapshot (fills [`crate::dedup_filter::DedupFilter`]; O(entries)).
+    /// Returns `false` if this backend cannot list them (nothing is
+    /// called; the default).
+    fn for_each_leaf(&self, f: &mut dyn FnMut(&Hash)) -> Result<bool, StorageError> {
+        let _ = f;
+        Ok(false)
+    }
+
     /// Stages the index entries of the batch that grows the tree to `head`:
     /// `dedup` (leaf hash, index) pairs, each replacing any earlier entry for
     /// that leaf, and `assets` (asset hash, index) pairs, added. Durability:

@@ -172,6 +172,19 @@ pub(crate) fn asset_key(asset: &Hash, index: u64) -> [u8; 40] {
 
 /// The index stored for `leaf` in a dedup keyspace (8 bytes, big-endian).
 /// Shared by the embedded store and the S3 backend's local index.
+/// Calls `f` with every key of a dedup keyspace (a snapshot: fjall's
+/// iterator), each a leaf hash. Keys of another length cannot be found by
+/// a leaf look-up and are passed over.
+pub(crate) fn dedup_leaves(dedup: &Keyspace, f: &mut dyn FnMut(&Hash)) -> Result<(), StorageError> {
+    for kv in dedup.iter() {
+        let k = kv.key()?;
+        if let Ok(leaf) = <Hash>::try_from(k.as_ref()) {
+            f(&leaf);
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn dedup_get(dedup: &Keyspace, leaf: &Hash) -> Result<Option<u64>, StorageError> {
     match dedup.get(leaf)? {
         None => Ok(None),
@@ -623,6 +636,11 @@ impl IndexStorage for Store {
 
     fn has_asset_entry(&self, asset: &Hash, index: u64) -> Result<bool, StorageError> {
         Ok(self.assets.contains_key(asset_key(asset, index))?)
+    }
+
+    fn for_each_leaf(&self, f: &mut dyn FnMut(&Hash)) -> Result<bool, StorageError> {
+        dedup_leaves(&self.dedup, f)?;
+        Ok(true)
     }
 
     /// Buffers the entries into the batch staged for `head`.

@@ -123,6 +123,7 @@ pub fn issue(
             // of the asset and dedup indexes.
             asset: [0; 32],
             index_keys: None,
+            bindings: None,
         });
     }
     let results = seq.commit(claims, now_ms);

@@ -87,6 +87,7 @@ fn forward_body(vendor: &Vendor, claims: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
                 asset: sha256(asset),
                 kid: vendor.vkey.clone(),
                 index_keys: vec![],
+                bindings: None,
             })
             .collect(),
     }
@@ -525,6 +526,7 @@ fn batch_body(vendor: &Vendor, range: std::ops::Range<u64>) -> Vec<u8> {
                 asset: sha256(format!("asset number {i}").as_bytes()),
                 kid: vendor.vkey.clone(),
                 index_keys: vec![],
+                bindings: None,
             })
             .collect(),
     }
@@ -831,4 +833,147 @@ fn the_sequencer_refuses_hostile_forwards_and_changes_nothing() {
         assert!(got >= at_least, "{reason}: {got} refusals counted");
     }
     assert!(seq.stop(), "the sequencer stops cleanly");
+}
+
+/// A PNG of 48 x 48 pixels, different for each `seed`.
+fn png(seed: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(48, 48, |x, y| {
+        let v = (x * (seed + 3) + y * (seed ^ 0x55) + x * y * (seed + 1)) % 256;
+        image::Rgb([v as u8, (v * 3 % 256) as u8, ((x + y) * seed % 256) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode png");
+    out.into_inner()
+}
+
+/// Claims with a C2PA hard binding, a watermark and a perceptual hash,
+/// sent through a frontend (whose forward carries their binding-index
+/// records, spec/frontend.md §4) and straight to the sequencer (whose
+/// admission derives them): the sequencer's binding index finds each one,
+/// at its index, by hard binding, by soft binding and by content, as it
+/// did when it parsed every entry itself.
+#[test]
+fn forwarded_binding_records_index_the_claims() {
+    use provlog_core::claim::{
+        C2paBinding, HardBinding, HardBindingKind, HashAlg, SoftBinding, SoftBindingKind,
+    };
+    use provlog_core::signed_claim::SignedClaim;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fe_dir = dir.path().join("fe");
+    let (fe_signer, _) = load_or_create_frontend_key(&fe_dir, "fe").expect("key");
+    let keys = dir.path().join("frontend-keys");
+    write_frontend_keys(&keys, &[&fe_signer.verifier_key().to_vkey()]);
+    let seq = LogProcess::start(
+        &dir.path().join("log"),
+        &[
+            "--frontend-keys",
+            keys.to_str().expect("utf-8 path"),
+            "--batch-interval-ms",
+            "10",
+        ],
+    );
+    let fe = LogProcess::start_frontend(&fe_dir, &seq.url, &[]);
+    let vendor = Vendor::new("vendor.example");
+    /// Claim bytes, hard binding, watermark value, image.
+    type Made = (Vec<u8>, HardBinding, Vec<u8>, Vec<u8>);
+    let made: Vec<Made> = (0..4u32)
+        .map(|i| {
+            let image = png(i + 1);
+            let phash = provlog_media::perceptual_hash_of(&image).expect("phash");
+            let hard = HardBinding {
+                kind: HardBindingKind::Data,
+                alg: HashAlg::Sha256,
+                hash: sha256(format!("hard binding {i}").as_bytes()).to_vec(),
+                exclusions: vec![],
+            };
+            let watermark = format!("watermark {i}").into_bytes();
+            let mut claim = provlog_e2e::sample_claim(&image, u64::from(i));
+            claim.c2pa = Some(C2paBinding {
+                manifest_label: format!("urn:uuid:00000000-0000-4000-8000-00000000000{i}"),
+                claim_alg: HashAlg::Sha256,
+                claim_hash: sha256(format!("c2pa claim {i}").as_bytes()).to_vec(),
+                hard_binding: hard.clone(),
+                validation: None,
+            });
+            claim.soft_bindings = vec![
+                SoftBinding {
+                    kind: SoftBindingKind::Watermark,
+                    alg: "com.example.watermark.v1".into(),
+                    value: watermark.clone(),
+                },
+                SoftBinding {
+                    kind: SoftBindingKind::Perceptual,
+                    alg: provlog_media::PHASH_ALG.into(),
+                    value: provlog_media::phash_value(phash).to_vec(),
+                },
+            ];
+            let bytes = SignedClaim::sign(&claim, vendor.signer.signing_key(), &vendor.vkey)
+                .expect("sign")
+                .to_bytes()
+                .to_vec();
+            (bytes, hard, watermark, image)
+        })
+        .collect();
+    let entries: Vec<Vec<u8>> = made.iter().map(|m| m.0.clone()).collect();
+    // 0 and 1 as a batch and 2 alone through the frontend, 3 directly.
+    let mut indexes: Vec<u64> = rt()
+        .block_on(client(&fe.url).submit_batch(&entries[..2]))
+        .expect("batch through the frontend")
+        .iter()
+        .map(|r| r.index)
+        .collect();
+    indexes.push(
+        rt().block_on(client(&fe.url).submit(&entries[2]))
+            .expect("one through the frontend")
+            .index,
+    );
+    indexes.push(
+        rt().block_on(client(&seq.url).submit(&entries[3]))
+            .expect("one directly")
+            .index,
+    );
+    wait_size(&seq, 4);
+    let c = client(&seq.url);
+    for (i, (entry, hard, watermark, image)) in made.iter().enumerate() {
+        let at = indexes[i];
+        // The binding index opens in the background after start (503 until
+        // then).
+        let found = wait_for(100, || rt().block_on(c.lookup_hard_binding(hard)).ok())
+            .expect("hard-binding lookup");
+        let got: Vec<(u64, &[u8])> = found
+            .entries
+            .iter()
+            .map(|e| (e.index, e.entry.as_slice()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(at, entry.as_slice())],
+            "claim {i} by hard binding"
+        );
+        let soft = wait_for(100, || {
+            rt().block_on(c.matches_by_binding("com.example.watermark.v1", watermark, 10))
+                .ok()
+        })
+        .expect("soft-binding lookup");
+        let got: Vec<u64> = soft.matches.iter().map(|m| m.entry.index).collect();
+        assert_eq!(got, vec![at], "claim {i} by watermark");
+        // The near-match index loads in the background after start.
+        let near = wait_for(100, || {
+            rt().block_on(c.matches_by_content(image.clone(), "image/png", 10, Some(0)))
+                .ok()
+        })
+        .expect("content lookup");
+        assert!(
+            near.matches
+                .iter()
+                .any(|m| m.entry.index == at && m.distance == Some(0)),
+            "claim {i} by content: {:?}",
+            near.matches
+                .iter()
+                .map(|m| (m.entry.index, m.distance))
+                .collect::<Vec<_>>()
+        );
+    }
 }

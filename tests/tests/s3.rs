@@ -71,6 +71,7 @@ fn claim_of(entry: Vec<u8>) -> Claim {
         asset,
         entry,
         index_keys: None,
+        bindings: None,
     }
 }
 

@@ -93,6 +93,7 @@ pub fn claim(i: u64) -> Claim {
         asset: parsed.claim().asset.sha256,
         entry,
         index_keys: None,
+        bindings: None,
     }
 }
 
