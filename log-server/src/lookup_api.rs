@@ -280,8 +280,12 @@ fn finish_bundle(
     // The checkpoint's tree ends with the commit (spec/lookup.md §6.1).
     let s = at.tree_size;
     let reader = state.nodes.reader(&*state.log, s);
-    proof.commit_proof = inclusion_proof(&reader, at.commit_index, s)
-        .map_err(|e| Problem::internal(e.to_string()))?;
+    // The same for every lookup against this checkpoint: computed once.
+    proof.commit_proof = match &state.vindex {
+        Some(v) => v.commit_proof(s, || inclusion_proof(&reader, at.commit_index, s)),
+        None => inclusion_proof(&reader, at.commit_index, s),
+    }
+    .map_err(|e| Problem::internal(e.to_string()))?;
     if with_entries {
         // Consecutive indexes share a bundle: read each once, from the tile
         // cache when it is full (no copy), and copy out only the entries the

@@ -22,7 +22,7 @@
 //! before the next batch, and lookups answer 503 meanwhile.
 
 use std::collections::BTreeMap;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 use provlog_core::hash::Hash;
@@ -104,6 +104,10 @@ pub struct VIndex {
     state: RwLock<State>,
     omit: Option<OmitFault>,
     rebuild_chunk: usize,
+    /// The inclusion proof of the latest commit into its checkpoint's tree,
+    /// keyed by that tree's size: every lookup against one checkpoint
+    /// carries the same one, and a tree of a given size never changes.
+    commit_proof: Mutex<Option<(u64, Vec<Hash>)>>,
 }
 
 /// What a lookup built: the bundle without the checkpoint's parts, which the
@@ -137,7 +141,35 @@ impl VIndex {
             }),
             omit,
             rebuild_chunk: REBUILD_CHUNK_PAIRS,
+            commit_proof: Mutex::new(None),
         }
+    }
+
+    /// The inclusion proof of the commit that ends the tree of `size`
+    /// entries: the cached one if it is for that tree, else `compute`'s,
+    /// which then replaces it. Cost: one copy of O(log size) hashes after
+    /// the first lookup against a checkpoint.
+    pub fn commit_proof<E>(
+        &self,
+        size: u64,
+        compute: impl FnOnce() -> Result<Vec<Hash>, E>,
+    ) -> Result<Vec<Hash>, E> {
+        let cached = |c: &Option<(u64, Vec<Hash>)>| {
+            c.as_ref()
+                .filter(|(s, _)| *s == size)
+                .map(|(_, p)| p.clone())
+        };
+        if let Some(p) = cached(&self.commit_proof.lock().unwrap_or_else(|p| p.into_inner())) {
+            return Ok(p);
+        }
+        let p = compute()?;
+        let mut c = self.commit_proof.lock().unwrap_or_else(|p| p.into_inner());
+        // Keep the larger tree's: a slow lookup of an older checkpoint must
+        // not evict the proof every newer lookup uses.
+        if c.as_ref().is_none_or(|(s, _)| *s <= size) {
+            *c = Some((size, p.clone()));
+        }
+        Ok(p)
     }
 
     /// The same index, rebuilding in chunks of `pairs` (key, entry) pairs
@@ -484,4 +516,48 @@ fn apply_chunk(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proof(n: u8) -> Vec<Hash> {
+        vec![[n; 32]; 3]
+    }
+
+    #[test]
+    fn the_commit_proof_is_computed_once_per_tree_size() {
+        let v = VIndex::new(None);
+        let mut computed = 0;
+        let mut get = |size: u64, n: u8| {
+            v.commit_proof(size, || -> Result<_, ()> {
+                computed += 1;
+                Ok(proof(n))
+            })
+            .unwrap()
+        };
+        assert_eq!(get(10, 1), proof(1));
+        // Same tree: the cached proof, not a new computation.
+        assert_eq!(get(10, 2), proof(1));
+        // A newer tree: computed, and it replaces the old one.
+        assert_eq!(get(20, 3), proof(3));
+        assert_eq!(get(20, 4), proof(3));
+        // An older tree is answered with its own proof but does not evict
+        // the newer one.
+        assert_eq!(get(10, 5), proof(5));
+        assert_eq!(get(20, 6), proof(3));
+        drop(get);
+        assert_eq!(computed, 3);
+    }
+
+    #[test]
+    fn a_failed_computation_caches_nothing() {
+        let v = VIndex::new(None);
+        assert_eq!(
+            v.commit_proof(10, || Err::<Vec<Hash>, _>("broken")),
+            Err("broken")
+        );
+        assert_eq!(v.commit_proof(10, || Ok::<_, ()>(proof(7))), Ok(proof(7)));
+    }
 }
