@@ -529,13 +529,13 @@ mod tests {
     #[test]
     fn the_commit_proof_is_computed_once_per_tree_size() {
         let v = VIndex::new(None);
-        let mut computed = 0;
-        let mut get = |size: u64, n: u8| {
+        let computed = std::cell::Cell::new(0);
+        let get = |size: u64, n: u8| {
             v.commit_proof(size, || -> Result<_, ()> {
-                computed += 1;
+                computed.set(computed.get() + 1);
                 Ok(proof(n))
             })
-            .unwrap()
+            .expect("the computation cannot fail")
         };
         assert_eq!(get(10, 1), proof(1));
         // Same tree: the cached proof, not a new computation.
@@ -547,8 +547,7 @@ mod tests {
         // the newer one.
         assert_eq!(get(10, 5), proof(5));
         assert_eq!(get(20, 6), proof(3));
-        drop(get);
-        assert_eq!(computed, 3);
+        assert_eq!(computed.get(), 3);
     }
 
     #[test]
